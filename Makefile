@@ -1,0 +1,30 @@
+# The project's commands. `make repro` and `make test` each build the virtual environment first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV)/bin)
+# DVC runs each stage's `python -m stages.<name>` through the shell: the venv's python must come first.
+export PATH := $(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: repro test test-slow lint clean-venv
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+repro: $(VENV)/.installed  ## Run the pipeline: only the stages whose code, data or params changed
+	dvc repro
+
+test: $(VENV)/.installed  ## Unit tests and the tiny end-to-end `dvc repro` (minutes)
+	python -m pytest
+
+test-slow: $(VENV)/.installed  ## Accuracy floors: the default params trained on the full data
+	python -m pytest -m slow
+
+lint: $(VENV)/.installed
+	ruff check .
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,83 @@
+"""Atomic writes and the on-disk form of the pipeline's arrays and models.
+
+A stage that fails or is killed midway must leave no half-written output, so
+everything is written to a temporary sibling and moved into place with
+``os.replace``, which is atomic on POSIX file systems.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success move it onto ``target``.
+
+    Works for files and directories alike. On error the temporary path is removed
+    and ``target`` is left as it was. ``suffix`` keeps an extension that a writer
+    insists on (Keras only saves to paths ending in ``.keras``).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = tmp_dir / (target.name + suffix if suffix and not target.name.endswith(suffix) else target.name)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(f"nothing was written to {tmp}")
+        if tmp.is_dir() and target.is_dir():
+            # A directory cannot be renamed over a non-empty one: move the old one aside first.
+            old = tmp_dir / ".old"
+            os.replace(target, old)
+        elif target.is_dir():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: Path, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """Save named arrays in one compressed ``.npz`` (byte-identical for identical arrays)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def load_training_history(log_dir: Path) -> dict[str, np.ndarray]:
+    """Per-epoch values from dvclive's TSV files, keyed like ``train/loss`` and ``eval/accuracy``."""
+    metrics_dir = Path(log_dir) / "plots" / "metrics"
+    history = {}
+    for tsv in sorted(metrics_dir.rglob("*.tsv")):
+        table = np.genfromtxt(tsv, delimiter="\t", names=True, ndmin=1)
+        key = tsv.relative_to(metrics_dir).with_suffix("").as_posix()
+        history[key] = np.asarray(table[tsv.stem], dtype=float)
+    if not history:
+        raise FileNotFoundError(f"no training history under {metrics_dir}: run `dvc repro train_nn`")
+    return history

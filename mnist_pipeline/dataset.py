@@ -1,0 +1,28 @@
+"""The train/validation split and the dataset's arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+
+def split_train_val(images: np.ndarray, labels: np.ndarray, *, val_size: int, seed: int,
+                    train_limit: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hold out ``val_size`` samples, stratified by class, for validation.
+
+    Returns ``(x_train, y_train, x_val, y_val)``. ``train_limit`` > 0 keeps only the
+    first ``train_limit`` training samples of the shuffled split (for quick runs).
+    """
+    if not 0 < val_size < len(labels):
+        raise ValueError(f"val_size={val_size} must be between 1 and {len(labels) - 1} (the training set has "
+                         f"{len(labels)} samples)")
+    x_train, x_val, y_train, y_val = train_test_split(
+        images, labels, test_size=val_size, random_state=seed, stratify=labels)
+    if train_limit:
+        x_train, y_train = x_train[:train_limit], y_train[:train_limit]
+    return x_train, y_train, x_val, y_val
+
+
+def flatten(images: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) images as the (n, 784) rows the scikit-learn model takes."""
+    return images.reshape(len(images), -1)

@@ -1,0 +1,43 @@
+"""Logistic regression on raw pixels: a scikit-learn pipeline from (n, 784) bytes to a digit."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mnist_pipeline.params import TrainLogregParams
+
+log = logging.getLogger(__name__)
+
+
+def build_logreg(params: TrainLogregParams) -> Pipeline:
+    """Standardise each pixel, then a multinomial logistic regression.
+
+    Scaling lives inside the pipeline, so the saved model takes raw 0-255 pixels.
+    """
+    return Pipeline([
+        ("scale", StandardScaler()),
+        ("classify", LogisticRegression(C=params.C, max_iter=params.max_iter, tol=params.tol,
+                                        solver=params.solver, random_state=params.seed)),
+    ])
+
+
+def train_logreg(x_train: np.ndarray, y_train: np.ndarray, params: TrainLogregParams) -> Pipeline:
+    """Fit the pipeline on (n, 784) raw pixels; a solver that stops before converging is logged, not hidden."""
+    model = build_logreg(params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(x_train, y_train)
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            log.warning("%s (raise train_logreg.max_iter or tol)", str(warning.message).splitlines()[0])
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    log.info("logistic regression stopped after %d iterations", int(model[-1].n_iter_.max()))
+    return model

@@ -1,0 +1,54 @@
+"""Test-set metrics and the per-sample predictions DVC's confusion plot reads."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    log_loss,
+    precision_recall_fscore_support,
+)
+
+from mnist_pipeline.idx import N_CLASSES
+
+DIGITS = list(range(N_CLASSES))
+
+
+def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
+    """Accuracy, macro F1, log loss and per-class precision and recall.
+
+    Args:
+        y_true: (n,) true digits.
+        probabilities: (n, 10) predicted class probabilities, rows summing to 1.
+    """
+    y_pred = probabilities.argmax(axis=1)
+    precision, recall, _, _ = precision_recall_fscore_support(y_true, y_pred, labels=DIGITS, zero_division=0)
+    return {
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 6),
+        "f1_macro": round(float(f1_score(y_true, y_pred, labels=DIGITS, average="macro", zero_division=0)), 6),
+        "log_loss": round(float(log_loss(y_true, probabilities, labels=DIGITS)), 6),
+        "precision": {str(d): round(float(p), 6) for d, p in zip(DIGITS, precision, strict=True)},
+        "recall": {str(d): round(float(r), 6) for d, r in zip(DIGITS, recall, strict=True)},
+    }
+
+
+def predictions_csv(y_true: np.ndarray, probabilities: np.ndarray) -> str:
+    """One row per test digit: ``actual,predicted,confidence`` (the predicted class's probability)."""
+    y_pred = probabilities.argmax(axis=1)
+    confidence = probabilities[np.arange(len(y_pred)), y_pred]
+    rows = [f"{a},{p},{c:.4f}" for a, p, c in zip(y_true, y_pred, confidence, strict=True)]
+    return "actual,predicted,confidence\n" + "\n".join(rows) + "\n"
+
+
+def parse_predictions_csv(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The inverse of :func:`predictions_csv`: ``(actual, predicted, confidence)`` arrays."""
+    table = np.loadtxt(text.splitlines()[1:], delimiter=",", ndmin=2)
+    return table[:, 0].astype(int), table[:, 1].astype(int), table[:, 2]
+
+
+def confusion_matrix(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """(10, 10) counts, rows the true digit and columns the predicted one."""
+    matrix = np.zeros((N_CLASSES, N_CLASSES), dtype=int)
+    np.add.at(matrix, (actual, predicted), 1)
+    return matrix

@@ -1,0 +1,33 @@
+"""Stage evaluate: each model on the 10,000 test digits, into metrics.json and per-model predictions."""
+
+import logging
+
+from mnist_pipeline.artifacts import load_arrays, write_json, write_text
+from mnist_pipeline.cli import run_stage
+from mnist_pipeline.metrics import classification_metrics, predictions_csv
+from mnist_pipeline.model_io import load_keras, load_logreg, predict_proba
+from mnist_pipeline.paths import (
+    LOGREG_MODEL,
+    METRICS,
+    NN_MODEL,
+    PROCESSED_DATA,
+    predictions_file,
+)
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    data = load_arrays(PROCESSED_DATA)
+    models = {"logreg": load_logreg(LOGREG_MODEL), "nn": load_keras(NN_MODEL)}
+    metrics = {}
+    for name, model in models.items():
+        probabilities = predict_proba(name, model, data["x_test"])
+        metrics[name] = classification_metrics(data["y_test"], probabilities)
+        log.info("%s: test accuracy %.4f", name, metrics[name]["accuracy"])
+        write_text(predictions_file(name), predictions_csv(data["y_test"], probabilities))
+    write_json(METRICS, metrics)
+
+
+if __name__ == "__main__":
+    run_stage(main)

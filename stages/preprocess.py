@@ -1,0 +1,35 @@
+"""Stage preprocess: checked IDX files into one compact npz with train, validation and test splits."""
+
+import logging
+
+from mnist_pipeline.artifacts import save_arrays
+from mnist_pipeline.cli import run_stage
+from mnist_pipeline.dataset import split_train_val
+from mnist_pipeline.idx import check_pair, parse_images, parse_labels
+from mnist_pipeline.mnist_files import MNIST_SHA256, verify
+from mnist_pipeline.params import load_section
+from mnist_pipeline.paths import PARAMS, PROCESSED_DATA, RAW_DIR
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    params = load_section(PARAMS, "preprocess")
+    # A file corrupted since fetch is caught here, before anything trains on it.
+    raw = {name: verify(name, (RAW_DIR / name).read_bytes()) for name in MNIST_SHA256}
+    splits = {}
+    for prefix, key in (("train", "train"), ("t10k", "test")):
+        images = parse_images(raw[f"{prefix}-images-idx3-ubyte"], name=f"{prefix}-images-idx3-ubyte")
+        labels = parse_labels(raw[f"{prefix}-labels-idx1-ubyte"], name=f"{prefix}-labels-idx1-ubyte")
+        check_pair(images, labels, name=prefix)
+        splits[key] = images, labels
+    x_train, y_train, x_val, y_val = split_train_val(
+        *splits["train"], val_size=params.val_size, seed=params.seed, train_limit=params.train_limit)
+    x_test, y_test = splits["test"]
+    log.info("train %d, validation %d, test %d digits", len(y_train), len(y_val), len(y_test))
+    save_arrays(PROCESSED_DATA, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
+                x_test=x_test, y_test=y_test)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,34 @@
+"""Stage train_nn: the Keras network, with per-epoch curves logged by dvclive for `dvc plots`."""
+
+import logging
+import time
+
+from mnist_pipeline.artifacts import atomic_path, load_arrays
+from mnist_pipeline.cli import run_stage
+from mnist_pipeline.model_io import save_keras
+from mnist_pipeline.nn import configure_tensorflow, train_nn
+from mnist_pipeline.params import load_section
+from mnist_pipeline.paths import NN_MODEL, NN_TRAINING_LOG, PARAMS, PROCESSED_DATA
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    params = load_section(PARAMS, "train_nn")
+    configure_tensorflow(params.seed, params.threads)
+    from dvclive import Live
+    from dvclive.keras import DVCLiveCallback
+
+    data = load_arrays(PROCESSED_DATA)
+    with atomic_path(NN_TRAINING_LOG) as log_dir:
+        # The stage is already tracked by dvc.yaml: dvclive must not write a dvc.yaml or an experiment of its own.
+        live = Live(dir=str(log_dir), save_dvc_exp=False, dvcyaml=None)
+        start = time.perf_counter()
+        model = train_nn(data["x_train"], data["y_train"], data["x_val"], data["y_val"], params,
+                         callbacks=[DVCLiveCallback(live=live)])
+        log.info("trained %s in %.1f s", params.arch, time.perf_counter() - start)
+        save_keras(model, NN_MODEL)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,94 @@
+"""dvc.yaml agrees with the code: every stage lists exactly the modules it imports, its params section
+and the paths that mnist_pipeline/paths.py defines, so nothing reruns needlessly and nothing stale survives."""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO_ROOT
+
+from mnist_pipeline import paths
+
+DVC_YAML = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())
+STAGES = DVC_YAML["stages"]
+PACKAGE = "mnist_pipeline"
+
+
+def imported_modules(source: Path) -> set[Path]:
+    """The project modules ``source`` imports, directly or through other project modules."""
+    found: set[Path] = set()
+    pending = [source]
+    while pending:
+        tree = ast.parse(pending.pop().read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            for name in names:
+                module = REPO_ROOT / (name.replace(".", "/") + ".py")
+                if name.startswith(PACKAGE) and module.is_file() and module not in found:
+                    found.add(module)
+                    pending.append(module)
+    return found
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(REPO_ROOT).as_posix()
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stage_lists_its_script_and_every_module_it_imports(stage):
+    script = REPO_ROOT / "stages" / f"{stage}.py"
+    assert STAGES[stage]["cmd"] == f"python -m stages.{stage}"
+    listed = {dep for dep in STAGES[stage]["deps"] if dep.endswith(".py")}
+    assert listed == {rel(script)} | {rel(module) for module in imported_modules(script)}
+
+
+def test_package_init_files_hold_no_code():
+    # They are imported by every stage but not listed as deps, which is only safe while they stay empty.
+    for init in (REPO_ROOT / PACKAGE / "__init__.py", REPO_ROOT / "stages" / "__init__.py"):
+        body = ast.parse(init.read_text()).body
+        assert all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body), init
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stage_depends_on_exactly_the_params_section_it_loads(stage):
+    script = (REPO_ROOT / "stages" / f"{stage}.py").read_text()
+    loads = {
+        node.args[1].value for node in ast.walk(ast.parse(script))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load_section"
+    }
+    assert set(STAGES[stage].get("params", [])) == loads
+
+
+def test_outputs_are_the_paths_the_code_writes():
+    declared = set()
+    for stage in STAGES.values():
+        for kind in ("outs", "metrics"):
+            for out in stage.get(kind, []):
+                declared.add(next(iter(out)) if isinstance(out, dict) else out)
+    expected = {rel(p) for p in (paths.RAW_DIR, paths.PROCESSED_DATA, paths.LOGREG_MODEL, paths.NN_MODEL,
+                                 paths.NN_TRAINING_LOG, paths.METRICS, paths.FIGURES_DIR)}
+    expected |= {rel(paths.predictions_file(name)) for name in paths.MODEL_NAMES}
+    assert declared == expected
+
+
+def test_training_stages_keep_the_run_cache():
+    # One `cache: false` output would turn off the run-cache of the whole stage.
+    for stage in ("fetch", "preprocess", "train_logreg", "train_nn"):
+        for out in STAGES[stage]["outs"]:
+            assert not isinstance(out, dict) or next(iter(out.values())).get("cache", True), (stage, out)
+
+
+def test_plots_read_declared_outputs():
+    outputs = {rel(paths.predictions_file(name)) for name in paths.MODEL_NAMES} | {rel(paths.FIGURES_DIR)}
+    for plot in DVC_YAML["plots"]:
+        if isinstance(plot, str):
+            assert plot in outputs
+            continue
+        (definition,) = plot.values()
+        for source in definition["y"]:
+            assert source in outputs or source.startswith(rel(paths.NN_TRAINING_LOG) + "/"), source

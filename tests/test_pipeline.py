@@ -1,0 +1,77 @@
+"""End to end: the real `dvc repro` on a tiny configuration, in a temporary git + DVC repository."""
+
+import json
+
+import pytest
+from conftest import TINY_PARAMS
+
+ALL_STAGES = {"fetch", "preprocess", "train_logreg", "train_nn", "evaluate", "visualize"}
+OUTPUTS = [
+    "data/raw/train-images-idx3-ubyte", "data/raw/t10k-labels-idx1-ubyte", "data/processed/mnist.npz",
+    "models/logreg.skops", "models/nn.keras", "reports/train_nn/metrics.json",
+    "reports/metrics.json", "reports/predictions/logreg.csv", "reports/predictions/nn.csv",
+    "reports/figures/confusion_logreg.png", "reports/figures/misclassified_nn.png",
+    "reports/figures/samples_logreg.png", "reports/figures/training_curves_nn.png",
+]
+
+
+@pytest.fixture(scope="module")
+def project(make_project):
+    """The pipeline run once to the end on the tiny configuration, results committed."""
+    project = make_project(**TINY_PARAMS)
+    assert project.repro() == ALL_STAGES
+    project.commit("tiny run")
+    return project
+
+
+def metrics(project) -> dict:
+    return json.loads((project.root / "reports/metrics.json").read_text())
+
+
+def assert_clean(project) -> None:
+    assert "up to date" in project.dvc("status").stdout
+    assert not project.git("status", "--porcelain").stdout.strip()
+
+
+def test_full_run_writes_every_output_and_then_nothing_is_stale(project):
+    for output in OUTPUTS:
+        assert (project.root / output).is_file(), output
+    for model in ("logreg", "nn"):
+        assert 0.1 < metrics(project)[model]["accuracy"] <= 1
+    assert_clean(project)
+    assert project.repro() == set()
+
+
+def test_logreg_param_reruns_only_its_training_and_downstream(project):
+    before = metrics(project)
+    project.set_params(train_logreg={"C": 0.0005})
+    assert project.repro() == {"train_logreg", "evaluate", "visualize"}
+
+    diff = json.loads(project.dvc("metrics", "diff", "--json").stdout)
+    change = diff["reports/metrics.json"]["logreg.accuracy"]
+    assert change["old"] == before["logreg"]["accuracy"]
+    assert change["new"] == metrics(project)["logreg"]["accuracy"] != change["old"]
+    assert "nn.accuracy" not in diff["reports/metrics.json"]  # the network did not retrain
+    assert "logreg.accuracy" in project.dvc("metrics", "diff", "--md").stdout
+
+    # Going back to the committed params restores every output from git and the DVC cache.
+    project.git("checkout", "--", ".")
+    project.dvc("checkout")
+    assert_clean(project)
+
+
+def test_visualize_param_reruns_only_visualize(project):
+    figure = project.root / "reports/figures/samples_nn.png"
+    before = figure.read_bytes()
+    project.set_params(visualize={"n_samples": 4})
+    assert project.repro() == {"visualize"}
+    assert figure.read_bytes() != before
+    project.git("checkout", "--", ".")
+    project.dvc("checkout")
+    assert_clean(project)
+
+
+def test_forced_rerun_reproduces_the_same_metrics(project):
+    before = metrics(project)
+    assert project.repro("--force", "preprocess", "--downstream") == ALL_STAGES - {"fetch"}
+    assert metrics(project) == before
