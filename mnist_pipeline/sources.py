@@ -244,12 +244,16 @@ def fetch_mnist(sources: list) -> dict[str, bytes]:
     """
     files: dict[str, bytes] = {}
     failures: dict[str, list[str]] = {name: [] for name in MNIST_SHA256}
+    failed_sources = set()
     for name in MNIST_SHA256:
         for source in sources:
             try:
                 files[name] = verify(name, source.fetch(name))
             except FetchError as error:
-                log.warning("%s from %s failed: %s", name, source.label, error)
+                # A source that failed once usually fails the same way for every file: say so once.
+                level = logging.DEBUG if source.label in failed_sources else logging.WARNING
+                log.log(level, "%s from %s failed: %s", name, source.label, error)
+                failed_sources.add(source.label)
                 failures[name].append(f"{source.label}: {error}")
                 continue
             log.info("%s: verified from %s", name, source.label)

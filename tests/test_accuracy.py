@@ -1,0 +1,34 @@
+"""Accuracy floors: the default params trained on the full MNIST data, through the real pipeline.
+
+Slow (minutes on 2 cores): run with `make test-slow`. A change that makes a model worse fails here.
+"""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# Test-set accuracy the default params must reach (10,000 digits).
+FLOORS = {"logreg": 0.92, "nn": 0.99}
+MLP_FLOOR = 0.975
+
+
+@pytest.fixture(scope="module")
+def project(make_project):
+    project = make_project()  # params.yaml exactly as committed
+    project.repro()
+    return project
+
+
+def test_default_params_reach_the_accuracy_floors(project):
+    metrics = json.loads((project.root / "reports/metrics.json").read_text())
+    for model, floor in FLOORS.items():
+        assert metrics[model]["accuracy"] >= floor, (model, metrics[model]["accuracy"])
+
+
+def test_mlp_option_reaches_its_floor(project):
+    project.set_params(train_nn={"arch": "mlp"})
+    assert project.repro() == {"train_nn", "evaluate", "visualize"}
+    metrics = json.loads((project.root / "reports/metrics.json").read_text())
+    assert metrics["nn"]["accuracy"] >= MLP_FLOOR
