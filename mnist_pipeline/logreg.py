@@ -11,21 +11,24 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from mnist_pipeline.deskew import Deskew
 from mnist_pipeline.params import TrainLogregParams
 
 log = logging.getLogger(__name__)
 
 
 def build_logreg(params: TrainLogregParams) -> Pipeline:
-    """Standardise each pixel, then a multinomial logistic regression.
+    """Deskew (optional), standardise each pixel, then a multinomial logistic regression.
 
-    Scaling lives inside the pipeline, so the saved model takes raw 0-255 pixels.
+    All preprocessing lives inside the pipeline, so the saved model takes raw 0-255 pixels.
     """
-    return Pipeline([
+    steps = [("deskew", Deskew())] if params.deskew else []
+    steps += [
         ("scale", StandardScaler()),
         ("classify", LogisticRegression(C=params.C, max_iter=params.max_iter, tol=params.tol,
                                         solver=params.solver, random_state=params.seed)),
-    ])
+    ]
+    return Pipeline(steps)
 
 
 def train_logreg(x_train: np.ndarray, y_train: np.ndarray, params: TrainLogregParams) -> Pipeline:

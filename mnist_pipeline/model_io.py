@@ -13,7 +13,11 @@ import numpy as np
 
 from mnist_pipeline.artifacts import atomic_path
 from mnist_pipeline.dataset import flatten
+from mnist_pipeline.deskew import Deskew
 from mnist_pipeline.errors import PipelineError
+
+# The project's own types a skops file may hold; skops trusts scikit-learn's and NumPy's by default.
+TRUSTED_TYPES = [f"{Deskew.__module__}.{Deskew.__qualname__}"]
 
 
 class ModelLoadError(PipelineError):
@@ -35,10 +39,10 @@ def load_logreg(path: Path):
     if not path.is_file():
         raise ModelLoadError(f"{path} not found: train it with `dvc repro train_logreg` or fetch it with `dvc pull`")
     try:
-        untrusted = skops.io.get_untrusted_types(file=path)
+        untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
         if untrusted:
             raise ModelLoadError(f"{path} holds types that are not trusted: {untrusted}; refusing to load it")
-        return skops.io.load(path, trusted=[])
+        return skops.io.load(path, trusted=TRUSTED_TYPES)
     except ModelLoadError:
         raise
     except Exception as error:  # skops raises many kinds on a corrupt file

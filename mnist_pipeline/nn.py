@@ -47,8 +47,10 @@ def build_model(params: TrainNnParams):
                                      seed=params.seed + 1)(x)
     if params.arch == "cnn":
         for filters in params.cnn.filters:
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
+            # Batch norm makes each step steadier but costs about a quarter of a CPU epoch's time.
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=not params.cnn.batch_norm)(x)
+            if params.cnn.batch_norm:
+                x = layers.BatchNormalization()(x)
             x = layers.ReLU()(x)
             x = layers.MaxPooling2D()(x)
         x = layers.Flatten()(x)
@@ -64,17 +66,44 @@ def build_model(params: TrainNnParams):
     return keras.Model(inputs, outputs, name=f"mnist_{params.arch}")
 
 
+def with_test_time_augmentation(model):
+    """Wrap ``model`` so it averages its probabilities over the image and its four one-pixel shifts.
+
+    Built from Keras' own layers only (zero-padding and cropping), so the saved model still loads in
+    safe mode; the wrapped model takes and returns what ``model`` does.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE), name="pixels")
+    padded = layers.ZeroPadding2D(1)(layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1))(inputs))
+    views = [model(inputs)]
+    for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        shifted = layers.Cropping2D(((1 - dy, 1 + dy), (1 - dx, 1 + dx)))(padded)
+        views.append(model(layers.Reshape((IMAGE_SIDE, IMAGE_SIDE))(shifted)))
+    return keras.Model(inputs, layers.Average(name="probabilities")(views), name=f"{model.name}_tta")
+
+
 def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
              params: TrainNnParams, callbacks: list = ()):
-    """Train on (n, 28, 28) uint8 images with Adam and a cosine-decaying learning rate.
+    """Train on (n, 28, 28) uint8 images with Adam and a one-cycle learning rate.
 
-    Returns the trained model. Per-epoch loss and accuracy on both sets reach ``callbacks``.
+    The rate climbs linearly from a tenth of ``learning_rate`` to it over the first ``warmup``
+    fraction of the steps, then follows a cosine down to zero. Per-epoch loss and accuracy on both
+    sets reach ``callbacks``. Returns the model to save: wrapped for test-time augmentation if
+    ``params.tta``.
     """
     import keras
 
     model = build_model(params)
     steps = params.epochs * int(np.ceil(len(x_train) / params.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(params.learning_rate, decay_steps=steps)
+    warmup_steps = int(steps * params.warmup)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        params.learning_rate / 10 if warmup_steps else params.learning_rate,
+        decay_steps=steps - warmup_steps,
+        warmup_target=params.learning_rate if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=params.label_smoothing),
@@ -86,4 +115,4 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
         epochs=params.epochs, batch_size=params.batch_size, shuffle=True,
         callbacks=list(callbacks), verbose=2,
     )
-    return model
+    return with_test_time_augmentation(model) if params.tta else model

@@ -45,6 +45,7 @@ class PreprocessParams:
 
 @dataclasses.dataclass(frozen=True)
 class TrainLogregParams:
+    deskew: bool
     C: float = dataclasses.field(metadata=_range(0, None, low_open=True))
     max_iter: int = dataclasses.field(metadata=_range(1, 100_000))
     tol: float = dataclasses.field(metadata=_range(0, 1, low_open=True))
@@ -54,13 +55,16 @@ class TrainLogregParams:
 
 @dataclasses.dataclass(frozen=True)
 class CnnParams:
+    epochs: int = dataclasses.field(metadata=_range(1, 1000))
     filters: list[int]
+    batch_norm: bool
     dense_units: int = dataclasses.field(metadata=_range(0, 4096))
     dropout: float = dataclasses.field(metadata=_range(0, 0.95))
 
 
 @dataclasses.dataclass(frozen=True)
 class MlpParams:
+    epochs: int = dataclasses.field(metadata=_range(1, 1000))
     hidden_units: list[int]
     dropout: float = dataclasses.field(metadata=_range(0, 0.95))
 
@@ -75,16 +79,24 @@ class AugmentParams:
 @dataclasses.dataclass(frozen=True)
 class TrainNnParams:
     arch: Literal["cnn", "mlp"]
-    epochs: int = dataclasses.field(metadata=_range(1, 1000))
     batch_size: int = dataclasses.field(metadata=_range(1, 65_536))
     learning_rate: float = dataclasses.field(metadata=_range(0, 10, low_open=True))
+    # Fraction of the training steps spent warming the learning rate up (one-cycle schedule).
+    warmup: float = dataclasses.field(metadata=_range(0, 0.9))
     label_smoothing: float = dataclasses.field(metadata=_range(0, 0.5))
     seed: int = dataclasses.field(metadata=_range(0, 2**31 - 1))
     # TensorFlow's intra-op thread pool; 0 means one thread per CPU core.
     threads: int = dataclasses.field(metadata=_range(0, 256))
+    # Average the saved model's predictions over one-pixel shifts of each image.
+    tta: bool
     augment: AugmentParams
     cnn: CnnParams
     mlp: MlpParams
+
+    @property
+    def epochs(self) -> int:
+        """Each architecture has its own number of epochs: an MLP epoch costs a fraction of a CNN's."""
+        return self.cnn.epochs if self.arch == "cnn" else self.mlp.epochs
 
 
 @dataclasses.dataclass(frozen=True)

@@ -106,6 +106,6 @@ def make_project(tmp_path_factory, mnist_mirror):
 TINY_PARAMS = {
     "preprocess": {"val_size": 500, "train_limit": 1000},
     "train_logreg": {"max_iter": 30},
-    "train_nn": {"epochs": 2, "batch_size": 100, "cnn": {"filters": [4], "dense_units": 0}},
+    "train_nn": {"batch_size": 100, "cnn": {"epochs": 2, "filters": [4], "dense_units": 8}},
     "visualize": {"n_samples": 10, "n_misclassified": 10, "dpi": 50},
 }

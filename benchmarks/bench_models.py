@@ -1,0 +1,190 @@
+"""Side by side, in one process on the same data: the recipes a user would copy against this project's defaults.
+
+    python -m benchmarks.bench_models            # all three pairs, about 8 minutes on 2 cores
+    python -m benchmarks.bench_models --only logreg
+
+Every model trains on the pipeline's own training split (``data/processed/mnist.npz``, from `dvc repro
+preprocess`) and is scored on the 10,000 test digits. The Keras references validate on the pipeline's
+validation split every epoch, as their ``validation_split=0.1`` would. Prints a markdown table: test accuracy,
+training seconds, the time ratio against the reference, and the training time to reach the reference CNN's
+accuracy (99.2%), measured at epoch ends with the per-epoch test scoring itself left out of the clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import time
+import warnings
+
+import numpy as np
+
+from mnist_pipeline.artifacts import load_arrays
+from mnist_pipeline.dataset import flatten
+from mnist_pipeline.logreg import train_logreg
+from mnist_pipeline.model_io import predict_proba
+from mnist_pipeline.nn import configure_tensorflow, train_nn
+from mnist_pipeline.params import TrainNnParams, load_section, parse
+from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
+
+TARGET_ACCURACY = 0.992
+
+
+def reference_logreg(x_train, y_train):
+    """scikit-learn's LogisticRegression() with default settings on pixels / 255."""
+    from sklearn.linear_model import LogisticRegression
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it does not converge in its default 100 iterations; that is the recipe
+        return LogisticRegression().fit(flatten(x_train) / 255, y_train)
+
+
+def reference_cnn():
+    """Keras' "simple MNIST convnet" example (keras.io/examples/vision/mnist_convnet)."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(shape=(28, 28)),
+        layers.Rescaling(1 / 255),
+        layers.Reshape((28, 28, 1)),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+def reference_mlp():
+    """The typical notebook MLP: one hidden layer of 128, softmax, Adam."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(shape=(28, 28)),
+        layers.Rescaling(1 / 255),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+class EpochClock:
+    """A Keras callback: training seconds at each epoch end and test accuracy there, scoring off the clock."""
+
+    def __new__(cls, x_test, y_test, predict):
+        import keras
+
+        class _Clock(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.elapsed, self.accuracy, self._paused = [], [], 0.0
+                self._start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                now = time.perf_counter()
+                self.elapsed.append(now - self._start - self._paused)
+                self.accuracy.append(float((predict(self.model, x_test).argmax(1) == y_test).mean()))
+                self._paused += time.perf_counter() - now
+
+            def time_to(self, target):
+                reached = [t for t, a in zip(self.elapsed, self.accuracy, strict=True) if a >= target]
+                return reached[0] if reached else None
+
+        return _Clock()
+
+
+def keras_predict(model, images):
+    return np.asarray(model.predict(images, batch_size=1000, verbose=0))
+
+
+def fit_reference_keras(model, data, *, epochs, batch_size, clock):
+    import keras
+
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(data["x_train"], data["y_train"], validation_data=(data["x_val"], data["y_val"]),
+              epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[clock])
+    seconds = time.perf_counter() - start - clock._paused
+    keras.backend.clear_session()
+    return model, seconds
+
+
+def row(name, accuracy, seconds, reference_seconds, to_target):
+    ratio = f"{seconds / reference_seconds:.2f}" if reference_seconds else "1.00 (reference)"
+    reach = "—" if to_target is None else f"{to_target:.1f}"
+    return f"| {name} | {accuracy:.2%} | {seconds:.1f} | {ratio} | {reach} |"
+
+
+def bench_logreg(data, rows):
+    params = load_section(PARAMS, "train_logreg")
+    start = time.perf_counter()
+    reference = reference_logreg(data["x_train"], data["y_train"])
+    reference_seconds = time.perf_counter() - start
+    accuracy = reference.score(flatten(data["x_test"]) / 255, data["y_test"])
+    rows.append(row("logreg: LogisticRegression() on pixels/255", accuracy, reference_seconds, None, None))
+
+    start = time.perf_counter()
+    model = train_logreg(flatten(data["x_train"]), data["y_train"], params)
+    seconds = time.perf_counter() - start
+    accuracy = float((predict_proba("logreg", model, data["x_test"]).argmax(1) == data["y_test"]).mean())
+    rows.append(row("logreg: this project", accuracy, seconds, reference_seconds, None))
+
+
+def bench_nn(data, rows, arch):
+    import keras
+
+    params = load_section(PARAMS, "train_nn")
+    params = parse(TrainNnParams, {**_asdict(params), "arch": arch}, "train_nn")
+    reference, epochs, batch_size, label = {
+        "cnn": (reference_cnn, 15, 128, "cnn: Keras simple MNIST convnet, 15 epochs"),
+        "mlp": (reference_mlp, 10, 32, "mlp: Dense 128 + softmax, 10 epochs"),
+    }[arch]
+    keras.utils.set_random_seed(params.seed)
+    clock = EpochClock(data["x_test"], data["y_test"], keras_predict)
+    model, reference_seconds = fit_reference_keras(reference(), data, epochs=epochs, batch_size=batch_size,
+                                                   clock=clock)
+    rows.append(row(label, clock.accuracy[-1], reference_seconds, None, clock.time_to(TARGET_ACCURACY)))
+
+    clock = EpochClock(data["x_test"], data["y_test"], lambda m, x: predict_proba("nn", m, x))
+    start = time.perf_counter()
+    model = train_nn(data["x_train"], data["y_train"], data["x_val"], data["y_val"], params, callbacks=[clock])
+    seconds = time.perf_counter() - start - clock._paused
+    accuracy = float((predict_proba("nn", model, data["x_test"]).argmax(1) == data["y_test"]).mean())
+    rows.append(row(f"{arch}: this project", accuracy, seconds, reference_seconds, clock.time_to(TARGET_ACCURACY)))
+    keras.backend.clear_session()
+
+
+def _asdict(params):
+    import dataclasses
+
+    return dataclasses.asdict(params)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=["logreg", "cnn", "mlp"], action="append",
+                        help="run only these pairs (repeatable); default: all")
+    only = parser.parse_args().only or ["logreg", "cnn", "mlp"]
+    logging.basicConfig(level=logging.WARNING)
+
+    nn_params = load_section(PARAMS, "train_nn")
+    configure_tensorflow(nn_params.seed, nn_params.threads)
+    data = load_arrays(PROCESSED_DATA)
+    rows = ["| model | test accuracy | training s | time vs reference | s to 99.2% |", "|---|---|---|---|---|"]
+    for name in only:
+        if name == "logreg":
+            bench_logreg(data, rows)
+        else:
+            bench_nn(data, rows, name)
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"train {len(data['y_train'])}, test {len(data['y_test'])} digits")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
