@@ -173,7 +173,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     nn_params = load_section(PARAMS, "train_nn")
-    configure_tensorflow(nn_params.seed, nn_params.threads)
+    configure_tensorflow(nn_params.threads)
     data = load_arrays(PROCESSED_DATA)
     rows = ["| model | test accuracy | training s | time vs reference | s to 99.2% |", "|---|---|---|---|---|"]
     for name in only:

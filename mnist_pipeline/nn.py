@@ -13,8 +13,8 @@ from mnist_pipeline.params import TrainNnParams
 log = logging.getLogger(__name__)
 
 
-def configure_tensorflow(seed: int, threads: int) -> None:
-    """Seed every generator, make TensorFlow's ops deterministic and size its thread pools.
+def configure_tensorflow(threads: int) -> None:
+    """Make TensorFlow's ops deterministic and size its thread pools.
 
     Must run before any TensorFlow op. ``threads`` = 0 uses one intra-op thread per
     core; the inter-op pool gets one thread, since the graph of a small network has
@@ -22,12 +22,10 @@ def configure_tensorflow(seed: int, threads: int) -> None:
     """
     # TensorFlow's C++ start-up chatter (oneDNN, CPU features) buries the stage's own log.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads or os.cpu_count() or 1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
 
@@ -95,6 +93,8 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
     """
     import keras
 
+    # Seeding here, not once per process, makes the result independent of whatever ran before.
+    keras.utils.set_random_seed(params.seed)
     model = build_model(params)
     steps = params.epochs * int(np.ceil(len(x_train) / params.batch_size))
     warmup_steps = int(steps * params.warmup)

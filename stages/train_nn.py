@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     params = load_section(PARAMS, "train_nn")
-    configure_tensorflow(params.seed, params.threads)
+    configure_tensorflow(params.threads)
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback
 

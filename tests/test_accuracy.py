@@ -9,9 +9,9 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-# Test-set accuracy the default params must reach (10,000 digits).
-FLOORS = {"logreg": 0.92, "nn": 0.99}
-MLP_FLOOR = 0.975
+# Test-set accuracy the default params must reach (10,000 digits): the targets of the model issue.
+FLOORS = {"logreg": 0.926, "nn": 0.995}
+MLP_FLOOR = 0.985
 
 
 @pytest.fixture(scope="module")

@@ -109,7 +109,7 @@ def test_to_idx_refuses_what_idx_ubyte_cannot_hold(array):
 def test_malformed_idx_is_refused_with_a_clear_message(data, message):
     with pytest.raises(IdxError, match=message):
         parse_idx(data, name="some-file")
-    with pytest.raises(IdxError, match="^some-file: "):
+    with pytest.raises(IdxError, match=r"^some-file: "):
         parse_idx(data, name="some-file")
 
 

@@ -1,0 +1,108 @@
+"""Test-set metrics against values worked out by hand, and the predictions CSV."""
+
+import math
+
+import numpy as np
+import pytest
+
+from mnist_pipeline.metrics import classification_metrics, confusion_matrix, parse_predictions_csv, predictions_csv
+
+
+def probabilities(rows: list[dict[int, float]]) -> np.ndarray:
+    """(n, 10) probabilities from sparse rows; what is left over is spread evenly on the other digits."""
+    out = np.zeros((len(rows), 10))
+    for i, row in enumerate(rows):
+        rest = (1 - sum(row.values())) / (10 - len(row))
+        out[i] = rest
+        for digit, p in row.items():
+            out[i, digit] = p
+    return out
+
+
+# Five digits: three right (0, 1, 2 as themselves), one 1 taken for a 2, one 2 taken for a 0.
+Y_TRUE = np.array([0, 1, 1, 2, 2])
+PROBS = probabilities([{0: 0.9}, {1: 0.6, 2: 0.3}, {2: 0.5, 1: 0.4}, {2: 0.7}, {0: 0.55, 2: 0.25}])
+
+
+def test_the_example_predicts_what_the_comment_says():
+    assert PROBS.argmax(axis=1).tolist() == [0, 1, 2, 2, 0]
+    np.testing.assert_allclose(PROBS.sum(axis=1), 1)
+
+
+def test_accuracy_and_per_class_precision_recall_by_hand():
+    metrics = classification_metrics(Y_TRUE, PROBS)
+    assert metrics["accuracy"] == 0.6  # 3 of 5
+    # Predicted 0 twice (one right), 1 once (right), 2 twice (one right).
+    assert metrics["precision"]["0"] == 0.5
+    assert metrics["precision"]["1"] == 1.0
+    assert metrics["precision"]["2"] == 0.5
+    # True 0 once (found), 1 twice (one found), 2 twice (one found).
+    assert metrics["recall"] == {"0": 1.0, "1": 0.5, "2": 0.5, **{str(d): 0.0 for d in range(3, 10)}}
+    # Digits never predicted have no precision to speak of: 0, not an error.
+    assert all(metrics["precision"][str(d)] == 0.0 for d in range(3, 10))
+
+
+def test_macro_f1_by_hand_over_all_ten_digits():
+    f1 = [2 * p * r / (p + r) for p, r in ((0.5, 1.0), (1.0, 0.5), (0.5, 0.5))]  # digits 3-9 score 0
+    assert classification_metrics(Y_TRUE, PROBS)["f1_macro"] == round(sum(f1) / 10, 6)
+
+
+def test_log_loss_by_hand():
+    expected = -(math.log(0.9) + math.log(0.6) + math.log(0.4) + math.log(0.7) + math.log(0.25)) / 5
+    assert classification_metrics(Y_TRUE, PROBS)["log_loss"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_perfect_predictions():
+    y = np.arange(10)
+    metrics = classification_metrics(y, np.eye(10) * 0.99 + 0.001)  # rows sum to 1
+    assert metrics["accuracy"] == 1.0 and metrics["f1_macro"] == 1.0
+    assert metrics["log_loss"] == pytest.approx(-math.log(0.991), abs=1e-6)
+
+
+def test_metrics_are_plain_json_types():
+    metrics = classification_metrics(Y_TRUE, PROBS)
+    assert set(metrics) == {"accuracy", "f1_macro", "log_loss", "precision", "recall"}
+    for value in (metrics["accuracy"], metrics["f1_macro"], metrics["log_loss"], *metrics["precision"].values()):
+        assert type(value) is float
+    assert list(metrics["precision"]) == [str(d) for d in range(10)]
+
+
+def test_predictions_csv_format():
+    text = predictions_csv(Y_TRUE, PROBS)
+    assert text == ("actual,predicted,confidence\n"
+                    "0,0,0.9000\n1,1,0.6000\n1,2,0.5000\n2,2,0.7000\n2,0,0.5500\n")
+
+
+def test_predictions_csv_round_trip():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 10, 50)
+    probs = rng.dirichlet(np.ones(10), 50)
+    actual, predicted, confidence = parse_predictions_csv(predictions_csv(y_true, probs))
+    np.testing.assert_array_equal(actual, y_true)
+    np.testing.assert_array_equal(predicted, probs.argmax(axis=1))
+    np.testing.assert_allclose(confidence, probs.max(axis=1), atol=5e-5)
+    assert actual.dtype.kind == predicted.dtype.kind == "i"
+
+
+def test_parse_predictions_csv_of_a_single_row():
+    actual, predicted, confidence = parse_predictions_csv("actual,predicted,confidence\n3,5,0.1234\n")
+    assert actual.tolist() == [3] and predicted.tolist() == [5] and confidence.tolist() == [0.1234]
+
+
+def test_confusion_matrix_counts():
+    matrix = confusion_matrix(np.array([0, 1, 1, 2, 2, 2, 9]), np.array([0, 2, 1, 0, 2, 2, 9]))
+    assert matrix.shape == (10, 10)
+    expected = np.zeros((10, 10), dtype=int)
+    expected[0, 0] = 1
+    expected[1, 1] = expected[1, 2] = 1
+    expected[2, 0] = 1
+    expected[2, 2] = 2
+    expected[9, 9] = 1
+    np.testing.assert_array_equal(matrix, expected)  # rows: true digit, columns: predicted
+    assert matrix.sum() == 7 and matrix.trace() == 5
+
+
+def test_confusion_matrix_agrees_with_the_csv_round_trip():
+    actual, predicted, _ = parse_predictions_csv(predictions_csv(Y_TRUE, PROBS))
+    matrix = confusion_matrix(actual, predicted)
+    assert matrix[1, 2] == 1 and matrix[2, 0] == 1 and matrix.trace() == 3

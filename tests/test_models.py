@@ -1,0 +1,253 @@
+"""The two models on tiny synthetic digits: training, saving, loading and predicting."""
+
+import logging
+import os
+
+import numpy as np
+import pytest
+
+from mnist_pipeline.dataset import flatten
+from mnist_pipeline.logreg import build_logreg, train_logreg
+from mnist_pipeline.model_io import (
+    ModelLoadError,
+    load_keras,
+    load_logreg,
+    predict_proba,
+    save_keras,
+    save_logreg,
+)
+from mnist_pipeline.params import TrainLogregParams, TrainNnParams, parse
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 28, 28) uint8 images whose class is a bright band at its own height, over noise; every class present."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    rng.shuffle(labels)
+    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 2 + 2 * label:4 + 2 * label, 4:24] = 255
+    return images, labels.astype(np.uint8)
+
+
+def logreg_params(**overrides) -> TrainLogregParams:
+    values = {"deskew": False, "C": 0.1, "max_iter": 100, "tol": 1e-3, "solver": "lbfgs", "seed": 0, **overrides}
+    return parse(TrainLogregParams, values, "train_logreg")
+
+
+def nn_params(**overrides) -> TrainNnParams:
+    values = {
+        "arch": "cnn", "batch_size": 50, "learning_rate": 0.01, "warmup": 0.25, "label_smoothing": 0.1,
+        "tta": False, "seed": 0, "threads": 0,
+        "augment": {"shift": 0.1, "rotation": 0.03},
+        "cnn": {"epochs": 1, "filters": [2], "batch_norm": False, "dense_units": 4, "dropout": 0.1},
+        "mlp": {"epochs": 1, "hidden_units": [8], "dropout": 0.1},
+        **overrides,
+    }
+    return parse(TrainNnParams, values, "train_nn")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return synthetic_digits(300, seed=0)
+
+
+@pytest.fixture(scope="module")
+def test_digits():
+    return synthetic_digits(40, seed=1)
+
+
+# --- logistic regression --------------------------------------------------------------------------------------------
+
+def test_train_logreg_learns_separable_digits(digits, test_digits):
+    x, y = digits
+    model = train_logreg(flatten(x), y, logreg_params())
+    assert [name for name, _ in model.steps] == ["scale", "classify"]
+    assert model.score(flatten(test_digits[0]), test_digits[1]) > 0.9
+
+
+def test_build_logreg_passes_the_params_on():
+    model = build_logreg(logreg_params(deskew=True, C=0.5, max_iter=7, solver="saga", seed=3))
+    assert [name for name, _ in model.steps] == ["deskew", "scale", "classify"]
+    classifier = model[-1]
+    assert (classifier.C, classifier.max_iter, classifier.solver, classifier.random_state) == (0.5, 7, "saga", 3)
+
+
+def test_train_logreg_logs_a_solver_that_did_not_converge(digits, caplog):
+    x, y = digits
+    with caplog.at_level(logging.WARNING, logger="mnist_pipeline.logreg"):
+        train_logreg(flatten(x), y, logreg_params(max_iter=1))
+    assert "raise train_logreg.max_iter" in caplog.text
+
+
+@pytest.mark.parametrize("deskew", [False, True])
+def test_logreg_save_load_round_trip(tmp_path, digits, test_digits, deskew):
+    x, y = digits
+    model = train_logreg(flatten(x), y, logreg_params(deskew=deskew, max_iter=30))
+    path = tmp_path / "models" / "logreg.skops"
+    save_logreg(model, path)
+    loaded = load_logreg(path)
+    np.testing.assert_array_equal(loaded.predict_proba(flatten(test_digits[0])),
+                                  model.predict_proba(flatten(test_digits[0])))
+    probabilities = predict_proba("logreg", loaded, test_digits[0])  # takes (n, 28, 28) images
+    assert probabilities.shape == (40, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)  # float32 after deskewing
+    assert [p.name for p in path.parent.iterdir()] == ["logreg.skops"]
+
+
+def test_load_logreg_missing_file(tmp_path):
+    with pytest.raises(ModelLoadError, match=r"not found.*dvc repro train_logreg"):
+        load_logreg(tmp_path / "logreg.skops")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage bytes, not a zip", b"PK\x03\x04 truncated zip"])
+def test_load_logreg_garbage(tmp_path, content):
+    path = tmp_path / "logreg.skops"
+    path.write_bytes(content)
+    with pytest.raises(ModelLoadError, match="not a valid skops model"):
+        load_logreg(path)
+
+
+def test_load_logreg_refuses_untrusted_types(tmp_path):
+    import skops.io
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    path = tmp_path / "logreg.skops"
+    skops.io.dump(Pipeline([("run", FunctionTransformer(func=os.system))]), path)
+    with pytest.raises(ModelLoadError, match=r"not trusted: \[.*system'\]; refusing"):
+        load_logreg(path)
+
+
+# --- the Keras network ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arch", ["cnn", "mlp"])
+def test_build_model_maps_images_to_probabilities(arch, test_digits):
+    from mnist_pipeline.nn import build_model
+
+    model = build_model(nn_params(arch=arch))
+    assert model.name == f"mnist_{arch}"
+    assert model.input_shape == (None, 28, 28) and model.output_shape == (None, 10)
+    output = model.predict(test_digits[0][:5], verbose=0)
+    assert output.shape == (5, 10)
+    np.testing.assert_allclose(output.sum(axis=1), 1, rtol=1e-5)
+    assert np.all(output >= 0)
+
+
+def test_build_model_without_augmentation_or_dense_layer():
+    from mnist_pipeline.nn import build_model
+
+    params = nn_params(augment={"shift": 0.0, "rotation": 0.0},
+                       cnn={"epochs": 1, "filters": [2, 3], "batch_norm": True, "dense_units": 0, "dropout": 0.0})
+    names = [type(layer).__name__ for layer in build_model(params).layers]
+    assert "RandomRotation" not in names and "RandomTranslation" not in names
+    assert names.count("Conv2D") == 2 and names.count("BatchNormalization") == 2
+    assert names.count("Dense") == 1  # only the output layer
+
+
+def epoch_recorder():
+    """A Keras callback (standing in for dvclive's) that keeps each epoch's logs in ``.epochs``."""
+    import keras
+
+    class Recorder(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.epochs: list[dict] = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs.append(dict(logs or {}))
+
+    return Recorder()
+
+
+@pytest.fixture(scope="module")
+def trained_cnn(digits):
+    from mnist_pipeline.nn import train_nn
+
+    x, y = digits
+    recorder = epoch_recorder()
+    model = train_nn(x[:250], y[:250], x[250:], y[250:], nn_params(), callbacks=[recorder])
+    return model, recorder.epochs
+
+
+def test_train_nn_one_epoch_reports_loss_and_accuracy_on_both_sets(trained_cnn):
+    model, epochs = trained_cnn
+    assert model.name == "mnist_cnn"  # tta is off: the plain network
+    assert len(epochs) == 1
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(epochs[0])
+    assert np.isfinite(epochs[0]["loss"]) and 0 <= epochs[0]["val_accuracy"] <= 1
+
+
+def test_keras_save_load_round_trip(tmp_path, trained_cnn, test_digits):
+    model, _ = trained_cnn
+    path = tmp_path / "models" / "nn.keras"
+    save_keras(model, path)
+    assert [p.name for p in path.parent.iterdir()] == ["nn.keras"]
+    loaded = load_keras(path)
+    np.testing.assert_allclose(loaded.predict(test_digits[0], verbose=0), model.predict(test_digits[0], verbose=0),
+                               rtol=0, atol=1e-6)
+
+
+def test_predict_proba_of_the_network(trained_cnn, test_digits):
+    model, _ = trained_cnn
+    probabilities = predict_proba("nn", model, test_digits[0])
+    assert probabilities.shape == (40, 10) and probabilities.dtype == np.float64
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(probabilities, model.predict(test_digits[0], verbose=0), atol=1e-6)
+
+
+def shift(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Images moved by one pixel, zeros coming in at the edge."""
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    return padded[:, 1 - dy:29 - dy, 1 - dx:29 - dx]
+
+
+def test_test_time_augmentation_averages_the_image_and_its_four_shifts(tmp_path, trained_cnn, test_digits):
+    from mnist_pipeline.nn import with_test_time_augmentation
+
+    model, _ = trained_cnn
+    images = test_digits[0][:8]
+    tta = with_test_time_augmentation(model)
+    assert tta.name == "mnist_cnn_tta"
+    views = [images] + [shift(images, dy, dx) for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+    expected = np.mean([model.predict(view, verbose=0) for view in views], axis=0)
+    np.testing.assert_allclose(tta.predict(images, verbose=0), expected, atol=1e-6)
+    # The wrapped model is what the stage saves: it must load back in safe mode.
+    save_keras(tta, tmp_path / "nn.keras")
+    np.testing.assert_allclose(load_keras(tmp_path / "nn.keras").predict(images, verbose=0), expected, atol=1e-6)
+
+
+def test_train_nn_mlp_with_tta(digits, tmp_path):
+    from mnist_pipeline.nn import train_nn
+
+    x, y = digits
+    model = train_nn(x[:200], y[:200], x[200:250], y[200:250], nn_params(arch="mlp", tta=True, warmup=0.0))
+    assert model.name == "mnist_mlp_tta"
+    probabilities = predict_proba("nn", model, x[250:260])
+    assert probabilities.shape == (10, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-12)
+
+
+def test_load_keras_missing_file(tmp_path):
+    with pytest.raises(ModelLoadError, match=r"not found.*dvc repro train_nn"):
+        load_keras(tmp_path / "nn.keras")
+
+
+@pytest.mark.parametrize("content", [b"garbage", b"PK\x03\x04 truncated zip"])
+def test_load_keras_garbage(tmp_path, content):
+    path = tmp_path / "nn.keras"
+    path.write_bytes(content)
+    with pytest.raises(ModelLoadError, match="not a loadable Keras model"):
+        load_keras(path)
+
+
+def test_load_keras_refuses_a_lambda_layer(tmp_path):
+    import keras
+
+    inputs = keras.Input(shape=(28, 28))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs))
+    model.save(tmp_path / "nn.keras")
+    with pytest.raises(ModelLoadError, match=r"not a loadable Keras model.*(safe_mode|Lambda)"):
+        load_keras(tmp_path / "nn.keras")
