@@ -6,7 +6,10 @@ BIN := $(abspath $(VENV)/bin)
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: repro test test-slow lint clean-venv
+# The revision `make pr-report` compares against.
+BASE ?= main
+
+.PHONY: repro test test-slow lint pr-report clean-venv
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +25,15 @@ test: $(VENV)/.installed  ## Unit tests and the tiny end-to-end `dvc repro` (min
 
 test-slow: $(VENV)/.installed  ## Accuracy floors: the default params trained on the full data
 	python -m pytest -m slow
+
+pr-report: $(VENV)/.installed  ## Markdown for a pull request: metrics and params of the workspace against $(BASE)
+	@echo "## Metrics: workspace against $(BASE)"
+	@echo
+	@dvc metrics diff $(BASE) --md
+	@echo
+	@echo "## Params: workspace against $(BASE)"
+	@echo
+	@dvc params diff $(BASE) --md
 
 lint: $(VENV)/.installed
 	ruff check .
