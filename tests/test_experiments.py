@@ -1,0 +1,55 @@
+"""`dvc exp run` and a queued sweep on the tiny configuration, read back with `dvc exp show`."""
+
+import json
+import time
+
+import pytest
+from conftest import TINY_PARAMS
+
+
+@pytest.fixture(scope="module")
+def project(make_project):
+    project = make_project(**TINY_PARAMS)
+    project.repro()
+    project.commit("tiny run")
+    return project
+
+
+def experiments(project) -> list[dict]:
+    """Each experiment of the baseline commit: its params and metrics, from `dvc exp show --json`."""
+    (baseline,) = json.loads(project.dvc("exp", "show", "--json").stdout)[1:]  # [0] is the workspace
+    rows = []
+    for experiment in baseline.get("experiments") or []:
+        data = experiment["revs"][0]["data"]
+        rows.append({
+            "name": experiment.get("name"),
+            "C": data["params"]["params.yaml"]["data"]["train_logreg"]["C"],
+            "metrics": data["metrics"]["reports/metrics.json"]["data"],
+        })
+    return rows
+
+
+def test_exp_run_with_a_changed_param_records_its_metrics(project):
+    project.dvc("exp", "run", "-n", "strong-l2", "-S", "train_logreg.C=0.0003")
+    (row,) = [row for row in experiments(project) if row["name"] == "strong-l2"]
+    assert row["C"] == 0.0003
+    assert 0.1 < row["metrics"]["logreg"]["accuracy"] <= 1
+    project.git("checkout", "--", ".")
+    project.dvc("checkout")
+
+
+def test_queued_sweep_runs_every_combination_in_its_own_copy(project):
+    project.dvc("exp", "run", "--queue", "-S", "train_logreg.C=0.001,0.1")
+    project.dvc("queue", "start")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = project.dvc("queue", "status").stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(2)
+    assert "Failed" not in status, status
+    by_c = {row["C"]: row["metrics"] for row in experiments(project)}
+    assert {0.001, 0.1} <= set(by_c)
+    assert by_c[0.001]["logreg"]["accuracy"] != by_c[0.1]["logreg"]["accuracy"]
+    # The workspace is untouched: queued experiments run in temporary copies.
+    assert not project.git("status", "--porcelain").stdout.strip()
