@@ -8,6 +8,7 @@ everything is written to a temporary sibling and moved into place with
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -28,6 +29,9 @@ def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # A writer killed outright (SIGKILL, power loss) cannot clean up: its leftovers go now.
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     tmp = tmp_dir / (target.name + suffix if suffix and not target.name.endswith(suffix) else target.name)
     try:
