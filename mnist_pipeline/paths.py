@@ -20,6 +20,7 @@ NN_TRAINING_LOG = REPORTS_DIR / "train_nn"
 METRICS = REPORTS_DIR / "metrics.json"
 PREDICTIONS_DIR = REPORTS_DIR / "predictions"
 FIGURES_DIR = REPORTS_DIR / "figures"
+REPORT = REPORTS_DIR / "report.md"
 
 MODEL_NAMES = ("logreg", "nn")
 

@@ -1,18 +1,33 @@
-"""Stage visualize: sample predictions, misclassified digits, confusion matrices and training curves as PNGs."""
+"""Stage visualize: sample predictions, misclassified digits, confusion matrices and training curves as PNGs,
+and reports/report.md, the one-page summary for a pull request."""
+
+import json
+import subprocess
 
 from mnist_pipeline import figures
-from mnist_pipeline.artifacts import atomic_path, load_arrays, load_training_history
+from mnist_pipeline.artifacts import atomic_path, load_arrays, load_training_history, write_text
 from mnist_pipeline.cli import run_stage
 from mnist_pipeline.metrics import confusion_matrix, parse_predictions_csv
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import (
     FIGURES_DIR,
+    METRICS,
     MODEL_NAMES,
     NN_TRAINING_LOG,
     PARAMS,
     PROCESSED_DATA,
+    REPORT,
+    ROOT,
     predictions_file,
 )
+from mnist_pipeline.report import render_report
+
+
+def committed_metrics(revision: str = "HEAD") -> dict | None:
+    """``reports/metrics.json`` as committed at ``revision`` (it is in git, `cache: false`), if there is one."""
+    spec = f"{revision}:{METRICS.relative_to(ROOT).as_posix()}"
+    result = subprocess.run(["git", "show", spec], cwd=ROOT, capture_output=True, text=True, check=False)
+    return json.loads(result.stdout) if result.returncode == 0 else None
 
 
 def main() -> None:
@@ -33,6 +48,9 @@ def main() -> None:
         figures_dir.mkdir()
         for filename, figure in plots.items():
             figure.savefig(figures_dir / filename, dpi=params.dpi)
+    figures_link = FIGURES_DIR.relative_to(REPORT.parent).as_posix()
+    report = render_report(json.loads(METRICS.read_text()), committed_metrics(), MODEL_NAMES, figures_link)
+    write_text(REPORT, report)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ def mnist_mirror() -> Path:
     return folder
 
 
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "mnist_pipeline", ".gitignore")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "mnist_pipeline", "notebooks", ".gitignore")
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
     "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",

@@ -71,7 +71,7 @@ def test_outputs_are_the_paths_the_code_writes():
             for out in stage.get(kind, []):
                 declared.add(next(iter(out)) if isinstance(out, dict) else out)
     expected = {rel(p) for p in (paths.RAW_DIR, paths.PROCESSED_DATA, paths.LOGREG_MODEL, paths.NN_MODEL,
-                                 paths.NN_TRAINING_LOG, paths.METRICS, paths.FIGURES_DIR)}
+                                 paths.NN_TRAINING_LOG, paths.METRICS, paths.FIGURES_DIR, paths.REPORT)}
     expected |= {rel(paths.predictions_file(name)) for name in paths.MODEL_NAMES}
     assert declared == expected
 
