@@ -109,3 +109,12 @@ TINY_PARAMS = {
     "train_nn": {"batch_size": 100, "cnn": {"epochs": 2, "filters": [4], "dense_units": 8}},
     "visualize": {"n_samples": 10, "n_misclassified": 10, "dpi": 50},
 }
+
+
+@pytest.fixture(scope="module")
+def project(make_project) -> Project:
+    """The pipeline run once on the tiny configuration, results committed; shared by a test module."""
+    project = make_project(**TINY_PARAMS)
+    project.repro()
+    project.commit("tiny run")
+    return project

@@ -3,17 +3,6 @@
 import json
 import time
 
-import pytest
-from conftest import TINY_PARAMS
-
-
-@pytest.fixture(scope="module")
-def project(make_project):
-    project = make_project(**TINY_PARAMS)
-    project.repro()
-    project.commit("tiny run")
-    return project
-
 
 def experiments(project) -> list[dict]:
     """Each experiment of the baseline commit: its params and metrics, from `dvc exp show --json`."""

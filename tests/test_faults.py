@@ -7,19 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_PARAMS
 
 from mnist_pipeline.model_io import ModelLoadError, load_keras, load_logreg
 
 STAGE_OUTPUTS = ("models/nn.keras", "reports/train_nn")
-
-
-@pytest.fixture(scope="module")
-def project(make_project):
-    project = make_project(**TINY_PARAMS)
-    project.repro()
-    project.commit("tiny run")
-    return project
 
 
 def restore(project) -> None:

@@ -2,15 +2,6 @@
 
 import nbclient
 import nbformat
-import pytest
-from conftest import TINY_PARAMS
-
-
-@pytest.fixture(scope="module")
-def project(make_project):
-    project = make_project(**TINY_PARAMS)
-    project.repro()
-    return project
 
 
 def test_notebook_executes_and_predicts_the_drawn_digit(project):
