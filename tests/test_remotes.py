@@ -6,8 +6,11 @@ A test that needs a server skips only when that server's program is not installe
 """
 
 import hashlib
+import os
 import re
+import signal
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,3 +259,30 @@ def test_push_to_a_stopped_s3_server_fails_cleanly_and_succeeds_once_it_is_back(
     finally:
         producer.dvc("remote", "remove", "--local", remote.name)
 
+
+
+def test_push_killed_halfway_loses_nothing_and_the_next_push_completes(producer, make_remote, s3_server):
+    remote = make_remote("s3", "interrupted")
+    remote.add(producer, commit=False)
+    outputs, cache = manifest(producer), cache_files(producer)
+    push = subprocess.Popen(["dvc", "push", "-r", remote.name], cwd=producer.root, env=producer.env,
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(0.5)
+        os.killpg(s3_server.process.pid, signal.SIGSTOP)  # the server hangs mid-transfer
+        time.sleep(2)
+        assert push.poll() is None, "the push finished before it could be interrupted"
+        os.killpg(push.pid, signal.SIGKILL)  # and the push dies without any chance to clean up
+        push.wait(30)
+    finally:
+        os.killpg(s3_server.process.pid, signal.SIGCONT)
+    try:
+        assert manifest(producer) == outputs
+        assert cache_files(producer) == cache
+        assert "Data and pipelines are up to date." in producer.dvc("status").stdout
+        pushed = producer.dvc("push", "-r", remote.name)
+        assert re.search(r"\d+ files? pushed", pushed.stdout), pushed.stdout
+        assert f"Cache and remote '{remote.name}' are in sync." in producer.dvc("status", "-c", "-r",
+                                                                                 remote.name).stdout
+    finally:
+        producer.dvc("remote", "remove", "--local", remote.name)
