@@ -13,20 +13,23 @@ accuracy (99.2%), measured at epoch ends with the per-epoch test scoring itself 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import platform
 import time
 import warnings
 
+import keras
 import numpy as np
+from keras import layers
 
 from mnist_pipeline.artifacts import load_arrays
 from mnist_pipeline.dataset import flatten
 from mnist_pipeline.logreg import train_logreg
 from mnist_pipeline.model_io import predict_proba
 from mnist_pipeline.nn import configure_tensorflow, train_nn
-from mnist_pipeline.params import TrainNnParams, load_section, parse
+from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
 
 TARGET_ACCURACY = 0.992
@@ -43,8 +46,6 @@ def reference_logreg(x_train, y_train):
 
 def reference_cnn():
     """Keras' "simple MNIST convnet" example (keras.io/examples/vision/mnist_convnet)."""
-    import keras
-    from keras import layers
 
     return keras.Sequential([
         keras.Input(shape=(28, 28)),
@@ -62,8 +63,6 @@ def reference_cnn():
 
 def reference_mlp():
     """The typical notebook MLP: one hidden layer of 128, softmax, Adam."""
-    import keras
-    from keras import layers
 
     return keras.Sequential([
         keras.Input(shape=(28, 28)),
@@ -74,28 +73,26 @@ def reference_mlp():
     ])
 
 
-class EpochClock:
-    """A Keras callback: training seconds at each epoch end and test accuracy there, scoring off the clock."""
+class EpochClock(keras.callbacks.Callback):
+    """Training seconds at each epoch end and the test accuracy there, the scoring itself off the clock."""
 
-    def __new__(cls, x_test, y_test, predict):
-        import keras
+    def __init__(self, x_test, y_test, predict):
+        super().__init__()
+        self.x_test, self.y_test, self.predict = x_test, y_test, predict
 
-        class _Clock(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.elapsed, self.accuracy, self._paused = [], [], 0.0
-                self._start = time.perf_counter()
+    def on_train_begin(self, logs=None):
+        self.elapsed, self.accuracy, self.paused = [], [], 0.0
+        self._start = time.perf_counter()
 
-            def on_epoch_end(self, epoch, logs=None):
-                now = time.perf_counter()
-                self.elapsed.append(now - self._start - self._paused)
-                self.accuracy.append(float((predict(self.model, x_test).argmax(1) == y_test).mean()))
-                self._paused += time.perf_counter() - now
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        self.elapsed.append(now - self._start - self.paused)
+        self.accuracy.append(float((self.predict(self.model, self.x_test).argmax(1) == self.y_test).mean()))
+        self.paused += time.perf_counter() - now
 
-            def time_to(self, target):
-                reached = [t for t, a in zip(self.elapsed, self.accuracy, strict=True) if a >= target]
-                return reached[0] if reached else None
-
-        return _Clock()
+    def time_to(self, target):
+        reached = [t for t, a in zip(self.elapsed, self.accuracy, strict=True) if a >= target]
+        return reached[0] if reached else None
 
 
 def keras_predict(model, images):
@@ -103,13 +100,11 @@ def keras_predict(model, images):
 
 
 def fit_reference_keras(model, data, *, epochs, batch_size, clock):
-    import keras
-
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     model.fit(data["x_train"], data["y_train"], validation_data=(data["x_val"], data["y_val"]),
               epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[clock])
-    seconds = time.perf_counter() - start - clock._paused
+    seconds = time.perf_counter() - start - clock.paused
     keras.backend.clear_session()
     return model, seconds
 
@@ -136,10 +131,7 @@ def bench_logreg(data, rows):
 
 
 def bench_nn(data, rows, arch):
-    import keras
-
-    params = load_section(PARAMS, "train_nn")
-    params = parse(TrainNnParams, {**_asdict(params), "arch": arch}, "train_nn")
+    params = dataclasses.replace(load_section(PARAMS, "train_nn"), arch=arch)
     reference, epochs, batch_size, label = {
         "cnn": (reference_cnn, 15, 128, "cnn: Keras simple MNIST convnet, 15 epochs"),
         "mlp": (reference_mlp, 10, 32, "mlp: Dense 128 + softmax, 10 epochs"),
@@ -153,16 +145,10 @@ def bench_nn(data, rows, arch):
     clock = EpochClock(data["x_test"], data["y_test"], lambda m, x: predict_proba("nn", m, x))
     start = time.perf_counter()
     model = train_nn(data["x_train"], data["y_train"], data["x_val"], data["y_val"], params, callbacks=[clock])
-    seconds = time.perf_counter() - start - clock._paused
+    seconds = time.perf_counter() - start - clock.paused
     accuracy = float((predict_proba("nn", model, data["x_test"]).argmax(1) == data["y_test"]).mean())
     rows.append(row(f"{arch}: this project", accuracy, seconds, reference_seconds, clock.time_to(TARGET_ACCURACY)))
     keras.backend.clear_session()
-
-
-def _asdict(params):
-    import dataclasses
-
-    return dataclasses.asdict(params)
 
 
 def main() -> None:
