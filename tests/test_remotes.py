@@ -204,16 +204,21 @@ def test_run_cache_restores_a_teammates_training_instead_of_rerunning_it(kind, p
     assert (teammate.root / "models/logreg.skops").read_bytes() == model
 
 
-def test_s3_refuses_a_wrong_secret(producer, make_remote):
-    remote = make_remote("s3", "wrong-secret")
-    remote.local["secret_access_key"] = "not-" + remote.local["secret_access_key"]
+def refused_push(producer: Project, remote: Remote) -> str:
+    """Push to ``remote`` (configured for this push only), expect a refusal and return its message."""
     remote.add(producer, commit=False)
     try:
         push = producer.dvc("push", "-r", remote.name, check=False)
     finally:
         producer.dvc("remote", "remove", "--local", remote.name)
     assert push.returncode != 0
-    error = push.stdout + push.stderr
+    return push.stdout + push.stderr
+
+
+def test_s3_refuses_a_wrong_secret(producer, make_remote):
+    remote = make_remote("s3", "wrong-secret")
+    remote.local["secret_access_key"] = "not-" + remote.local["secret_access_key"]
+    error = refused_push(producer, remote)
     assert "(403)" in error and "Forbidden" in error, error
     assert remote.list_files() == []
 
@@ -224,13 +229,7 @@ def test_ssh_refuses_a_key_it_does_not_know(producer, make_remote, ssh_server, t
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True,
                    capture_output=True)
     remote.local["keyfile"] = str(stranger)
-    remote.add(producer, commit=False)
-    try:
-        push = producer.dvc("push", "-r", remote.name, check=False)
-    finally:
-        producer.dvc("remote", "remove", "--local", remote.name)
-    assert push.returncode != 0
-    error = push.stdout + push.stderr
+    error = refused_push(producer, remote)
     assert f"Permission denied for user {ssh_server.user} on host 127.0.0.1" in error, error
     assert remote.list_files() == []
 
