@@ -9,6 +9,7 @@ from sklearn.metrics import (
     log_loss,
     precision_recall_fscore_support,
 )
+from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
 from mnist_pipeline.idx import N_CLASSES
 
@@ -48,7 +49,5 @@ def parse_predictions_csv(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def confusion_matrix(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """(10, 10) counts, rows the true digit and columns the predicted one."""
-    matrix = np.zeros((N_CLASSES, N_CLASSES), dtype=int)
-    np.add.at(matrix, (actual, predicted), 1)
-    return matrix
+    """(10, 10) counts, rows the true digit and columns the predicted one (every digit, even if absent)."""
+    return sklearn_confusion_matrix(actual, predicted, labels=DIGITS)

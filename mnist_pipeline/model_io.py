@@ -68,6 +68,14 @@ def load_keras(path: Path):
         raise ModelLoadError(f"{path} is not a loadable Keras model: {error}") from None
 
 
+def load_model(model_name: str, path: Path):
+    """Load model ``model_name`` (``logreg`` or ``nn``) from ``path`` with its safe loader."""
+    loaders = {"logreg": load_logreg, "nn": load_keras}
+    if model_name not in loaders:
+        raise ModelLoadError(f"unknown model {model_name!r}; choose from {list(loaders)}")
+    return loaders[model_name](path)
+
+
 def predict_proba(model_name: str, model, images: np.ndarray) -> np.ndarray:
     """Class probabilities (n, 10) for (n, 28, 28) raw uint8 images, whichever the model."""
     if model_name == "logreg":

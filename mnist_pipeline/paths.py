@@ -22,7 +22,8 @@ PREDICTIONS_DIR = REPORTS_DIR / "predictions"
 FIGURES_DIR = REPORTS_DIR / "figures"
 REPORT = REPORTS_DIR / "report.md"
 
-MODEL_NAMES = ("logreg", "nn")
+MODEL_FILES = {"logreg": LOGREG_MODEL, "nn": NN_MODEL}
+MODEL_NAMES = tuple(MODEL_FILES)
 
 
 def predictions_file(model_name: str) -> Path:

@@ -27,18 +27,17 @@ import numpy as np
 from mnist_pipeline import paths
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.imaging import ImageError, to_mnist
-from mnist_pipeline.model_io import ModelLoadError, load_keras, load_logreg, predict_proba
+from mnist_pipeline.model_io import ModelLoadError, load_model, predict_proba
 
 log = logging.getLogger(__name__)
 
 PROG = "mnist-predict"
-_LOADERS = {"logreg": load_logreg, "nn": load_keras}
-_FILES = {"logreg": paths.LOGREG_MODEL, "nn": paths.NN_MODEL}
 
 
 def model_file(name: str, models_dir: Path | None = None) -> Path:
     """The path of model ``name``: in the workspace's ``models/``, or the same file name in ``models_dir``."""
-    return _FILES[name] if models_dir is None else Path(models_dir) / _FILES[name].name
+    workspace_file = paths.MODEL_FILES[name]
+    return workspace_file if models_dir is None else Path(models_dir) / workspace_file.name
 
 
 def load_models(rev: str | None = None, *, models_dir: Path | None = None,
@@ -54,19 +53,20 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
             or untrusted; an unknown revision.
     """
     names = list(dict.fromkeys(names))
-    unknown = sorted(set(names) - set(_LOADERS))
+    unknown = sorted(set(names) - set(paths.MODEL_FILES))
     if unknown:
-        raise ModelLoadError(f"unknown model(s) {unknown}; choose from {list(_LOADERS)}")
+        raise ModelLoadError(f"unknown model(s) {unknown}; choose from {list(paths.MODEL_FILES)}")
     if rev is not None and models_dir is not None:
         raise ValueError("give a git revision or a models folder, not both")
     if rev is None:
         models = {}
         for name in names:
             log.info("loading %s from %s", name, model_file(name, models_dir))
-            models[name] = _LOADERS[name](model_file(name, models_dir))
+            models[name] = load_model(name, model_file(name, models_dir))
         return models
     with tempfile.TemporaryDirectory(prefix="mnist-predict-") as folder:
-        return {name: _LOADERS[name](_fetch_at_revision(_FILES[name], rev, Path(folder))) for name in names}
+        return {name: load_model(name, _fetch_at_revision(paths.MODEL_FILES[name], rev, Path(folder)))
+                for name in names}
 
 
 def _fetch_at_revision(path: Path, rev: str, folder: Path) -> Path:

@@ -5,21 +5,15 @@ import logging
 from mnist_pipeline.artifacts import load_arrays, write_json, write_text
 from mnist_pipeline.cli import run_stage
 from mnist_pipeline.metrics import classification_metrics, predictions_csv
-from mnist_pipeline.model_io import load_keras, load_logreg, predict_proba
-from mnist_pipeline.paths import (
-    LOGREG_MODEL,
-    METRICS,
-    NN_MODEL,
-    PROCESSED_DATA,
-    predictions_file,
-)
+from mnist_pipeline.model_io import load_model, predict_proba
+from mnist_pipeline.paths import METRICS, MODEL_FILES, PROCESSED_DATA, predictions_file
 
 log = logging.getLogger(__name__)
 
 
 def main() -> None:
     data = load_arrays(PROCESSED_DATA)
-    models = {"logreg": load_logreg(LOGREG_MODEL), "nn": load_keras(NN_MODEL)}
+    models = {name: load_model(name, path) for name, path in MODEL_FILES.items()}
     metrics = {}
     for name, model in models.items():
         probabilities = predict_proba(name, model, data["x_test"])

@@ -151,9 +151,7 @@ def test_push_then_a_teammates_clone_pulls_every_output(kind, producer, make_rem
     remote = make_remote(kind, f"team-{kind}")
     remote.add(producer, commit=True)
 
-    pushed = producer.dvc("push", "-r", remote.name)
-    assert re.search(r"\d+ files? pushed", pushed.stdout), pushed.stdout
-    assert f"Cache and remote '{remote.name}' are in sync." in producer.dvc("status", "-c", "-r", remote.name).stdout
+    push_in_sync(producer, remote)
     stored = remote.list_files()
     assert len(stored) >= len(CACHED_OUTPUTS)  # the bytes are on the server, not only in DVC's view of it
 
@@ -204,6 +202,20 @@ def test_run_cache_restores_a_teammates_training_instead_of_rerunning_it(kind, p
     assert (teammate.root / "models/logreg.skops").read_bytes() == model
 
 
+def push_in_sync(project: Project, remote: Remote) -> None:
+    """Push to ``remote`` and check that DVC then finds cache and remote in sync."""
+    pushed = project.dvc("push", "-r", remote.name)
+    assert re.search(r"\d+ files? pushed", pushed.stdout), pushed.stdout
+    assert f"Cache and remote '{remote.name}' are in sync." in project.dvc("status", "-c", "-r", remote.name).stdout
+
+
+def assert_nothing_local_changed(project: Project, outputs: dict[str, str], cache: set[str]) -> None:
+    """Outputs byte for byte, the DVC cache's files, and `dvc status` are as they were."""
+    assert manifest(project) == outputs
+    assert cache_files(project) == cache
+    assert "Data and pipelines are up to date." in project.dvc("status").stdout
+
+
 def refused_push(producer: Project, remote: Remote) -> str:
     """Push to ``remote`` (configured for this push only), expect a refusal and return its message."""
     remote.add(producer, commit=False)
@@ -244,17 +256,11 @@ def test_push_to_a_stopped_s3_server_fails_cleanly_and_succeeds_once_it_is_back(
         assert push.returncode != 0
         error = push.stdout + push.stderr
         assert f'Could not connect to the endpoint URL: "{s3_server.endpoint}/' in error, error
-        # Nothing local was lost or changed.
-        assert manifest(producer) == outputs
-        assert cache_files(producer) == cache
-        assert "Data and pipelines are up to date." in producer.dvc("status").stdout
+        assert_nothing_local_changed(producer, outputs, cache)
     finally:
         s3_server.start()
     try:
-        pushed = producer.dvc("push", "-r", remote.name)
-        assert re.search(r"\d+ files? pushed", pushed.stdout), pushed.stdout
-        assert f"Cache and remote '{remote.name}' are in sync." in producer.dvc("status", "-c", "-r",
-                                                                                 remote.name).stdout
+        push_in_sync(producer, remote)
     finally:
         producer.dvc("remote", "remove", "--local", remote.name)
 
@@ -276,12 +282,7 @@ def test_push_killed_halfway_loses_nothing_and_the_next_push_completes(producer,
     finally:
         os.killpg(s3_server.process.pid, signal.SIGCONT)
     try:
-        assert manifest(producer) == outputs
-        assert cache_files(producer) == cache
-        assert "Data and pipelines are up to date." in producer.dvc("status").stdout
-        pushed = producer.dvc("push", "-r", remote.name)
-        assert re.search(r"\d+ files? pushed", pushed.stdout), pushed.stdout
-        assert f"Cache and remote '{remote.name}' are in sync." in producer.dvc("status", "-c", "-r",
-                                                                                 remote.name).stdout
+        assert_nothing_local_changed(producer, outputs, cache)
+        push_in_sync(producer, remote)
     finally:
         producer.dvc("remote", "remove", "--local", remote.name)
