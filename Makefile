@@ -9,7 +9,7 @@ export DVC_NO_ANALYTICS := 1
 # The revision `make pr-report` compares against.
 BASE ?= main
 
-.PHONY: repro test test-slow lint pr-report clean-venv
+.PHONY: repro test test-slow audit lint pr-report clean-venv
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(VENV)/.installed  ## Unit tests and the tiny end-to-end `dvc repro` (min
 
 test-slow: $(VENV)/.installed  ## Accuracy floors: the default params trained on the full data
 	python -m pytest -m slow
+
+audit: $(VENV)/.installed  ## Rerun every stage from nothing in a temporary clone of HEAD; compare each output with dvc.lock
+	python -m mnist_pipeline.audit
 
 pr-report: $(VENV)/.installed  ## Markdown for a pull request: metrics and params of the workspace against $(BASE)
 	@echo "## Metrics: workspace against $(BASE)"

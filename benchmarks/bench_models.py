@@ -25,10 +25,10 @@ import numpy as np
 from keras import layers
 
 from mnist_pipeline.artifacts import load_arrays
-from mnist_pipeline.dataset import flatten
-from mnist_pipeline.logreg import train_logreg
+from mnist_pipeline.digits import flatten
+from mnist_pipeline.logreg import TrainLogregParams, train_logreg
 from mnist_pipeline.model_io import predict_proba
-from mnist_pipeline.nn import configure_tensorflow, train_nn
+from mnist_pipeline.nn import TrainNnParams, configure_tensorflow, train_nn
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
 
@@ -116,7 +116,7 @@ def row(name, accuracy, seconds, reference_seconds, to_target):
 
 
 def bench_logreg(data, rows):
-    params = load_section(PARAMS, "train_logreg")
+    params = load_section(PARAMS, "train_logreg", TrainLogregParams)
     start = time.perf_counter()
     reference = reference_logreg(data["x_train"], data["y_train"])
     reference_seconds = time.perf_counter() - start
@@ -131,7 +131,7 @@ def bench_logreg(data, rows):
 
 
 def bench_nn(data, rows, arch):
-    params = dataclasses.replace(load_section(PARAMS, "train_nn"), arch=arch)
+    params = dataclasses.replace(load_section(PARAMS, "train_nn", TrainNnParams), arch=arch)
     reference, epochs, batch_size, label = {
         "cnn": (reference_cnn, 15, 128, "cnn: Keras simple MNIST convnet, 15 epochs"),
         "mlp": (reference_mlp, 10, 32, "mlp: Dense 128 + softmax, 10 epochs"),
@@ -158,7 +158,7 @@ def main() -> None:
     only = parser.parse_args().only or ["logreg", "cnn", "mlp"]
     logging.basicConfig(level=logging.WARNING)
 
-    nn_params = load_section(PARAMS, "train_nn")
+    nn_params = load_section(PARAMS, "train_nn", TrainNnParams)
     configure_tensorflow(nn_params.threads)
     data = load_arrays(PROCESSED_DATA)
     rows = ["| model | test accuracy | training s | time vs reference | s to 99.2% |", "|---|---|---|---|---|"]

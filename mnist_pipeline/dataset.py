@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from sklearn.model_selection import train_test_split
+
+from mnist_pipeline.params import bounded
+
+
+@dataclasses.dataclass(frozen=True)
+class PreprocessParams:
+    """The ``preprocess`` section of params.yaml: the validation split."""
+
+    val_size: int = bounded(1, 30_000)
+    # Use only the first ``train_limit`` training digits (after the split); 0 keeps all.
+    train_limit: int = bounded(0, 60_000)
+    seed: int = bounded(0, 2**32 - 1)
 
 
 def split_train_val(images: np.ndarray, labels: np.ndarray, *, val_size: int, seed: int,
@@ -22,7 +36,3 @@ def split_train_val(images: np.ndarray, labels: np.ndarray, *, val_size: int, se
         x_train, y_train = x_train[:train_limit], y_train[:train_limit]
     return x_train, y_train, x_val, y_val
 
-
-def flatten(images: np.ndarray) -> np.ndarray:
-    """(n, 28, 28) images as the (n, 784) rows the scikit-learn model takes."""
-    return images.reshape(len(images), -1)

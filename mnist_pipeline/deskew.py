@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from mnist_pipeline.idx import IMAGE_SIDE
+from mnist_pipeline.digits import IMAGE_SIDE
 
 _CENTRE = (IMAGE_SIDE - 1) / 2
 _CHUNK = 2048

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from mnist_pipeline.idx import N_CLASSES
+from mnist_pipeline.digits import N_CLASSES
+from mnist_pipeline.params import bounded
 
 CORRECT, WRONG = "#1a7f37", "#cf222e"
+# PNG text chunks for ``savefig``: none. Matplotlib would stamp its version, which says nothing about the figure.
+PNG_METADATA = {"Software": None}
+
+
+@dataclasses.dataclass(frozen=True)
+class VisualizeParams:
+    """The ``visualize`` section of params.yaml."""
+
+    n_samples: int = bounded(1, 400)
+    n_misclassified: int = bounded(1, 400)
+    dpi: int = bounded(50, 600)
+    seed: int = bounded(0, 2**32 - 1)
 
 
 def _grid(n: int, max_cols: int = 10) -> tuple[int, int]:

@@ -11,14 +11,13 @@ import struct
 
 import numpy as np
 
+from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
 from mnist_pipeline.errors import PipelineError
 
 UBYTE = 0x08
 MAX_DIMS = 3
 # The largest IDX payload we agree to hold in memory; MNIST's biggest file is 47 MB.
 MAX_PAYLOAD_BYTES = 512 * 2**20
-IMAGE_SIDE = 28
-N_CLASSES = 10
 
 
 class IdxError(PipelineError):

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageOps
 
+from mnist_pipeline.digits import IMAGE_SIDE
 from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.idx import IMAGE_SIDE
 
 # MNIST fits each digit's longer side to 20 pixels, leaving a margin of 4 pixels in the 28x28 frame.
 DIGIT_BOX = 20

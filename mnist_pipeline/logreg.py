@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
+from typing import Literal
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -12,9 +14,21 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mnist_pipeline.deskew import Deskew
-from mnist_pipeline.params import TrainLogregParams
+from mnist_pipeline.params import bounded
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainLogregParams:
+    """The ``train_logreg`` section of params.yaml."""
+
+    deskew: bool
+    C: float = bounded(0, None, low_open=True)
+    max_iter: int = bounded(1, 100_000)
+    tol: float = bounded(0, 1, low_open=True)
+    solver: Literal["lbfgs", "newton-cg", "sag", "saga"]
+    seed: int = bounded(0, 2**32 - 1)
 
 
 def build_logreg(params: TrainLogregParams) -> Pipeline:

@@ -11,7 +11,7 @@ from sklearn.metrics import (
 )
 from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
-from mnist_pipeline.idx import N_CLASSES
+from mnist_pipeline.digits import N_CLASSES
 
 DIGITS = list(range(N_CLASSES))
 

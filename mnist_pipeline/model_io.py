@@ -2,6 +2,7 @@
 
 The scikit-learn pipeline is stored with skops, which rebuilds only types it is told
 to trust; the Keras model as a ``.keras`` file, loaded in Keras' safe mode (no lambdas).
+Both are saved byte for byte the same for the same model (:mod:`mnist_pipeline.stable_zip`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_pipeline.artifacts import atomic_path
-from mnist_pipeline.dataset import flatten
+from mnist_pipeline.artifacts import atomic_path, write_bytes
 from mnist_pipeline.deskew import Deskew
+from mnist_pipeline.digits import flatten
 from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.stable_zip import stable_keras, stable_skops
 
 # The project's own types a skops file may hold; skops trusts scikit-learn's and NumPy's by default.
 TRUSTED_TYPES = [f"{Deskew.__module__}.{Deskew.__qualname__}"]
@@ -27,8 +29,7 @@ class ModelLoadError(PipelineError):
 def save_logreg(model, path: Path) -> None:
     import skops.io
 
-    with atomic_path(path) as tmp:
-        skops.io.dump(model, tmp)
+    write_bytes(path, stable_skops(skops.io.dumps(model)))
 
 
 def load_logreg(path: Path):
@@ -52,6 +53,7 @@ def load_logreg(path: Path):
 def save_keras(model, path: Path) -> None:
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
+        tmp.write_bytes(stable_keras(tmp.read_bytes()))
 
 
 def load_keras(path: Path):

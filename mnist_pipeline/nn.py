@@ -2,15 +2,71 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from typing import Literal
 
 import numpy as np
 
-from mnist_pipeline.idx import IMAGE_SIDE, N_CLASSES
-from mnist_pipeline.params import TrainNnParams
+from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
+from mnist_pipeline.params import bounded
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class CnnParams:
+    """The CNN's own knobs: ``train_nn.cnn``."""
+
+    epochs: int = bounded(1, 1000)
+    filters: list[int]
+    batch_norm: bool
+    dense_units: int = bounded(0, 4096)
+    dropout: float = bounded(0, 0.95)
+
+
+@dataclasses.dataclass(frozen=True)
+class MlpParams:
+    """The MLP's own knobs: ``train_nn.mlp``."""
+
+    epochs: int = bounded(1, 1000)
+    hidden_units: list[int]
+    dropout: float = bounded(0, 0.95)
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentParams:
+    """Training-time distortions: ``train_nn.augment``."""
+
+    # Fractions of the image size / of a full turn, as Keras' RandomTranslation and RandomRotation take them.
+    shift: float = bounded(0, 0.5)
+    rotation: float = bounded(0, 0.5)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainNnParams:
+    """The ``train_nn`` section of params.yaml."""
+
+    arch: Literal["cnn", "mlp"]
+    batch_size: int = bounded(1, 65_536)
+    learning_rate: float = bounded(0, 10, low_open=True)
+    # Fraction of the training steps spent warming the learning rate up (one-cycle schedule).
+    warmup: float = bounded(0, 0.9)
+    label_smoothing: float = bounded(0, 0.5)
+    seed: int = bounded(0, 2**31 - 1)
+    # TensorFlow's intra-op thread pool; 0 means one thread per CPU core.
+    threads: int = bounded(0, 256)
+    # Average the saved model's predictions over one-pixel shifts of each image.
+    tta: bool
+    augment: AugmentParams
+    cnn: CnnParams
+    mlp: MlpParams
+
+    @property
+    def epochs(self) -> int:
+        """Each architecture has its own number of epochs: an MLP epoch costs a fraction of a CNN's."""
+        return self.cnn.epochs if self.arch == "cnn" else self.mlp.epochs
 
 
 def configure_tensorflow(threads: int) -> None:

@@ -4,6 +4,10 @@ Each stage reads exactly one section through :func:`load_section`, which fails
 before any heavy work when a key is unknown, missing, of the wrong type, out of
 range or not one of the allowed choices. The error names the key, the value and
 what is allowed.
+
+Each section's schema, a frozen dataclass, lives in the module that uses it
+(``FetchParams`` in ``sources``, ``TrainNnParams`` in ``nn``...), so an edit to one
+schema reruns only the stage that reads it; this module holds the checks alone.
 """
 
 from __future__ import annotations
@@ -12,112 +16,26 @@ import dataclasses
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 
 from mnist_pipeline.errors import PipelineError
+
+T = TypeVar("T")
 
 
 class ParamsError(PipelineError):
     """``params.yaml`` holds a value the pipeline cannot use."""
 
 
-def _range(low: float | None = None, high: float | None = None, *, low_open: bool = False):
-    """Field metadata bounding a number: ``low <= x <= high`` (``low < x`` if ``low_open``)."""
-    return {"low": low, "high": high, "low_open": low_open}
+def bounded(low: float | None = None, high: float | None = None, *, low_open: bool = False):
+    """A dataclass field for a number ``low <= x <= high`` (``low < x`` if ``low_open``), checked on load."""
+    return dataclasses.field(metadata={"low": low, "high": high, "low_open": low_open})
 
 
-@dataclasses.dataclass(frozen=True)
-class FetchParams:
-    mirrors: list[str]
-    timeout: float = dataclasses.field(metadata=_range(0, 600, low_open=True))
-    retries: int = dataclasses.field(metadata=_range(1, 10))
-
-
-@dataclasses.dataclass(frozen=True)
-class PreprocessParams:
-    val_size: int = dataclasses.field(metadata=_range(1, 30_000))
-    # Use only the first ``train_limit`` training digits (after the split); 0 keeps all.
-    train_limit: int = dataclasses.field(metadata=_range(0, 60_000))
-    seed: int = dataclasses.field(metadata=_range(0, 2**32 - 1))
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainLogregParams:
-    deskew: bool
-    C: float = dataclasses.field(metadata=_range(0, None, low_open=True))
-    max_iter: int = dataclasses.field(metadata=_range(1, 100_000))
-    tol: float = dataclasses.field(metadata=_range(0, 1, low_open=True))
-    solver: Literal["lbfgs", "newton-cg", "sag", "saga"]
-    seed: int = dataclasses.field(metadata=_range(0, 2**32 - 1))
-
-
-@dataclasses.dataclass(frozen=True)
-class CnnParams:
-    epochs: int = dataclasses.field(metadata=_range(1, 1000))
-    filters: list[int]
-    batch_norm: bool
-    dense_units: int = dataclasses.field(metadata=_range(0, 4096))
-    dropout: float = dataclasses.field(metadata=_range(0, 0.95))
-
-
-@dataclasses.dataclass(frozen=True)
-class MlpParams:
-    epochs: int = dataclasses.field(metadata=_range(1, 1000))
-    hidden_units: list[int]
-    dropout: float = dataclasses.field(metadata=_range(0, 0.95))
-
-
-@dataclasses.dataclass(frozen=True)
-class AugmentParams:
-    # Fractions of the image size / of a full turn, as Keras' RandomTranslation and RandomRotation take them.
-    shift: float = dataclasses.field(metadata=_range(0, 0.5))
-    rotation: float = dataclasses.field(metadata=_range(0, 0.5))
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainNnParams:
-    arch: Literal["cnn", "mlp"]
-    batch_size: int = dataclasses.field(metadata=_range(1, 65_536))
-    learning_rate: float = dataclasses.field(metadata=_range(0, 10, low_open=True))
-    # Fraction of the training steps spent warming the learning rate up (one-cycle schedule).
-    warmup: float = dataclasses.field(metadata=_range(0, 0.9))
-    label_smoothing: float = dataclasses.field(metadata=_range(0, 0.5))
-    seed: int = dataclasses.field(metadata=_range(0, 2**31 - 1))
-    # TensorFlow's intra-op thread pool; 0 means one thread per CPU core.
-    threads: int = dataclasses.field(metadata=_range(0, 256))
-    # Average the saved model's predictions over one-pixel shifts of each image.
-    tta: bool
-    augment: AugmentParams
-    cnn: CnnParams
-    mlp: MlpParams
-
-    @property
-    def epochs(self) -> int:
-        """Each architecture has its own number of epochs: an MLP epoch costs a fraction of a CNN's."""
-        return self.cnn.epochs if self.arch == "cnn" else self.mlp.epochs
-
-
-@dataclasses.dataclass(frozen=True)
-class VisualizeParams:
-    n_samples: int = dataclasses.field(metadata=_range(1, 400))
-    n_misclassified: int = dataclasses.field(metadata=_range(1, 400))
-    dpi: int = dataclasses.field(metadata=_range(50, 600))
-    seed: int = dataclasses.field(metadata=_range(0, 2**32 - 1))
-
-
-SECTIONS: dict[str, type] = {
-    "fetch": FetchParams,
-    "preprocess": PreprocessParams,
-    "train_logreg": TrainLogregParams,
-    "train_nn": TrainNnParams,
-    "visualize": VisualizeParams,
-}
-
-
-def load_section(path: Path, section: str):
-    """Read ``params.yaml`` and return its ``section`` as a validated dataclass."""
+def load_section(path: Path, section: str, schema: type[T]) -> T:
+    """Read ``params.yaml`` and return its ``section`` as the validated dataclass ``schema``."""
     try:
         document = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
@@ -126,7 +44,7 @@ def load_section(path: Path, section: str):
         raise ParamsError(f"{path} is not valid YAML: {error}") from None
     if not isinstance(document, dict) or section not in document:
         raise ParamsError(f"{path} has no section '{section}'")
-    return parse(SECTIONS[section], document[section], section)
+    return parse(schema, document[section], section)
 
 
 def parse(cls: type, mapping: Any, where: str):

@@ -1,21 +1,27 @@
-"""Every path the pipeline reads or writes, defined once.
+"""Every path the pipeline reads or writes, defined once, relative to the project root (the folder of dvc.yaml).
 
-``dvc.yaml`` names the same paths; ``tests/test_dvc_yaml.py`` checks that the two agree.
+DVC runs every stage in the project root, so the stages use these paths as they are. Anything run from
+elsewhere (``mnist-predict``, the notebook) finds the root with :func:`find_project_root`, as git and DVC
+find their repository. ``dvc.yaml`` names the same paths; ``tests/test_dvc_yaml.py`` checks that they agree.
 """
+
+from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PARAMS = ROOT / "params.yaml"
+from mnist_pipeline.errors import PipelineError
 
-RAW_DIR = ROOT / "data" / "raw"
-PROCESSED_DATA = ROOT / "data" / "processed" / "mnist.npz"
+PIPELINE_FILE = Path("dvc.yaml")
+PARAMS = Path("params.yaml")
 
-MODELS_DIR = ROOT / "models"
+RAW_DIR = Path("data/raw")
+PROCESSED_DATA = Path("data/processed/mnist.npz")
+
+MODELS_DIR = Path("models")
 LOGREG_MODEL = MODELS_DIR / "logreg.skops"
 NN_MODEL = MODELS_DIR / "nn.keras"
 
-REPORTS_DIR = ROOT / "reports"
+REPORTS_DIR = Path("reports")
 NN_TRAINING_LOG = REPORTS_DIR / "train_nn"
 METRICS = REPORTS_DIR / "metrics.json"
 PREDICTIONS_DIR = REPORTS_DIR / "predictions"
@@ -29,3 +35,17 @@ MODEL_NAMES = tuple(MODEL_FILES)
 def predictions_file(model_name: str) -> Path:
     """The per-sample predictions of one model, in the layout of DVC's confusion template."""
     return PREDICTIONS_DIR / f"{model_name}.csv"
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder holding ``dvc.yaml``, from ``start`` (default: the working directory) upwards.
+
+    Raises:
+        PipelineError: no such folder, saying where the search started and what to do.
+    """
+    start = Path.cwd() if start is None else Path(start)
+    for folder in (start.resolve(), *start.resolve().parents):
+        if (folder / PIPELINE_FILE).is_file():
+            return folder
+    raise PipelineError(f"no {PIPELINE_FILE} in {start.resolve()} or any folder above it: run this inside the "
+                        f"pipeline's project folder")

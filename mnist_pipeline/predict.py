@@ -35,22 +35,25 @@ PROG = "mnist-predict"
 
 
 def model_file(name: str, models_dir: Path | None = None) -> Path:
-    """The path of model ``name``: in the workspace's ``models/``, or the same file name in ``models_dir``."""
-    workspace_file = paths.MODEL_FILES[name]
-    return workspace_file if models_dir is None else Path(models_dir) / workspace_file.name
+    """The path of model ``name``: the same file name in ``models_dir`` if given, else in the ``models/`` of the
+    project the working directory is in (found upwards, as git and DVC find their repository)."""
+    if models_dir is not None:
+        return Path(models_dir) / paths.MODEL_FILES[name].name
+    return paths.find_project_root() / paths.MODEL_FILES[name]
 
 
 def load_models(rev: str | None = None, *, models_dir: Path | None = None,
                 names: Iterable[str] = paths.MODEL_NAMES) -> dict[str, Any]:
     """Load the models ``names`` once, with the safe loaders of :mod:`mnist_pipeline.model_io`.
 
-    From the workspace's ``models/`` by default, from ``models_dir`` if given, or, with ``rev`` (a git
-    revision: commit, branch, tag), the files DVC tracked at that revision, read from its cache or
-    remote into a temporary folder.
+    From the ``models/`` of the project around the working directory by default, from ``models_dir`` if
+    given, or, with ``rev`` (a git revision: commit, branch, tag), the files DVC tracked at that revision in
+    that project, read from its cache or remote into a temporary folder.
 
     Raises:
         ModelLoadError: a model missing (the message says to run ``dvc repro`` or ``dvc pull``), corrupt
             or untrusted; an unknown revision.
+        PipelineError: no ``models_dir`` given and the working directory is in no project.
     """
     names = list(dict.fromkeys(names))
     unknown = sorted(set(names) - set(paths.MODEL_FILES))
@@ -65,19 +68,21 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
             models[name] = load_model(name, model_file(name, models_dir))
         return models
     with tempfile.TemporaryDirectory(prefix="mnist-predict-") as folder:
-        return {name: load_model(name, _fetch_at_revision(paths.MODEL_FILES[name], rev, Path(folder)))
+        root = paths.find_project_root()
+        return {name: load_model(name, _fetch_at_revision(root, paths.MODEL_FILES[name], rev, Path(folder)))
                 for name in names}
 
 
-def _fetch_at_revision(path: Path, rev: str, folder: Path) -> Path:
-    """Copy the DVC-tracked ``path`` as it was at ``rev`` into ``folder``, keeping its name (Keras wants .keras)."""
+def _fetch_at_revision(root: Path, path: Path, rev: str, folder: Path) -> Path:
+    """Copy the DVC-tracked ``path`` (relative to the project ``root``) as it was at ``rev`` into ``folder``,
+    keeping its name (Keras wants .keras)."""
     import dvc.api
 
-    relative = path.relative_to(paths.ROOT).as_posix()
+    relative = path.as_posix()
     target = folder / path.name
     log.info("reading %s at revision %s through DVC", relative, rev)
     try:
-        with dvc.api.open(relative, repo=str(paths.ROOT), rev=rev, mode="rb") as source, target.open("wb") as out:
+        with dvc.api.open(relative, repo=str(root), rev=rev, mode="rb") as source, target.open("wb") as out:
             while chunk := source.read(2**20):
                 out.write(chunk)
     except Exception as error:  # DVC raises many kinds: unknown revision, untracked path, not in cache or remote
@@ -186,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--rev", metavar="REV",
                         help="use the models of this git revision (commit, branch, tag), read through DVC")
     source.add_argument("--models-dir", type=Path, metavar="DIR",
-                        help="use the models in this folder (logreg.skops, nn.keras) instead of models/")
+                        help="use the models in this folder (logreg.skops, nn.keras) instead of the models/ of "
+                             "the project the working directory is in")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is loaded and from where")
     return parser
 

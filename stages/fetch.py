@@ -4,11 +4,11 @@ from mnist_pipeline.artifacts import atomic_path
 from mnist_pipeline.cli import run_stage
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import PARAMS, RAW_DIR
-from mnist_pipeline.sources import default_sources, fetch_mnist
+from mnist_pipeline.sources import FetchParams, default_sources, fetch_mnist
 
 
 def main() -> None:
-    params = load_section(PARAMS, "fetch")
+    params = load_section(PARAMS, "fetch", FetchParams)
     files = fetch_mnist(default_sources(params.mirrors, timeout=params.timeout, retries=params.retries))
     with atomic_path(RAW_DIR) as raw_dir:
         raw_dir.mkdir()

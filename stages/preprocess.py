@@ -4,7 +4,7 @@ import logging
 
 from mnist_pipeline.artifacts import save_arrays
 from mnist_pipeline.cli import run_stage
-from mnist_pipeline.dataset import split_train_val
+from mnist_pipeline.dataset import PreprocessParams, split_train_val
 from mnist_pipeline.idx import check_pair, parse_images, parse_labels
 from mnist_pipeline.mnist_files import MNIST_SHA256, verify
 from mnist_pipeline.params import load_section
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def main() -> None:
-    params = load_section(PARAMS, "preprocess")
+    params = load_section(PARAMS, "preprocess", PreprocessParams)
     # A file corrupted since fetch is caught here, before anything trains on it.
     raw = {name: verify(name, (RAW_DIR / name).read_bytes()) for name in MNIST_SHA256}
     splits = {}

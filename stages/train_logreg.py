@@ -5,8 +5,8 @@ import time
 
 from mnist_pipeline.artifacts import load_arrays
 from mnist_pipeline.cli import run_stage
-from mnist_pipeline.dataset import flatten
-from mnist_pipeline.logreg import train_logreg
+from mnist_pipeline.digits import flatten
+from mnist_pipeline.logreg import TrainLogregParams, train_logreg
 from mnist_pipeline.model_io import save_logreg
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import LOGREG_MODEL, PARAMS, PROCESSED_DATA
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def main() -> None:
-    params = load_section(PARAMS, "train_logreg")
+    params = load_section(PARAMS, "train_logreg", TrainLogregParams)
     data = load_arrays(PROCESSED_DATA)
     start = time.perf_counter()
     model = train_logreg(flatten(data["x_train"]), data["y_train"], params)

@@ -6,7 +6,7 @@ import time
 from mnist_pipeline.artifacts import atomic_path, load_arrays
 from mnist_pipeline.cli import run_stage
 from mnist_pipeline.model_io import save_keras
-from mnist_pipeline.nn import configure_tensorflow, train_nn
+from mnist_pipeline.nn import TrainNnParams, configure_tensorflow, train_nn
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import NN_MODEL, NN_TRAINING_LOG, PARAMS, PROCESSED_DATA
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def main() -> None:
-    params = load_section(PARAMS, "train_nn")
+    params = load_section(PARAMS, "train_nn", TrainNnParams)
     configure_tensorflow(params.threads)
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback

@@ -2,7 +2,6 @@
 and reports/report.md, the one-page summary for a pull request."""
 
 import json
-import subprocess
 
 from mnist_pipeline import figures
 from mnist_pipeline.artifacts import atomic_path, load_arrays, load_training_history, write_text
@@ -17,21 +16,13 @@ from mnist_pipeline.paths import (
     PARAMS,
     PROCESSED_DATA,
     REPORT,
-    ROOT,
     predictions_file,
 )
 from mnist_pipeline.report import render_report
 
 
-def committed_metrics(revision: str = "HEAD") -> dict | None:
-    """``reports/metrics.json`` as committed at ``revision`` (it is in git, `cache: false`), if there is one."""
-    spec = f"{revision}:{METRICS.relative_to(ROOT).as_posix()}"
-    result = subprocess.run(["git", "show", spec], cwd=ROOT, capture_output=True, text=True, check=False)
-    return json.loads(result.stdout) if result.returncode == 0 else None
-
-
 def main() -> None:
-    params = load_section(PARAMS, "visualize")
+    params = load_section(PARAMS, "visualize", figures.VisualizeParams)
     x_test = load_arrays(PROCESSED_DATA)["x_test"]
     plots = {"training_curves_nn.png": figures.training_curves(load_training_history(NN_TRAINING_LOG), "nn")}
     for name in MODEL_NAMES:
@@ -47,10 +38,9 @@ def main() -> None:
     with atomic_path(FIGURES_DIR) as figures_dir:
         figures_dir.mkdir()
         for filename, figure in plots.items():
-            figure.savefig(figures_dir / filename, dpi=params.dpi)
+            figure.savefig(figures_dir / filename, dpi=params.dpi, metadata=figures.PNG_METADATA)
     figures_link = FIGURES_DIR.relative_to(REPORT.parent).as_posix()
-    report = render_report(json.loads(METRICS.read_text()), committed_metrics(), MODEL_NAMES, figures_link)
-    write_text(REPORT, report)
+    write_text(REPORT, render_report(json.loads(METRICS.read_text()), MODEL_NAMES, figures_link))
 
 
 if __name__ == "__main__":

@@ -1,32 +1,42 @@
 """Fixtures shared by the test layers."""
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
+from hermetic import hermetic_environ
+from mnist_for_tests import mnist_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# A skip under CI=true fails the run unless a server program is missing (tests/ci_skips.py).
+pytest_plugins = ["ci_skips"]
+
+
+def pytest_configure(config):
+    """Run the whole session, and every git and DVC it starts, apart from the user's own settings."""
+    config_home = Path(tempfile.mkdtemp(prefix="mnist-tests-config-"))
+    config.add_cleanup(lambda: shutil.rmtree(config_home, ignore_errors=True))
+    environ = hermetic_environ(os.environ, config_home)
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 @pytest.fixture(scope="session")
 def mnist_mirror() -> Path:
-    """A folder holding the four canonical MNIST ``.gz`` files: $MNIST_MIRROR, else ``../shared/mnist``."""
-    folder = Path(os.environ.get("MNIST_MIRROR") or REPO_ROOT.parent / "shared" / "mnist")
-    if not (folder / "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"no MNIST mirror at {folder}: set MNIST_MIRROR to a folder holding the four .gz files")
-    return folder
+    """A folder holding the four canonical MNIST ``.gz`` files, fetched once per machine if need be."""
+    return mnist_folder(REPO_ROOT / "params.yaml")
 
 
+OUTPUT_FOLDERS = ("data", "models", "reports")
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "mnist_pipeline", "notebooks", ".gitignore")
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
-}
 
 
 class Project:
@@ -35,11 +45,11 @@ class Project:
     def __init__(self, root: Path, mirror: Path):
         self.root = root
         venv_bin = str(Path(sys.executable).parent)
-        self.env = {**os.environ, **GIT_IDENTITY, "MNIST_MIRROR": str(mirror), "DVC_NO_ANALYTICS": "1",
+        self.env = {**os.environ, "MNIST_MIRROR": str(mirror),
                     "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
 
-    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(command, cwd=self.root, env=self.env, capture_output=True, text=True)
+    def run(self, *command: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, cwd=self.root, env=env or self.env, capture_output=True, text=True)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result
@@ -50,10 +60,19 @@ class Project:
     def git(self, *args: str) -> subprocess.CompletedProcess:
         return self.run("git", *args)
 
-    def repro(self, *args: str) -> set[str]:
+    def repro(self, *args: str, env: dict | None = None) -> set[str]:
         """Run `dvc repro` and return the names of the stages it ran."""
-        output = self.dvc("repro", *args).stdout
+        output = self.run("dvc", "repro", *args, env=env).stdout
         return set(re.findall(r"Running stage '([^']+)'", output))
+
+    def output_digests(self) -> dict[str, str]:
+        """SHA-256 of every file under the output folders, by path relative to the project."""
+        files = {}
+        for folder in OUTPUT_FOLDERS:
+            for path in sorted((self.root / folder).rglob("*")):
+                if path.is_file():
+                    files[path.relative_to(self.root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return files
 
     def params(self) -> dict:
         return yaml.safe_load((self.root / "params.yaml").read_text())

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from mnist_pipeline.dataset import flatten, split_train_val
+from mnist_pipeline.dataset import split_train_val
+from mnist_pipeline.digits import flatten
 
 
 @pytest.fixture

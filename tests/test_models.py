@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from mnist_pipeline.dataset import flatten
-from mnist_pipeline.logreg import build_logreg, train_logreg
+from mnist_pipeline.digits import flatten
+from mnist_pipeline.logreg import TrainLogregParams, build_logreg, train_logreg
 from mnist_pipeline.model_io import (
     ModelLoadError,
     load_keras,
@@ -16,7 +16,8 @@ from mnist_pipeline.model_io import (
     save_keras,
     save_logreg,
 )
-from mnist_pipeline.params import TrainLogregParams, TrainNnParams, parse
+from mnist_pipeline.nn import TrainNnParams
+from mnist_pipeline.params import parse
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -7,14 +7,21 @@ import pytest
 import yaml
 from conftest import REPO_ROOT
 
-from mnist_pipeline.params import (
-    SECTIONS,
-    FetchParams,
-    ParamsError,
-    TrainNnParams,
-    load_section,
-    parse,
-)
+from mnist_pipeline.dataset import PreprocessParams
+from mnist_pipeline.figures import VisualizeParams
+from mnist_pipeline.logreg import TrainLogregParams
+from mnist_pipeline.nn import TrainNnParams
+from mnist_pipeline.params import ParamsError, load_section, parse
+from mnist_pipeline.sources import FetchParams
+
+# Each section's schema lives beside the code that uses it; this is the whole set.
+SECTIONS = {
+    "fetch": FetchParams,
+    "preprocess": PreprocessParams,
+    "train_logreg": TrainLogregParams,
+    "train_nn": TrainNnParams,
+    "visualize": VisualizeParams,
+}
 
 PARAMS_FILE = REPO_ROOT / "params.yaml"
 COMMITTED = yaml.safe_load(PARAMS_FILE.read_text())
@@ -36,7 +43,7 @@ def write_params(tmp_path):
 
 @pytest.mark.parametrize("section", sorted(SECTIONS))
 def test_committed_params_load_for_every_section(section):
-    params = load_section(PARAMS_FILE, section)
+    params = load_section(PARAMS_FILE, section, SECTIONS[section])
     assert isinstance(params, SECTIONS[section])
     assert dataclasses.asdict(params) == COMMITTED[section]
 
@@ -46,9 +53,9 @@ def test_params_file_has_exactly_the_known_sections():
 
 
 def test_loaded_values_have_the_declared_types():
-    fetch = load_section(PARAMS_FILE, "fetch")
+    fetch = load_section(PARAMS_FILE, "fetch", SECTIONS["fetch"])
     assert isinstance(fetch.timeout, float)  # an int in YAML becomes the float the field declares
-    nn = load_section(PARAMS_FILE, "train_nn")
+    nn = load_section(PARAMS_FILE, "train_nn", SECTIONS["train_nn"])
     assert isinstance(nn, TrainNnParams)
     assert nn.epochs == (nn.cnn.epochs if nn.arch == "cnn" else nn.mlp.epochs)
     assert all(isinstance(f, int) for f in nn.cnn.filters)
@@ -60,7 +67,7 @@ def test_epochs_follow_the_chosen_architecture(write_params):
         doc["train_nn"]["cnn"]["epochs"] = 3
         doc["train_nn"]["mlp"]["epochs"] = 5
 
-    assert load_section(write_params(to_mlp), "train_nn").epochs == 5
+    assert load_section(write_params(to_mlp), "train_nn", SECTIONS["train_nn"]).epochs == 5
 
 
 def set_key(section, *path, value):
@@ -120,7 +127,7 @@ def delete_key(section, *path):
 def test_bad_params_are_refused_naming_the_key_and_value(write_params, section, edit, expected):
     path = write_params(edit)
     with pytest.raises(ParamsError) as caught:
-        load_section(path, section)
+        load_section(path, section, SECTIONS[section])
     message = str(caught.value)
     for fragment in expected:
         assert fragment in message, (fragment, message)
@@ -128,7 +135,7 @@ def test_bad_params_are_refused_naming_the_key_and_value(write_params, section, 
 
 def test_a_bad_value_in_another_section_does_not_block_this_one(write_params):
     path = write_params(set_key("train_nn", "arch", value="rnn"))
-    assert load_section(path, "preprocess").val_size == COMMITTED["preprocess"]["val_size"]
+    assert load_section(path, "preprocess", SECTIONS["preprocess"]).val_size == COMMITTED["preprocess"]["val_size"]
 
 
 def test_range_bounds_are_inclusive_where_declared(write_params):
@@ -136,26 +143,26 @@ def test_range_bounds_are_inclusive_where_declared(write_params):
         doc["preprocess"]["val_size"] = 1
         doc["preprocess"]["train_limit"] = 0
 
-    params = load_section(write_params(edit), "preprocess")
+    params = load_section(write_params(edit), "preprocess", SECTIONS["preprocess"])
     assert (params.val_size, params.train_limit) == (1, 0)
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(ParamsError, match="not found"):
-        load_section(tmp_path / "params.yaml", "fetch")
+        load_section(tmp_path / "params.yaml", "fetch", SECTIONS["fetch"])
 
 
 def test_missing_section(write_params):
     path = write_params(lambda doc: doc.pop("visualize"))
     with pytest.raises(ParamsError, match="no section 'visualize'"):
-        load_section(path, "visualize")
+        load_section(path, "visualize", SECTIONS["visualize"])
 
 
 def test_empty_section_is_not_a_mapping(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("preprocess:\n")
     with pytest.raises(ParamsError, match="preprocess must be a mapping"):
-        load_section(path, "preprocess")
+        load_section(path, "preprocess", SECTIONS["preprocess"])
 
 
 @pytest.mark.parametrize("text", ["", "- just\n- a list\n", "just a string\n"])
@@ -163,14 +170,14 @@ def test_document_that_is_not_a_mapping(tmp_path, text):
     path = tmp_path / "params.yaml"
     path.write_text(text)
     with pytest.raises(ParamsError, match="no section 'fetch'"):
-        load_section(path, "fetch")
+        load_section(path, "fetch", SECTIONS["fetch"])
 
 
 def test_invalid_yaml(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("fetch:\n  mirrors: [unclosed\n  retries: 3\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
-        load_section(path, "fetch")
+        load_section(path, "fetch", SECTIONS["fetch"])
 
 
 def test_parse_builds_from_a_plain_dict():
@@ -179,6 +186,6 @@ def test_parse_builds_from_a_plain_dict():
 
 
 def test_params_are_frozen():
-    params = load_section(PARAMS_FILE, "visualize")
+    params = load_section(PARAMS_FILE, "visualize", SECTIONS["visualize"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         params.dpi = 1

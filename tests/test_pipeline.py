@@ -70,8 +70,3 @@ def test_visualize_param_reruns_only_visualize(project):
     project.dvc("checkout")
     assert_clean(project)
 
-
-def test_forced_rerun_reproduces_the_same_metrics(project):
-    before = metrics(project)
-    assert project.repro("--force", "preprocess", "--downstream") == ALL_STAGES - {"fetch"}
-    assert metrics(project) == before

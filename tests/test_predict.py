@@ -9,21 +9,25 @@ import contextlib
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 from PIL import Image, ImageDraw
 
-from mnist_pipeline import predict
-from mnist_pipeline.dataset import flatten
+from mnist_pipeline import paths, predict
+from mnist_pipeline.digits import flatten
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.idx import parse_images, parse_labels
 from mnist_pipeline.imaging import ImageError, to_mnist
+from mnist_pipeline.logreg import TrainLogregParams
 from mnist_pipeline.model_io import ModelLoadError, predict_proba, save_keras, save_logreg
-from mnist_pipeline.params import TrainLogregParams, TrainNnParams, parse
+from mnist_pipeline.nn import TrainNnParams
+from mnist_pipeline.params import parse
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -400,3 +404,57 @@ def test_console_script_is_installed_and_predicts(rendered, models_dir):
         (file, model) for file in files for model in ("logreg", "nn")]
     # TensorFlow's C++ start-up notices do not reach the command's stderr.
     assert "oneDNN" not in result.stderr and "absl" not in result.stderr, result.stderr
+
+
+def test_find_project_root_searches_upwards_like_git(tmp_path):
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    assert paths.find_project_root(tmp_path / "a" / "b") == tmp_path.resolve()
+    with pytest.raises(PipelineError, match=r"no dvc\.yaml in .* or any folder above it"):
+        paths.find_project_root(Path("/"))
+
+
+@pytest.fixture(scope="module")
+def regular_install(tmp_path_factory):
+    """The project installed as a user would, not editable: ``pip install --target``, with its console script."""
+    source, target = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("site")
+    # Built from a copy: pip builds in the source tree, which must stay clean.
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(REPO_ROOT / name, source / name)
+    shutil.copytree(REPO_ROOT / "mnist_pipeline", source / "mnist_pipeline",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--disable-pip-version-check", "--target", str(target), str(source)], check=True,
+                   capture_output=True)
+    return target
+
+
+def test_console_script_from_a_regular_install_finds_the_project_from_the_working_directory(
+        regular_install, rendered, models_dir, tmp_path):
+    project = tmp_path / "someones-project"
+    (project / "models").mkdir(parents=True)
+    (project / "dvc.yaml").write_text("stages: {}\n")
+    for model in models_dir.iterdir():
+        (project / "models" / model.name).write_bytes(model.read_bytes())
+    (project / "notebooks").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(regular_install)}
+    script = [str(regular_install / "bin" / "mnist-predict")]
+    files = [str(file) for file in rendered[0][:2]]
+
+    where = subprocess.run([sys.executable, "-c", "import mnist_pipeline; print(mnist_pipeline.__file__)"],
+                           cwd=project / "notebooks", env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(regular_install))  # not the repository's copy
+    result = subprocess.run([*script, "--json", *files], cwd=project / "notebooks", env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert [(row["file"], row["model"]) for row in json.loads(result.stdout)] == [
+        (file, model) for file in files for model in ("logreg", "nn")]
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    result = subprocess.run([*script, *files], cwd=outside, env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "no dvc.yaml in" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run([*script, "--models-dir", str(project / "models"), *files], cwd=outside, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

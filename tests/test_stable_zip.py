@@ -1,0 +1,46 @@
+"""Model files hold no save date, object id or random name: the same model saves to the same bytes,
+and the standard loaders still load it with their safety checks."""
+
+import time
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mnist_pipeline.deskew import Deskew
+from mnist_pipeline.model_io import load_keras, load_logreg, save_keras, save_logreg
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (60, 28, 28), dtype=np.uint8), rng.integers(0, 10, 60)
+
+
+def test_the_same_skops_model_saves_to_the_same_bytes_and_loads_with_trusted_types(tmp_path, images):
+    x, y = images
+    model = Pipeline([("deskew", Deskew()), ("scale", StandardScaler()),
+                      ("classify", LogisticRegression(max_iter=5))]).fit(x.reshape(60, -1), y)
+    save_logreg(model, tmp_path / "a.skops")
+    time.sleep(1.1)  # zip timestamps have a resolution of two seconds; skops' ids change on every save
+    save_logreg(model, tmp_path / "b.skops")
+    assert (tmp_path / "a.skops").read_bytes() == (tmp_path / "b.skops").read_bytes()
+    loaded = load_logreg(tmp_path / "a.skops")  # raises unless every type is trusted
+    assert np.array_equal(loaded.predict_proba(x.reshape(60, -1)), model.predict_proba(x.reshape(60, -1)))
+
+
+def test_the_same_keras_model_saves_to_the_same_bytes_and_loads_in_safe_mode(tmp_path, images):
+    import keras
+
+    x, _ = images
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(28, 28))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inputs)))
+    save_keras(model, tmp_path / "a.keras")
+    time.sleep(2.1)  # Keras stamps the save time to the second, zip entries to two seconds
+    save_keras(model, tmp_path / "b.keras")
+    assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
+    loaded = load_keras(tmp_path / "a.keras")
+    assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -1,0 +1,134 @@
+"""The test suite's own set-up: hermetic git and DVC, MNIST fetched once per machine, no silent skips in CI."""
+
+import gzip
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT
+from hermetic import hermetic_environ
+from mnist_for_tests import cache_folder, holds_mnist, mnist_folder
+
+from mnist_pipeline.mnist_files import MNIST_SHA256
+from mnist_pipeline.sources import FetchError
+
+
+def hostile_home(home: Path) -> None:
+    """A user whose settings break tests that inherit them: signed commits that cannot be signed, a hook that
+    refuses every commit, and a DVC default remote that does not exist."""
+    hooks = home / "hooks"
+    hooks.mkdir(parents=True)
+    (hooks / "pre-commit").write_text("#!/bin/sh\necho 'refused by the user hook' >&2\nexit 1\n")
+    (hooks / "pre-commit").chmod(0o755)
+    (home / ".gitconfig").write_text(textwrap.dedent(f"""\
+        [commit]
+            gpgsign = true
+        [gpg]
+            program = false
+        [core]
+            hooksPath = {hooks}
+        """))
+    dvc_config = home / ".config" / "dvc"
+    dvc_config.mkdir(parents=True)
+    (dvc_config / "config").write_text("[core]\n    remote = nowhere\n['remote \"nowhere\"']\n    url = /nonexistent\n")
+
+
+def commit_and_read_dvc_remote(env: dict, repo: Path) -> tuple[subprocess.CompletedProcess, str]:
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
+    subprocess.run(["dvc", "init", "-q"], cwd=repo, env=env, check=True)
+    committed = subprocess.run(["git", "commit", "-qm", "init"], cwd=repo, env=env, capture_output=True, text=True)
+    remote = subprocess.run(["dvc", "remote", "default"], cwd=repo, env=env, capture_output=True, text=True)
+    return committed, remote.stdout.strip()
+
+
+def test_a_users_global_git_and_dvc_settings_do_not_reach_the_tests(tmp_path):
+    home = tmp_path / "home"
+    hostile_home(home)
+    user_env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+                "GIT_CONFIG_GLOBAL": str(home / ".gitconfig")}
+    user_env.pop("DVC_GLOBAL_CONFIG_DIR", None)
+    # The hostile settings do bite a process that inherits them...
+    committed, remote = commit_and_read_dvc_remote(user_env, tmp_path / "exposed")
+    assert committed.returncode != 0 and remote == "nowhere"
+    # ...and not one that gets the tests' environment (the one this session runs in).
+    isolated = hermetic_environ(user_env, tmp_path / "config")
+    committed, remote = commit_and_read_dvc_remote(isolated, tmp_path / "isolated")
+    assert committed.returncode == 0, committed.stderr
+    assert remote == "No default remote set"
+    assert os.environ["GIT_CONFIG_GLOBAL"] != str(Path.home() / ".gitconfig")  # this session is isolated too
+
+
+@pytest.fixture
+def local_http_mirror(tmp_path, mnist_mirror):
+    """The four .gz files served over HTTP on loopback, as a mirror URL would serve them."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(mnist_mirror))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", server
+    server.shutdown()
+    server.server_close()
+
+
+def test_mnist_is_fetched_once_through_the_pipelines_sources_into_a_cache(tmp_path, local_http_mirror):
+    url, server = local_http_mirror
+    params = tmp_path / "params.yaml"
+    params.write_text((REPO_ROOT / "params.yaml").read_text())
+    environ = {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "cache"), "MNIST_MIRROR": url}
+    folder = mnist_folder(params, environ)
+    assert folder == cache_folder(environ) == tmp_path / "cache" / "mnist-dvc-pipeline" / "mnist"
+    assert holds_mnist(folder)
+    assert all(gzip.decompress((folder / f"{name}.gz").read_bytes()) for name in MNIST_SHA256)
+    server.shutdown()  # the second call must not need any source
+    assert mnist_folder(params, environ) == folder
+
+
+def test_a_local_mirror_folder_is_used_as_it_is(mnist_mirror):
+    assert mnist_folder(REPO_ROOT / "params.yaml", {"MNIST_MIRROR": str(mnist_mirror), "HOME": "/nonexistent"}) \
+        == mnist_mirror
+
+
+def test_a_fetch_that_fails_everywhere_fails_the_tests_rather_than_skipping(tmp_path, monkeypatch):
+    import mnist_for_tests
+
+    def no_sources(mirrors, **kwargs):
+        return []
+
+    monkeypatch.setattr(mnist_for_tests, "default_sources", no_sources)
+    environ = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with pytest.raises(FetchError, match="MNIST_MIRROR"):
+        mnist_folder(REPO_ROOT / "params.yaml", environ)
+
+
+SKIPPING_TESTS = """
+from ci_skips import skip_server_missing
+import pytest
+
+def test_skips_for_no_good_reason():
+    pytest.skip("the data was not there")
+
+def test_skips_because_a_server_is_missing():
+    skip_server_missing("no sshd here")
+"""
+
+
+@pytest.mark.parametrize(("ci", "expected"), [("true", "1 failed, 1 skipped"), ("", "2 skipped")])
+def test_under_ci_only_a_missing_server_may_skip_a_test(tmp_path, ci, expected):
+    (tmp_path / "test_skips.py").write_text(SKIPPING_TESTS)
+    env = {**os.environ, "CI": ci, "PYTHONPATH": str(REPO_ROOT / "tests")}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "ci_skips", "-p", "no:cacheprovider", "-q",
+                             "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path)],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert expected in result.stdout, result.stdout
+    if ci:
+        assert "skipped under CI=true, where only a missing server program may skip a test: the data was not there" \
+            in result.stdout
