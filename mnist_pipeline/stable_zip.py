@@ -2,7 +2,8 @@
 
 Both formats are zip archives, and both stamp them with things that change on every save without meaning
 anything: zip timestamps (``writestr`` uses the clock), skops' object ids (``id()`` of each object, used as
-``__id__`` and as array file names) and random ``uuid4`` file names, Keras' ``date_saved``. Rewriting them to
+``__id__`` and as array file names) and random ``uuid4`` file names, Keras' ``date_saved`` and the ``id()``
+it writes as ``shared_object_id`` for a tensor that several layers share. Rewriting them to
 fixed values keeps each file what its format says it is: the standard loaders read it, with their safety
 checks (skops' trusted types, Keras' safe mode), and rebuild the same model.
 """
@@ -72,12 +73,30 @@ def stable_skops(data: bytes) -> bytes:
 
 
 def stable_keras(data: bytes) -> bytes:
-    """A ``.keras`` file with a fixed ``date_saved`` in its metadata and fixed zip timestamps."""
+    """A ``.keras`` file with a fixed ``date_saved``, its ``shared_object_id`` values numbered in order of first
+    use (Keras writes ``id()`` of each object that several layers share) and fixed zip timestamps."""
     members = []
+    shared_ids: dict[Any, int] = {}
+
+    def renumber(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                renumber(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "shared_object_id":
+                    node[key] = shared_ids.setdefault(value, len(shared_ids) + 1)
+                else:
+                    renumber(value)
+
     for info, content in _members(data):
         if info.filename == "metadata.json":
             metadata = json.loads(content)
             metadata["date_saved"] = KERAS_SAVE_DATE
             content = json.dumps(metadata).encode()  # as Keras writes it
+        elif info.filename == "config.json":
+            config = json.loads(content)
+            renumber(config)
+            content = json.dumps(config).encode()
         members.append((info.filename, content, info.compress_type))
     return _rezip(members)
