@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.paths import METRICS, find_project_root
+from mnist_pipeline.paths import find_project_root
 
 PROG = "mnist-audit"
 # Stages whose outputs are integers copied or reordered, never float arithmetic: the same on every machine.
@@ -68,22 +68,10 @@ def compare_locks(recorded: dict, reproduced: dict) -> list[OutputCheck]:
             for path in paths]
 
 
-def flatten_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
-    """``{"nn": {"accuracy": 0.99}}`` as ``{"nn.accuracy": 0.99}``, as `dvc metrics diff` names them."""
-    flat = {}
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            flat.update(flatten_metrics(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def metric_changes(recorded: dict, reproduced: dict) -> list[tuple[str, object, object]]:
-    """``(name, recorded, reproduced)`` for every metric whose value is not the same."""
-    old, new = flatten_metrics(recorded), flatten_metrics(reproduced)
-    return [(name, old.get(name), new.get(name)) for name in sorted(old.keys() | new.keys())
-            if old.get(name) != new.get(name)]
+def metric_changes(metrics_diff: dict) -> list[tuple[str, object, object]]:
+    """``(name, recorded, reproduced)`` for every changed metric in the output of `dvc metrics diff --json`."""
+    return [(name, change.get("old"), change.get("new"))
+            for file_changes in metrics_diff.values() for name, change in sorted(file_changes.items())]
 
 
 def format_audit(checks: list[OutputCheck], changes: list[tuple[str, object, object]], header: str) -> str:
@@ -136,13 +124,12 @@ def audit(root: Path, rev: str, workdir: Path) -> tuple[list[OutputCheck], list[
     _run(["git", "checkout", "--quiet", "--detach", rev], clone, quiet=True)
     commit = _run(["git", "rev-parse", "--short", "HEAD"], clone, quiet=True).stdout.strip()
     recorded_lock = yaml.safe_load((clone / "dvc.lock").read_text())
-    recorded_metrics = json.loads((clone / METRICS).read_text())
     # No run-cache: every stage really runs, even where a shared cache knows the answer.
     _run(["dvc", "repro", "--force", "--no-run-cache"], clone)
     reproduced_lock = yaml.safe_load((clone / "dvc.lock").read_text())
-    reproduced_metrics = json.loads((clone / METRICS).read_text())
-    return (compare_locks(recorded_lock, reproduced_lock), metric_changes(recorded_metrics, reproduced_metrics),
-            commit)
+    # The metrics are committed to git: DVC compares the rerun's with the recorded ones.
+    metrics_diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], clone, quiet=True).stdout or "{}")
+    return compare_locks(recorded_lock, reproduced_lock), metric_changes(metrics_diff), commit
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The train/validation split and the dataset's arrays."""
+"""The train/validation split, and the ``preprocess`` params that set it."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -40,6 +41,17 @@ def _rezip(members: list[tuple[str, bytes, int]]) -> bytes:
     return buffer.getvalue()
 
 
+def _dicts(node: Any) -> Iterator[dict]:
+    """Every object of a parsed JSON document, depth first in document order (a stable order to number in)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _dicts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _dicts(item)
+
+
 def stable_skops(data: bytes) -> bytes:
     """A skops file with its object ids and member names numbered in order of first use.
 
@@ -52,21 +64,12 @@ def stable_skops(data: bytes) -> bytes:
     schema = json.loads(contents["schema.json"])
     ids: dict[Any, int] = {}
     names: dict[str, str] = {}
-
-    def renumber(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                renumber(item)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key == "__id__":
-                    node[key] = ids.setdefault(value, len(ids))
-                elif key == "file" and isinstance(value, str) and value in contents:
-                    node[key] = names.setdefault(value, f"{len(names)}{PurePosixPath(value).suffix}")
-                else:
-                    renumber(value)
-
-    renumber(schema)
+    for node in _dicts(schema):
+        if "__id__" in node:
+            node["__id__"] = ids.setdefault(node["__id__"], len(ids))
+        member = node.get("file")
+        if isinstance(member, str) and member in contents:
+            node["file"] = names.setdefault(member, f"{len(names)}{PurePosixPath(member).suffix}")
     contents["schema.json"] = json.dumps(schema, indent=2).encode()  # as skops writes it
     return _rezip([(names.get(info.filename, info.filename), contents[info.filename], info.compress_type)
                    for info, _ in members])
@@ -76,19 +79,6 @@ def stable_keras(data: bytes) -> bytes:
     """A ``.keras`` file with a fixed ``date_saved``, its ``shared_object_id`` values numbered in order of first
     use (Keras writes ``id()`` of each object that several layers share) and fixed zip timestamps."""
     members = []
-    shared_ids: dict[Any, int] = {}
-
-    def renumber(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                renumber(item)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key == "shared_object_id":
-                    node[key] = shared_ids.setdefault(value, len(shared_ids) + 1)
-                else:
-                    renumber(value)
-
     for info, content in _members(data):
         if info.filename == "metadata.json":
             metadata = json.loads(content)
@@ -96,7 +86,10 @@ def stable_keras(data: bytes) -> bytes:
             content = json.dumps(metadata).encode()  # as Keras writes it
         elif info.filename == "config.json":
             config = json.loads(content)
-            renumber(config)
-            content = json.dumps(config).encode()
+            shared_ids: dict[Any, int] = {}
+            for node in _dicts(config):
+                if "shared_object_id" in node:
+                    node["shared_object_id"] = shared_ids.setdefault(node["shared_object_id"], len(shared_ids) + 1)
+            content = json.dumps(config).encode()  # as Keras writes it
         members.append((info.filename, content, info.compress_type))
     return _rezip(members)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hermetic import hermetic_environ
+from local_http import LocalServer
 from mnist_for_tests import mnist_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,22 @@ def pytest_configure(config):
 def mnist_mirror() -> Path:
     """A folder holding the four canonical MNIST ``.gz`` files, fetched once per machine if need be."""
     return mnist_folder(REPO_ROOT / "params.yaml")
+
+
+@pytest.fixture
+def serve(monkeypatch):
+    """Factory: a real HTTP server on 127.0.0.1 serving a folder, shut down after the test."""
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    servers = []
+
+    def start(folder: Path) -> LocalServer:
+        servers.append(LocalServer(folder))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 OUTPUT_FOLDERS = ("data", "models", "reports")

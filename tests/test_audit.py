@@ -44,10 +44,11 @@ def test_only_the_data_stages_are_promised_identical_on_every_cpu():
     assert not checks["models/nn.keras"].platform_independent
 
 
-def test_metric_changes_name_each_changed_value():
-    old = {"nn": {"accuracy": 0.99, "recall": {"3": 0.98}}, "logreg": {"accuracy": 0.95}}
-    new = {"nn": {"accuracy": 0.991, "recall": {"3": 0.98}}, "logreg": {"accuracy": 0.95}}
-    assert metric_changes(old, new) == [("nn.accuracy", 0.99, 0.991)]
-    assert metric_changes(old, old) == []
-    text = format_audit(compare_locks(LOCK, LOCK), metric_changes(old, new), "header")
+def test_metric_changes_name_each_changed_value_from_dvc_metrics_diff():
+    # What `dvc metrics diff --json` prints for a workspace whose metrics moved from the committed ones.
+    diff = {"reports/metrics.json": {"nn.recall.3": {"old": 0.98, "new": 0.97, "diff": -0.01},
+                                     "nn.accuracy": {"old": 0.99, "new": 0.991, "diff": 0.001}}}
+    assert metric_changes(diff) == [("nn.accuracy", 0.99, 0.991), ("nn.recall.3", 0.98, 0.97)]
+    assert metric_changes({}) == []
+    text = format_audit(compare_locks(LOCK, LOCK), metric_changes(diff), "header")
     assert "nn.accuracy: 0.99 -> 0.991" in text

@@ -1,6 +1,5 @@
 """Where the MNIST files come from: checksums, a folder mirror, a real local HTTP server, and the PyPI wheel."""
 
-import functools
 import gzip
 import hashlib
 import io
@@ -8,9 +7,7 @@ import os
 import pickle
 import shutil
 import socket
-import threading
 import zipfile
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -76,68 +73,6 @@ def sleeps(monkeypatch) -> list[float]:
     delays: list[float] = []
     monkeypatch.setattr(sources.time, "sleep", delays.append)
     return delays
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    """Serves a folder; ``server.plan[path]`` lists what to answer instead, one request at a time."""
-
-    def log_message(self, format, *args):  # keep the test output quiet
-        pass
-
-    def do_GET(self):
-        self.server.requests.append(self.path)
-        plan = self.server.plan.get(self.path)
-        action = plan.pop(0) if plan else None
-        if isinstance(action, int):
-            self.send_error(action)
-        elif action == "truncate":
-            body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.close_connection = True
-        else:
-            super().do_GET()
-
-
-class LocalServer:
-    def __init__(self, folder: Path):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
-        self.httpd.requests = []
-        self.httpd.plan = {}
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def requests(self) -> list[str]:
-        return self.httpd.requests
-
-    def fail(self, name: str, *actions) -> None:
-        """Answer the next requests for ``name``.gz with these HTTP codes or "truncate", then serve it."""
-        self.httpd.plan[f"/{name}.gz"] = list(actions)
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
-@pytest.fixture
-def serve(monkeypatch):
-    """Factory: a real HTTP server on 127.0.0.1 serving a folder, shut down after the test."""
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    servers = []
-
-    def start(folder: Path) -> LocalServer:
-        servers.append(LocalServer(folder))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def closed_port() -> int:

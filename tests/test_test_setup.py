@@ -62,33 +62,16 @@ def test_a_users_global_git_and_dvc_settings_do_not_reach_the_tests(tmp_path):
     assert os.environ["GIT_CONFIG_GLOBAL"] != str(Path.home() / ".gitconfig")  # this session is isolated too
 
 
-@pytest.fixture
-def local_http_mirror(tmp_path, mnist_mirror):
-    """The four .gz files served over HTTP on loopback, as a mirror URL would serve them."""
-    import functools
-    import http.server
-    import threading
-
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(mnist_mirror))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", server
-    server.shutdown()
-    server.server_close()
-
-
-def test_mnist_is_fetched_once_through_the_pipelines_sources_into_a_cache(tmp_path, local_http_mirror):
-    url, server = local_http_mirror
+def test_mnist_is_fetched_once_through_the_pipelines_sources_into_a_cache(tmp_path, serve, mnist_mirror):
+    server = serve(mnist_mirror)
     params = tmp_path / "params.yaml"
     params.write_text((REPO_ROOT / "params.yaml").read_text())
-    environ = {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "cache"), "MNIST_MIRROR": url}
+    environ = {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "cache"), "MNIST_MIRROR": server.url}
     folder = mnist_folder(params, environ)
     assert folder == cache_folder(environ) == tmp_path / "cache" / "mnist-dvc-pipeline" / "mnist"
     assert holds_mnist(folder)
     assert all(gzip.decompress((folder / f"{name}.gz").read_bytes()) for name in MNIST_SHA256)
-    server.shutdown()  # the second call must not need any source
+    server.close()  # the second call must not need any source
     assert mnist_folder(params, environ) == folder
 
 
