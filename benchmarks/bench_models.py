@@ -20,9 +20,7 @@ import platform
 import time
 import warnings
 
-import keras
 import numpy as np
-from keras import layers
 
 from mnist_pipeline.artifacts import load_arrays
 from mnist_pipeline.digits import flatten
@@ -31,6 +29,10 @@ from mnist_pipeline.model_io import predict_proba
 from mnist_pipeline.nn import TrainNnParams, configure_tensorflow, train_nn
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
+from mnist_pipeline.tensorflow_env import import_keras
+
+keras = import_keras()
+layers = keras.layers
 
 TARGET_ACCURACY = 0.992
 
@@ -126,7 +128,7 @@ def bench_logreg(data, rows):
     start = time.perf_counter()
     model = train_logreg(flatten(data["x_train"]), data["y_train"], params)
     seconds = time.perf_counter() - start
-    accuracy = float((predict_proba("logreg", model, data["x_test"]).argmax(1) == data["y_test"]).mean())
+    accuracy = float((predict_proba(model, data["x_test"]).argmax(1) == data["y_test"]).mean())
     rows.append(row("logreg: this project", accuracy, seconds, reference_seconds, None))
 
 
@@ -142,11 +144,11 @@ def bench_nn(data, rows, arch):
                                                    clock=clock)
     rows.append(row(label, clock.accuracy[-1], reference_seconds, None, clock.time_to(TARGET_ACCURACY)))
 
-    clock = EpochClock(data["x_test"], data["y_test"], lambda m, x: predict_proba("nn", m, x))
+    clock = EpochClock(data["x_test"], data["y_test"], lambda m, x: predict_proba(m, x))
     start = time.perf_counter()
     model = train_nn(data["x_train"], data["y_train"], data["x_val"], data["y_val"], params, callbacks=[clock])
     seconds = time.perf_counter() - start - clock.paused
-    accuracy = float((predict_proba("nn", model, data["x_test"]).argmax(1) == data["y_test"]).mean())
+    accuracy = float((predict_proba(model, data["x_test"]).argmax(1) == data["y_test"]).mean())
     rows.append(row(f"{arch}: this project", accuracy, seconds, reference_seconds, clock.time_to(TARGET_ACCURACY)))
     keras.backend.clear_session()
 

@@ -13,10 +13,13 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+from mnist_pipeline.errors import ArtifactError
 
 
 @contextlib.contextmanager
@@ -70,8 +73,29 @@ def save_arrays(path: Path, **arrays: np.ndarray) -> None:
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
+    """The named arrays of an ``.npz`` written by :func:`save_arrays`.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ArtifactError: the file is truncated or not an npz.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ArtifactError(f"{path} is not a readable npz ({error}); rebuild it with `dvc repro --force "
+                            f"preprocess` or fetch it again with `dvc pull --force`") from None
+
+
+def load_json(path: Path):
+    """A JSON file the pipeline wrote; :class:`ArtifactError` if it does not parse."""
+    text = Path(path).read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ArtifactError(f"{path} is not valid JSON ({error}); rebuild it with `dvc repro --force`") from None
 
 
 def load_training_history(log_dir: Path) -> dict[str, np.ndarray]:
@@ -79,9 +103,14 @@ def load_training_history(log_dir: Path) -> dict[str, np.ndarray]:
     metrics_dir = Path(log_dir) / "plots" / "metrics"
     history = {}
     for tsv in sorted(metrics_dir.rglob("*.tsv")):
-        table = np.genfromtxt(tsv, delimiter="\t", names=True, ndmin=1)
-        key = tsv.relative_to(metrics_dir).with_suffix("").as_posix()
-        history[key] = np.asarray(table[tsv.stem], dtype=float)
+        try:
+            table = np.genfromtxt(tsv, delimiter="\t", names=True, ndmin=1)
+            values = np.asarray(table[tsv.stem], dtype=float)
+        except (ValueError, TypeError, IndexError) as error:
+            raise ArtifactError(f"{tsv} is not a dvclive metrics table ({error}); rerun the training with "
+                                f"`dvc repro --force train_nn`") from None
+        history[tsv.relative_to(metrics_dir).with_suffix("").as_posix()] = values
     if not history:
-        raise FileNotFoundError(f"no training history under {metrics_dir}: run `dvc repro train_nn`")
+        raise ArtifactError(f"no training history: {metrics_dir} not found or holds no .tsv file; run "
+                            f"`dvc repro train_nn` (or `dvc pull` to fetch it from the remote)")
     return history

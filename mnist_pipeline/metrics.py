@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from sklearn.metrics import (
     accuracy_score,
@@ -12,8 +14,11 @@ from sklearn.metrics import (
 from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
 from mnist_pipeline.digits import N_CLASSES
+from mnist_pipeline.errors import ArtifactError
 
 DIGITS = list(range(N_CLASSES))
+# The columns DVC's confusion template reads.
+PREDICTIONS_HEADER = "actual,predicted,confidence"
 
 
 def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
@@ -39,12 +44,25 @@ def predictions_csv(y_true: np.ndarray, probabilities: np.ndarray) -> str:
     y_pred = probabilities.argmax(axis=1)
     confidence = probabilities[np.arange(len(y_pred)), y_pred]
     rows = [f"{a},{p},{c:.4f}" for a, p, c in zip(y_true, y_pred, confidence, strict=True)]
-    return "actual,predicted,confidence\n" + "\n".join(rows) + "\n"
+    return PREDICTIONS_HEADER + "\n" + "\n".join(rows) + "\n"
 
 
-def parse_predictions_csv(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The inverse of :func:`predictions_csv`: ``(actual, predicted, confidence)`` arrays."""
-    table = np.loadtxt(text.splitlines()[1:], delimiter=",", ndmin=2)
+def parse_predictions_csv(text: str, source: str | Path = "predictions") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The inverse of :func:`predictions_csv`: ``(actual, predicted, confidence)`` arrays.
+
+    Raises:
+        ArtifactError: naming ``source``, if the text is not such a table.
+    """
+    lines = text.splitlines()
+    try:
+        if not lines or lines[0] != PREDICTIONS_HEADER:
+            raise ValueError(f"the first line is not {PREDICTIONS_HEADER!r}")
+        table = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
+        if table.shape[1] != 3 or not len(table):
+            raise ValueError("expected rows of three numbers")
+    except ValueError as error:
+        raise ArtifactError(f"{source} is not a predictions table ({error}); rebuild it with "
+                            f"`dvc repro --force evaluate`") from None
     return table[:, 0].astype(int), table[:, 1].astype(int), table[:, 2]
 
 

@@ -19,9 +19,12 @@ class ChecksumError(PipelineError):
     """Bytes whose SHA-256 is not the canonical one."""
 
 
-def verify(name: str, data: bytes) -> bytes:
-    """Return ``data`` if its SHA-256 is the canonical one for MNIST file ``name``."""
+def verify(name: str, data: bytes, *, source: object = None) -> bytes:
+    """Return ``data`` if its SHA-256 is the canonical one for MNIST file ``name``.
+
+    ``source`` (default: ``name``) is what the error message calls the data, a file path for example.
+    """
     digest = hashlib.sha256(data).hexdigest()
     if digest != MNIST_SHA256[name]:
-        raise ChecksumError(f"{name}: SHA-256 {digest} is not the canonical {MNIST_SHA256[name]}")
+        raise ChecksumError(f"{source or name}: SHA-256 {digest} is not the canonical {MNIST_SHA256[name]}")
     return data

@@ -1,86 +1,42 @@
-"""Saving and loading the trained models without pickle, so a model pulled from a remote runs no code.
+"""Any trained model, whatever its framework: loaded by its file's format, asked for class probabilities.
 
-The scikit-learn pipeline is stored with skops, which rebuilds only types it is told
-to trust; the Keras model as a ``.keras`` file, loaded in Keras' safe mode (no lambdas).
-Both are saved byte for byte the same for the same model (:mod:`mnist_pipeline.stable_zip`).
+A model file's suffix picks its safe loader (:mod:`mnist_pipeline.skops_io`, :mod:`mnist_pipeline.keras_io`),
+so a model pulled from a remote runs no code. Which models exist is registered once, in
+:data:`mnist_pipeline.paths.MODEL_FILES`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from mnist_pipeline.artifacts import atomic_path, write_bytes
-from mnist_pipeline.deskew import Deskew
 from mnist_pipeline.digits import flatten
-from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.stable_zip import stable_keras, stable_skops
+from mnist_pipeline.errors import ModelLoadError
+from mnist_pipeline.keras_io import load_keras
+from mnist_pipeline.skops_io import load_skops
 
-# The project's own types a skops file may hold; skops trusts scikit-learn's and NumPy's by default.
-TRUSTED_TYPES = [f"{Deskew.__module__}.{Deskew.__qualname__}"]
-
-
-class ModelLoadError(PipelineError):
-    """A model file that is missing, corrupt or asks to run untrusted code."""
+LOADERS = {".skops": load_skops, ".keras": load_keras}
 
 
-def save_logreg(model, path: Path) -> None:
-    import skops.io
+def load_model(path: Path):
+    """Load the model file ``path`` with the safe loader of its format.
 
-    write_bytes(path, stable_skops(skops.io.dumps(model)))
-
-
-def load_logreg(path: Path):
-    """Load the scikit-learn pipeline, refusing any type skops does not trust by default."""
-    import skops.io
-
+    Raises:
+        ModelLoadError: an unknown format, or the file missing, corrupt or untrusted.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"{path} not found: train it with `dvc repro train_logreg` or fetch it with `dvc pull`")
-    try:
-        untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
-        if untrusted:
-            raise ModelLoadError(f"{path} holds types that are not trusted: {untrusted}; refusing to load it")
-        return skops.io.load(path, trusted=TRUSTED_TYPES)
-    except ModelLoadError:
-        raise
-    except Exception as error:  # skops raises many kinds on a corrupt file
-        raise ModelLoadError(f"{path} is not a valid skops model: {error}") from None
+    if path.suffix not in LOADERS:
+        raise ModelLoadError(f"{path}: unknown model format {path.suffix!r}; the formats are {list(LOADERS)}")
+    return LOADERS[path.suffix](path)
 
 
-def save_keras(model, path: Path) -> None:
-    with atomic_path(path, suffix=".keras") as tmp:
-        model.save(tmp)
-        tmp.write_bytes(stable_keras(tmp.read_bytes()))
+def predict_proba(model, images: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, 10), rows summing to 1, for (n, 28, 28) raw uint8 images, whichever the model.
 
-
-def load_keras(path: Path):
-    """Load the Keras model in safe mode (arbitrary code in a Lambda layer is refused)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as in nn.configure_tensorflow
-    import keras
-
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"{path} not found: train it with `dvc repro train_nn` or fetch it with `dvc pull`")
-    try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # Keras raises many kinds on a corrupt or unsafe file
-        raise ModelLoadError(f"{path} is not a loadable Keras model: {error}") from None
-
-
-def load_model(model_name: str, path: Path):
-    """Load model ``model_name`` (``logreg`` or ``nn``) from ``path`` with its safe loader."""
-    loaders = {"logreg": load_logreg, "nn": load_keras}
-    if model_name not in loaders:
-        raise ModelLoadError(f"unknown model {model_name!r}; choose from {list(loaders)}")
-    return loaders[model_name](path)
-
-
-def predict_proba(model_name: str, model, images: np.ndarray) -> np.ndarray:
-    """Class probabilities (n, 10) for (n, 28, 28) raw uint8 images, whichever the model."""
-    if model_name == "logreg":
+    A scikit-learn model (anything with ``predict_proba``) gets flattened pixels; a Keras model the images.
+    """
+    if hasattr(model, "predict_proba"):
         return model.predict_proba(flatten(images))
     probabilities = np.asarray(model.predict(images, batch_size=1000, verbose=0), dtype=np.float64)
     # float32 softmax rows sum to 1 only to ~1e-7; scikit-learn's log_loss checks more strictly.

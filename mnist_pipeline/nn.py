@@ -11,6 +11,7 @@ import numpy as np
 
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
 from mnist_pipeline.params import bounded
+from mnist_pipeline.tensorflow_env import import_keras, import_tensorflow
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,7 @@ def configure_tensorflow(threads: int) -> None:
     core; the inter-op pool gets one thread, since the graph of a small network has
     little to run in parallel and a second pool only competes for the same cores.
     """
-    # TensorFlow's C++ start-up chatter (oneDNN, CPU features) buries the stage's own log.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     tf.config.threading.set_intra_op_parallelism_threads(threads or os.cpu_count() or 1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -87,8 +86,8 @@ def configure_tensorflow(threads: int) -> None:
 
 def build_model(params: TrainNnParams):
     """The network, with input scaling and (training-only) augmentation as its first layers."""
-    import keras
-    from keras import layers
+    keras = import_keras()
+    layers = keras.layers
 
     inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE), name="pixels")
     x = layers.Rescaling(1 / 255, name="scale")(inputs)
@@ -126,8 +125,8 @@ def with_test_time_augmentation(model):
     Built from Keras' own layers only (zero-padding and cropping), so the saved model still loads in
     safe mode; the wrapped model takes and returns what ``model`` does.
     """
-    import keras
-    from keras import layers
+    keras = import_keras()
+    layers = keras.layers
 
     inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE), name="pixels")
     padded = layers.ZeroPadding2D(1)(layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1))(inputs))
@@ -147,7 +146,7 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
     sets reach ``callbacks``. Returns the model to save: wrapped for test-time augmentation if
     ``params.tta``.
     """
-    import keras
+    keras = import_keras()
 
     # Seeding here, not once per process, makes the result independent of whatever ran before.
     keras.utils.set_random_seed(params.seed)

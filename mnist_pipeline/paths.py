@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.errors import ModelLoadError, PipelineError
 
 PIPELINE_FILE = Path("dvc.yaml")
 PARAMS = Path("params.yaml")
@@ -28,8 +28,17 @@ PREDICTIONS_DIR = REPORTS_DIR / "predictions"
 FIGURES_DIR = REPORTS_DIR / "figures"
 REPORT = REPORTS_DIR / "report.md"
 
+# The model registry: each model family's name and the file its training stage writes, whose suffix picks
+# the safe loader (mnist_pipeline.model_io.LOADERS). evaluate, visualize and mnist-predict read only this.
 MODEL_FILES = {"logreg": LOGREG_MODEL, "nn": NN_MODEL}
 MODEL_NAMES = tuple(MODEL_FILES)
+
+
+def model_file(name: str) -> Path:
+    """The file of the registered model ``name``; :class:`ModelLoadError` for a name not in the registry."""
+    if name not in MODEL_FILES:
+        raise ModelLoadError(f"unknown model {name!r}; the models are {list(MODEL_NAMES)}")
+    return MODEL_FILES[name]
 
 
 def predictions_file(model_name: str) -> Path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -25,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from mnist_pipeline import paths
-from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.errors import ModelLoadError, PipelineError
 from mnist_pipeline.imaging import ImageError, to_mnist
-from mnist_pipeline.model_io import ModelLoadError, load_model, predict_proba
+from mnist_pipeline.model_io import load_model, predict_proba
+from mnist_pipeline.tensorflow_env import import_tensorflow
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,10 @@ PROG = "mnist-predict"
 def model_file(name: str, models_dir: Path | None = None) -> Path:
     """The path of model ``name``: the same file name in ``models_dir`` if given, else in the ``models/`` of the
     project the working directory is in (found upwards, as git and DVC find their repository)."""
+    registered = paths.model_file(name)
     if models_dir is not None:
-        return Path(models_dir) / paths.MODEL_FILES[name].name
-    return paths.find_project_root() / paths.MODEL_FILES[name]
+        return Path(models_dir) / registered.name
+    return paths.find_project_root() / registered
 
 
 def load_models(rev: str | None = None, *, models_dir: Path | None = None,
@@ -56,21 +57,18 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
         PipelineError: no ``models_dir`` given and the working directory is in no project.
     """
     names = list(dict.fromkeys(names))
-    unknown = sorted(set(names) - set(paths.MODEL_FILES))
-    if unknown:
-        raise ModelLoadError(f"unknown model(s) {unknown}; choose from {list(paths.MODEL_FILES)}")
+    files = {name: paths.model_file(name) for name in names}  # an unknown name fails before anything loads
     if rev is not None and models_dir is not None:
         raise ValueError("give a git revision or a models folder, not both")
     if rev is None:
         models = {}
         for name in names:
             log.info("loading %s from %s", name, model_file(name, models_dir))
-            models[name] = load_model(name, model_file(name, models_dir))
+            models[name] = load_model(model_file(name, models_dir))
         return models
     with tempfile.TemporaryDirectory(prefix="mnist-predict-") as folder:
         root = paths.find_project_root()
-        return {name: load_model(name, _fetch_at_revision(root, paths.MODEL_FILES[name], rev, Path(folder)))
-                for name in names}
+        return {name: load_model(_fetch_at_revision(root, file, rev, Path(folder))) for name, file in files.items()}
 
 
 def _fetch_at_revision(root: Path, path: Path, rev: str, folder: Path) -> Path:
@@ -135,7 +133,7 @@ def predict_files(files: Iterable[str | Path], models: Mapping[str, Any]) -> lis
 
 def predict_images(files: list[str | Path], images: np.ndarray, models: Mapping[str, Any]) -> list[dict[str, Any]]:
     """:func:`predict_files` for images already read: ``images[i]`` is the digit of ``files[i]``."""
-    probabilities = {name: predict_proba(name, model, images) for name, model in models.items()}
+    probabilities = {name: predict_proba(model, images) for name, model in models.items()}
     return [
         {"file": str(file), "model": name, "digit": int(np.argmax(probabilities[name][i])),
          "probability": float(np.max(probabilities[name][i]))}
@@ -149,31 +147,6 @@ def format_table(results: list[dict[str, Any]]) -> str:
     model_width = max((len(row["model"]) for row in results), default=0)
     return "\n".join(f"{row['file']:<{file_width}}  {row['model']:<{model_width}}  {row['digit']}  "
                      f"{row['probability']:.3f}" for row in results)
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up notices (oneDNN, absl) sent to /dev/null.
-
-    TensorFlow writes them straight to file descriptor 2 before its logging is set up, whatever
-    ``TF_CPP_MIN_LOG_LEVEL`` says; a command's stderr is for its own messages. A failing import
-    still raises, with its traceback, once stderr is back.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" in sys.modules:
-        return
-    try:
-        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    except OSError:  # no stderr to silence
-        saved = None
-    if saved is not None:
-        os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401
-    finally:
-        if saved is not None:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Images first: a typo in a file name should not wait for TensorFlow to load.
         images = read_images(args.files)
-        if "nn" in names and not args.verbose:
-            _import_tensorflow_quietly()
+        # TensorFlow's start-up notices would bury the command's own output.
+        if not args.verbose and any(paths.model_file(name).suffix == ".keras" for name in names):
+            import_tensorflow(hide_startup_notices=True)
         models = load_models(args.rev, models_dir=args.models_dir, names=names)
         results = predict_images(args.files, images, models)
     except PipelineError as error:

@@ -1,16 +1,19 @@
 """Stage fetch: the four MNIST IDX files, uncompressed and checksum-verified, into data/raw/."""
 
+from pathlib import Path
+
 from mnist_pipeline.artifacts import atomic_path
-from mnist_pipeline.cli import run_stage
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import PARAMS, RAW_DIR
 from mnist_pipeline.sources import FetchParams, default_sources, fetch_mnist
+from mnist_pipeline.stage_runner import run_stage
 
 
-def main() -> None:
-    params = load_section(PARAMS, "fetch", FetchParams)
+def main(root: Path = Path()) -> None:
+    """Fetch into the project folder ``root`` (DVC runs each stage in the project root)."""
+    params = load_section(root / PARAMS, "fetch", FetchParams)
     files = fetch_mnist(default_sources(params.mirrors, timeout=params.timeout, retries=params.retries))
-    with atomic_path(RAW_DIR) as raw_dir:
+    with atomic_path(root / RAW_DIR) as raw_dir:
         raw_dir.mkdir()
         for name, data in files.items():
             (raw_dir / name).write_bytes(data)

@@ -2,26 +2,28 @@
 
 import logging
 import time
+from pathlib import Path
 
 from mnist_pipeline.artifacts import load_arrays
-from mnist_pipeline.cli import run_stage
 from mnist_pipeline.digits import flatten
 from mnist_pipeline.logreg import TrainLogregParams, train_logreg
-from mnist_pipeline.model_io import save_logreg
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import LOGREG_MODEL, PARAMS, PROCESSED_DATA
+from mnist_pipeline.skops_io import save_skops
+from mnist_pipeline.stage_runner import run_stage
 
 log = logging.getLogger(__name__)
 
 
-def main() -> None:
-    params = load_section(PARAMS, "train_logreg", TrainLogregParams)
-    data = load_arrays(PROCESSED_DATA)
+def main(root: Path = Path()) -> None:
+    """Train in the project folder ``root`` (DVC runs each stage in the project root)."""
+    params = load_section(root / PARAMS, "train_logreg", TrainLogregParams)
+    data = load_arrays(root / PROCESSED_DATA)
     start = time.perf_counter()
     model = train_logreg(flatten(data["x_train"]), data["y_train"], params)
     log.info("fit in %.1f s; validation accuracy %.4f", time.perf_counter() - start,
              model.score(flatten(data["x_val"]), data["y_val"]))
-    save_logreg(model, LOGREG_MODEL)
+    save_skops(model, root / LOGREG_MODEL)
 
 
 if __name__ == "__main__":

@@ -2,32 +2,34 @@
 
 import logging
 import time
+from pathlib import Path
 
 from mnist_pipeline.artifacts import atomic_path, load_arrays
-from mnist_pipeline.cli import run_stage
-from mnist_pipeline.model_io import save_keras
+from mnist_pipeline.keras_io import save_keras
 from mnist_pipeline.nn import TrainNnParams, configure_tensorflow, train_nn
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import NN_MODEL, NN_TRAINING_LOG, PARAMS, PROCESSED_DATA
+from mnist_pipeline.stage_runner import run_stage
 
 log = logging.getLogger(__name__)
 
 
-def main() -> None:
-    params = load_section(PARAMS, "train_nn", TrainNnParams)
+def main(root: Path = Path()) -> None:
+    """Train in the project folder ``root`` (DVC runs each stage in the project root)."""
+    params = load_section(root / PARAMS, "train_nn", TrainNnParams)
+    data = load_arrays(root / PROCESSED_DATA)
     configure_tensorflow(params.threads)
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback
 
-    data = load_arrays(PROCESSED_DATA)
-    with atomic_path(NN_TRAINING_LOG) as log_dir:
+    with atomic_path(root / NN_TRAINING_LOG) as log_dir:
         # The stage is already tracked by dvc.yaml: dvclive must not write a dvc.yaml or an experiment of its own.
         live = Live(dir=str(log_dir), save_dvc_exp=False, dvcyaml=None)
         start = time.perf_counter()
         model = train_nn(data["x_train"], data["y_train"], data["x_val"], data["y_val"], params,
                          callbacks=[DVCLiveCallback(live=live)])
         log.info("trained %s in %.1f s", params.arch, time.perf_counter() - start)
-        save_keras(model, NN_MODEL)
+        save_keras(model, root / NN_MODEL)
 
 
 if __name__ == "__main__":

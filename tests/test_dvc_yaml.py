@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 from mnist_pipeline import paths
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mnist_pipeline.model_io import ModelLoadError, load_keras, load_logreg
+from mnist_pipeline.errors import ModelLoadError
+from mnist_pipeline.keras_io import load_keras
+from mnist_pipeline.skops_io import load_skops
 
 STAGE_OUTPUTS = ("models/nn.keras", "reports/train_nn")
 
@@ -122,7 +124,7 @@ def test_tampered_skops_model_is_refused_not_run(tmp_path):
     path = tmp_path / "logreg.skops"
     skops.io.dump(FunctionTransformer(func=os.system), path)
     with pytest.raises(ModelLoadError, match="not trusted"):
-        load_logreg(path)
+        load_skops(path)
 
 
 def test_keras_model_with_code_is_refused_not_run(tmp_path):
@@ -142,7 +144,7 @@ def test_keras_model_with_code_is_refused_not_run(tmp_path):
 
 
 def test_truncated_model_files_are_refused(tmp_path, project):
-    for name, loader in (("logreg.skops", load_logreg), ("nn.keras", load_keras)):
+    for name, loader in (("logreg.skops", load_skops), ("nn.keras", load_keras)):
         data = (project.root / "models" / name).read_bytes()
         broken = tmp_path / name
         broken.write_bytes(data[: len(data) // 2])

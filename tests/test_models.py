@@ -7,19 +7,13 @@ import numpy as np
 import pytest
 
 from mnist_pipeline.digits import flatten
+from mnist_pipeline.errors import ModelLoadError
+from mnist_pipeline.keras_io import load_keras, save_keras
 from mnist_pipeline.logreg import TrainLogregParams, build_logreg, train_logreg
-from mnist_pipeline.model_io import (
-    ModelLoadError,
-    load_keras,
-    load_logreg,
-    predict_proba,
-    save_keras,
-    save_logreg,
-)
+from mnist_pipeline.model_io import predict_proba
 from mnist_pipeline.nn import TrainNnParams
 from mnist_pipeline.params import parse
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from mnist_pipeline.skops_io import load_skops, save_skops
 
 
 def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,30 +82,30 @@ def test_logreg_save_load_round_trip(tmp_path, digits, test_digits, deskew):
     x, y = digits
     model = train_logreg(flatten(x), y, logreg_params(deskew=deskew, max_iter=30))
     path = tmp_path / "models" / "logreg.skops"
-    save_logreg(model, path)
-    loaded = load_logreg(path)
+    save_skops(model, path)
+    loaded = load_skops(path)
     np.testing.assert_array_equal(loaded.predict_proba(flatten(test_digits[0])),
                                   model.predict_proba(flatten(test_digits[0])))
-    probabilities = predict_proba("logreg", loaded, test_digits[0])  # takes (n, 28, 28) images
+    probabilities = predict_proba(loaded, test_digits[0])  # takes (n, 28, 28) images
     assert probabilities.shape == (40, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)  # float32 after deskewing
     assert [p.name for p in path.parent.iterdir()] == ["logreg.skops"]
 
 
-def test_load_logreg_missing_file(tmp_path):
+def test_load_skops_missing_file(tmp_path):
     with pytest.raises(ModelLoadError, match=r"not found.*dvc repro train_logreg"):
-        load_logreg(tmp_path / "logreg.skops")
+        load_skops(tmp_path / "logreg.skops")
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage bytes, not a zip", b"PK\x03\x04 truncated zip"])
-def test_load_logreg_garbage(tmp_path, content):
+def test_load_skops_garbage(tmp_path, content):
     path = tmp_path / "logreg.skops"
     path.write_bytes(content)
     with pytest.raises(ModelLoadError, match="not a valid skops model"):
-        load_logreg(path)
+        load_skops(path)
 
 
-def test_load_logreg_refuses_untrusted_types(tmp_path):
+def test_load_skops_refuses_untrusted_types(tmp_path):
     import skops.io
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
@@ -119,7 +113,7 @@ def test_load_logreg_refuses_untrusted_types(tmp_path):
     path = tmp_path / "logreg.skops"
     skops.io.dump(Pipeline([("run", FunctionTransformer(func=os.system))]), path)
     with pytest.raises(ModelLoadError, match=r"not trusted: \[.*system'\]; refusing"):
-        load_logreg(path)
+        load_skops(path)
 
 
 # --- the Keras network ----------------------------------------------------------------------------------------------
@@ -193,7 +187,7 @@ def test_keras_save_load_round_trip(tmp_path, trained_cnn, test_digits):
 
 def test_predict_proba_of_the_network(trained_cnn, test_digits):
     model, _ = trained_cnn
-    probabilities = predict_proba("nn", model, test_digits[0])
+    probabilities = predict_proba(model, test_digits[0])
     assert probabilities.shape == (40, 10) and probabilities.dtype == np.float64
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=0, atol=1e-12)
     np.testing.assert_allclose(probabilities, model.predict(test_digits[0], verbose=0), atol=1e-6)
@@ -226,7 +220,7 @@ def test_train_nn_mlp_with_tta(digits, tmp_path):
     x, y = digits
     model = train_nn(x[:200], y[:200], x[200:250], y[200:250], nn_params(arch="mlp", tta=True, warmup=0.0))
     assert model.name == "mnist_mlp_tta"
-    probabilities = predict_proba("nn", model, x[250:260])
+    probabilities = predict_proba(model, x[250:260])
     assert probabilities.shape == (10, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-12)
 

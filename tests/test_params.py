@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 from mnist_pipeline.dataset import PreprocessParams
 from mnist_pipeline.figures import VisualizeParams

@@ -16,20 +16,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 from PIL import Image, ImageDraw
 
 from mnist_pipeline import paths, predict
 from mnist_pipeline.digits import flatten
-from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.errors import ModelLoadError, PipelineError
 from mnist_pipeline.idx import parse_images, parse_labels
 from mnist_pipeline.imaging import ImageError, to_mnist
+from mnist_pipeline.keras_io import save_keras
 from mnist_pipeline.logreg import TrainLogregParams
-from mnist_pipeline.model_io import ModelLoadError, predict_proba, save_keras, save_logreg
+from mnist_pipeline.model_io import predict_proba
 from mnist_pipeline.nn import TrainNnParams
 from mnist_pipeline.params import parse
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from mnist_pipeline.skops_io import save_skops
 
 N_TRAIN = 5000
 N_RENDERED = 200
@@ -190,7 +190,7 @@ def models_dir(tmp_path_factory, mnist):
     x, y = mnist["x_train"], mnist["y_train"]
     logreg = parse(TrainLogregParams, {"deskew": True, "C": 0.01, "max_iter": 100, "tol": 1e-3, "solver": "lbfgs",
                                        "seed": 0}, "train_logreg")
-    save_logreg(train_logreg(flatten(x), y, logreg), folder / "logreg.skops")
+    save_skops(train_logreg(flatten(x), y, logreg), folder / "logreg.skops")
     nn = parse(TrainNnParams, {
         "arch": "cnn", "batch_size": 64, "learning_rate": 0.003, "warmup": 0.1, "label_smoothing": 0.0,
         "tta": False, "seed": 0, "threads": 0,
@@ -249,7 +249,7 @@ def test_rendered_digits_reach_the_accuracy_floors(rendered, models, mnist):
         rows = [row for row in results if row["model"] == name]
         assert [row["file"] for row in rows] == [str(file) for file in files]
         accuracy = np.mean([row["digit"] == label for row, label in zip(rows, labels, strict=True)])
-        original = np.mean(predict_proba(name, models[name], mnist["x_test"]).argmax(axis=1) == labels)
+        original = np.mean(predict_proba(models[name], mnist["x_test"]).argmax(axis=1) == labels)
         print(f"{name}: {accuracy:.3f} on {len(files)} rendered digits, {original:.3f} on the originals")  # noqa: T201
         assert accuracy >= floor, (name, accuracy)
         assert accuracy >= original - MAX_RENDERING_LOSS, (name, accuracy, original)

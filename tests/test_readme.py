@@ -3,7 +3,7 @@
 import json
 import re
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()
 

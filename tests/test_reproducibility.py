@@ -13,7 +13,7 @@ import time
 import venv
 from pathlib import Path
 
-ALL_STAGES = {"fetch", "preprocess", "train_logreg", "train_nn", "evaluate", "visualize"}
+from helpers import ALL_STAGES
 
 
 def test_audit_reruns_everything_in_a_clone_and_finds_every_output_identical(project):

@@ -10,8 +10,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mnist_pipeline.deskew import Deskew
-from mnist_pipeline.model_io import load_keras, load_logreg, save_keras, save_logreg
+from mnist_pipeline.keras_io import load_keras, save_keras
 from mnist_pipeline.nn import with_test_time_augmentation
+from mnist_pipeline.skops_io import load_skops, save_skops
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +25,11 @@ def test_the_same_skops_model_saves_to_the_same_bytes_and_loads_with_trusted_typ
     x, y = images
     model = Pipeline([("deskew", Deskew()), ("scale", StandardScaler()),
                       ("classify", LogisticRegression(max_iter=5))]).fit(x.reshape(60, -1), y)
-    save_logreg(model, tmp_path / "a.skops")
+    save_skops(model, tmp_path / "a.skops")
     time.sleep(1.1)  # zip timestamps have a resolution of two seconds; skops' ids change on every save
-    save_logreg(model, tmp_path / "b.skops")
+    save_skops(model, tmp_path / "b.skops")
     assert (tmp_path / "a.skops").read_bytes() == (tmp_path / "b.skops").read_bytes()
-    loaded = load_logreg(tmp_path / "a.skops")  # raises unless every type is trusted
+    loaded = load_skops(tmp_path / "a.skops")  # raises unless every type is trusted
     assert np.array_equal(loaded.predict_proba(x.reshape(60, -1)), model.predict_proba(x.reshape(60, -1)))
 
 

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 from hermetic import hermetic_environ
 from mnist_for_tests import cache_folder, holds_mnist, mnist_folder
 

@@ -1,0 +1,43 @@
+"""Runs a stage script's ``main``: logging set-up, and every failure a user can cause as a clear message.
+
+A stage's ``main(root)`` raises :class:`PipelineError` for what it can name itself (bad params, a corrupt
+input); a missing input surfaces as ``FileNotFoundError`` from wherever it was opened. Both end the stage
+with one log line and exit status 1, never a traceback. Ctrl-C and SIGTERM end it with status 130 after its
+temporary outputs are removed (:func:`mnist_pipeline.artifacts.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable
+
+from mnist_pipeline.errors import PipelineError
+
+log = logging.getLogger("mnist_pipeline")
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage's ``main``; a user's error ends it with its message and exit status 1 (130 if interrupted)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SIGTERM (what `kill` and CI timeouts send) unwinds like Ctrl-C, so temporary outputs are removed.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        main()
+    except PipelineError as error:
+        log.error("%s", error)
+        sys.exit(1)
+    except FileNotFoundError as error:
+        log.error("%s not found: it is an earlier stage's output or a project file; run `dvc repro` (or "
+                  "`dvc pull` to fetch the outputs from the remote) in the project root", error.filename)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        log.error("interrupted; no output was left half-written")
+        sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")

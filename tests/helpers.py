@@ -1,0 +1,111 @@
+"""What the test modules share: the repository's root, the tiny configuration, and a copy of the pipeline in a
+git + DVC repository of its own, driven through the real `dvc` and `git` (:class:`Project`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+ALL_STAGES = frozenset({"fetch", "preprocess", "train_logreg", "train_nn", "evaluate", "visualize"})
+OUTPUT_FOLDERS = ("data", "models", "reports")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "mnist_pipeline", "notebooks", ".gitignore")
+
+# A configuration that runs every stage end to end in seconds: few digits, tiny models.
+TINY_PARAMS = {
+    "preprocess": {"val_size": 500, "train_limit": 1000},
+    "train_logreg": {"max_iter": 30},
+    "train_nn": {"batch_size": 100, "cnn": {"epochs": 2, "filters": [4], "dense_units": 8}},
+    "visualize": {"n_samples": 10, "n_misclassified": 10, "dpi": 50},
+}
+
+
+class Project:
+    """A copy of the pipeline in its own git + DVC repository, driven through the real `dvc` CLI."""
+
+    def __init__(self, root: Path, mirror: Path):
+        self.root = root
+        self.mirror = mirror
+        venv_bin = str(Path(sys.executable).parent)
+        self.env = {**os.environ, "MNIST_MIRROR": str(mirror),
+                    "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
+
+    @classmethod
+    def create(cls, root: Path, mirror: Path, **params: dict) -> Project:
+        """The pipeline's files copied into ``root``, a new git + DVC repository there, params updated, committed."""
+        for name in PROJECT_FILES:
+            source = REPO_ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, root / name)
+        project = cls(root, mirror)
+        project.git("init", "-q")
+        project.dvc("init", "-q")
+        project.dvc("config", "core.analytics", "false")
+        project.set_params(**params)
+        # dvclive needs a commit to exist; a real clone always has one.
+        project.commit("pipeline")
+        return project
+
+    def copy(self, destination: Path) -> Project:
+        """A copy of the whole repository (work tree, git history, DVC cache) at ``destination``."""
+        shutil.copytree(self.root, destination, symlinks=True, dirs_exist_ok=True)
+        shutil.rmtree(destination / ".dvc" / "tmp", ignore_errors=True)  # DVC's state: inodes of the original
+        return Project(destination, self.mirror)
+
+    def run(self, *command: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, cwd=self.root, env=env or self.env, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run("dvc", *args, check=check)
+
+    def git(self, *args: str) -> subprocess.CompletedProcess:
+        return self.run("git", *args)
+
+    def repro(self, *args: str, env: dict | None = None) -> set[str]:
+        """Run `dvc repro` and return the names of the stages it ran."""
+        output = self.run("dvc", "repro", *args, env=env).stdout
+        return set(re.findall(r"Running stage '([^']+)'", output))
+
+    def output_digests(self) -> dict[str, str]:
+        """SHA-256 of every file under the output folders, by path relative to the project."""
+        files = {}
+        for folder in OUTPUT_FOLDERS:
+            for path in sorted((self.root / folder).rglob("*")):
+                if path.is_file():
+                    files[path.relative_to(self.root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return files
+
+    def params(self) -> dict:
+        return yaml.safe_load((self.root / "params.yaml").read_text())
+
+    def set_params(self, **sections: dict) -> None:
+        """Update ``params.yaml`` section by section, nested keys included."""
+        params = self.params()
+        for section, values in sections.items():
+            _deep_update(params[section], values)
+        (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def commit(self, message: str) -> None:
+        self.git("add", "-A")
+        self.git("commit", "-qm", message)
+
+
+def _deep_update(target: dict, values: dict) -> None:
+    for key, value in values.items():
+        if isinstance(value, dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = value

@@ -1,0 +1,233 @@
+"""Each stage script's ``main``, run in-process on tiny synthetic inputs in a temporary project folder.
+
+Kedro-style: every stage reads its inputs from the folder it is given and writes its outputs there, so each
+one is checked on its own, in seconds, without DVC. Then, for every input a stage declares in dvc.yaml, the
+stage is run with that input missing and with it corrupt: it must end with exit status 1 and a message that
+names the input, never a traceback, and write nothing.
+"""
+
+import functools
+import gzip
+import hashlib
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from helpers import REPO_ROOT
+
+from mnist_pipeline import paths
+from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
+from mnist_pipeline.idx import to_idx
+from mnist_pipeline.keras_io import load_keras
+from mnist_pipeline.metrics import parse_predictions_csv
+from mnist_pipeline.mnist_files import MNIST_SHA256
+from mnist_pipeline.skops_io import load_skops
+from mnist_pipeline.stage_runner import run_stage
+from stages import evaluate, fetch, preprocess, train_logreg, train_nn, visualize
+
+STAGE_MAINS = {"fetch": fetch.main, "preprocess": preprocess.main, "train_logreg": train_logreg.main,
+               "train_nn": train_nn.main, "evaluate": evaluate.main, "visualize": visualize.main}
+DVC_STAGES = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
+N_TRAIN, N_TEST, N_VAL = 240, 60, 40
+EPOCHS = 2
+# Settings for a few hundred synthetic digits; everything else is params.yaml as committed.
+SYNTHETIC_PARAMS = {
+    "preprocess": {"val_size": N_VAL, "train_limit": 0},
+    "train_logreg": {"max_iter": 50},
+    "train_nn": {"batch_size": 40, "tta": False, "cnn": {"epochs": EPOCHS, "filters": [4], "dense_units": 8}},
+    "visualize": {"n_samples": 10, "n_misclassified": 5, "dpi": 50},
+}
+
+
+def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` uint8 images of ten easily told classes (each a fixed bright block), with noise; balanced labels."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n, dtype=np.uint8) % N_CLASSES
+    rng.shuffle(labels)
+    images = rng.integers(0, 40, (n, IMAGE_SIDE, IMAGE_SIDE), dtype=np.uint8)
+    for image, label in zip(images, labels, strict=True):
+        row, col = divmod(int(label), 4)
+        image[4 + 6 * row:9 + 6 * row, 3 + 6 * col:8 + 6 * col] = 255
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def synthetic_files() -> dict[str, bytes]:
+    """The four MNIST files' names holding synthetic IDX data."""
+    files = {}
+    for prefix, n, seed in (("train", N_TRAIN, 1), ("t10k", N_TEST, 2)):
+        images, labels = synthetic_digits(n, seed)
+        files[f"{prefix}-images-idx3-ubyte"] = to_idx(images)
+        files[f"{prefix}-labels-idx1-ubyte"] = to_idx(labels)
+    return files
+
+
+@pytest.fixture(scope="module")
+def stage_env(synthetic_files, tmp_path_factory):
+    """For the module: the synthetic files as MNIST's (their checksums and ``MNIST_MIRROR``), and a working
+    directory outside every project, so a stage that read the working directory instead of its root would fail."""
+    mirror = tmp_path_factory.mktemp("mirror")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, data in synthetic_files.items():
+            (mirror / f"{name}.gz").write_bytes(gzip.compress(data, mtime=0))
+            patch.setitem(MNIST_SHA256, name, hashlib.sha256(data).hexdigest())
+        patch.setenv("MNIST_MIRROR", str(mirror))
+        patch.chdir(tmp_path_factory.mktemp("elsewhere"))
+        yield
+
+
+def run(stage: str, root: Path) -> None:
+    run_stage(functools.partial(STAGE_MAINS[stage], root))
+
+
+def after(previous: Path, stage: str, tmp_path_factory) -> Path:
+    """A copy of the project folder ``previous`` in which ``stage`` has run."""
+    root = tmp_path_factory.mktemp(stage)
+    shutil.copytree(previous, root, dirs_exist_ok=True)
+    run(stage, root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def empty_project(stage_env, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("empty")
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    for section, values in SYNTHETIC_PARAMS.items():
+        for key, value in values.items():
+            params[section][key] = {**params[section][key], **value} if isinstance(value, dict) else value
+    (root / paths.PARAMS).write_text(yaml.safe_dump(params))
+    return root
+
+
+@pytest.fixture(scope="module")
+def fetched(empty_project, tmp_path_factory) -> Path:
+    return after(empty_project, "fetch", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def preprocessed(fetched, tmp_path_factory) -> Path:
+    return after(fetched, "preprocess", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def trained(preprocessed, tmp_path_factory) -> Path:
+    root = after(preprocessed, "train_logreg", tmp_path_factory)
+    run("train_nn", root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def evaluated(trained, tmp_path_factory) -> Path:
+    return after(trained, "evaluate", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def visualized(evaluated, tmp_path_factory) -> Path:
+    return after(evaluated, "visualize", tmp_path_factory)
+
+
+def test_fetch_writes_the_four_verified_files(fetched, synthetic_files):
+    written = {path.name: path.read_bytes() for path in (fetched / paths.RAW_DIR).iterdir()}
+    assert written == synthetic_files
+
+
+def test_preprocess_splits_train_validation_and_test(preprocessed):
+    with np.load(preprocessed / paths.PROCESSED_DATA) as data:
+        assert {name: data[name].shape[0] for name in data.files} == {
+            "x_train": N_TRAIN - N_VAL, "y_train": N_TRAIN - N_VAL, "x_val": N_VAL, "y_val": N_VAL,
+            "x_test": N_TEST, "y_test": N_TEST}
+        assert data["x_train"].dtype == np.uint8 and data["x_train"].shape[1:] == (IMAGE_SIDE, IMAGE_SIDE)
+        # Stratified: every class is in the validation split, in equal numbers.
+        assert np.bincount(data["y_val"], minlength=N_CLASSES).tolist() == [N_VAL // N_CLASSES] * N_CLASSES
+
+
+def test_train_logreg_writes_a_trusted_model_that_learned_the_classes(trained):
+    model = load_skops(trained / paths.LOGREG_MODEL)
+    with np.load(trained / paths.PROCESSED_DATA) as data:
+        assert model.score(data["x_val"].reshape(N_VAL, -1), data["y_val"]) == 1.0
+
+
+def test_train_nn_writes_a_safe_model_and_one_curve_point_per_epoch(trained):
+    model = load_keras(trained / paths.NN_MODEL)
+    assert model.output_shape == (None, N_CLASSES)
+    curves = sorted((trained / paths.NN_TRAINING_LOG / "plots" / "metrics").rglob("*.tsv"))
+    assert [path.relative_to(trained / paths.NN_TRAINING_LOG).as_posix() for path in curves] == [
+        f"plots/metrics/{split}/{metric}.tsv" for split in ("eval", "train") for metric in ("accuracy", "loss")]
+    for path in curves:
+        assert len(path.read_text().splitlines()) == 1 + EPOCHS, path
+
+
+def test_evaluate_scores_every_registered_model(evaluated):
+    metrics = json.loads((evaluated / paths.METRICS).read_text())
+    assert set(metrics) == set(paths.MODEL_NAMES)
+    with np.load(evaluated / paths.PROCESSED_DATA) as data:
+        y_test = data["y_test"]
+    for name in paths.MODEL_NAMES:
+        actual, predicted, _ = parse_predictions_csv((evaluated / paths.predictions_file(name)).read_text())
+        assert actual.tolist() == y_test.tolist()
+        assert metrics[name]["accuracy"] == pytest.approx(np.mean(actual == predicted), abs=1e-6)  # rounded to 6 places
+    assert metrics["logreg"]["accuracy"] == 1.0
+
+
+def test_visualize_draws_every_figure_the_report_links(visualized):
+    report = (visualized / paths.REPORT).read_text()
+    linked = {line.split("(")[-1].rstrip(")") for line in report.splitlines() if line.startswith("![")}
+    drawn = {path.relative_to(visualized / paths.REPORTS_DIR).as_posix()
+             for path in (visualized / paths.FIGURES_DIR).iterdir()}
+    assert linked == drawn
+    assert len(drawn) == 1 + 3 * len(paths.MODEL_NAMES)
+    for path in (visualized / paths.FIGURES_DIR).iterdir():
+        assert path.read_bytes().startswith(b"\x89PNG"), path
+
+
+# Each stage's inputs as dvc.yaml declares them (code aside), and the fixture whose folder holds them.
+INPUT_FOLDERS = {"fetch": "empty_project", "preprocess": "fetched", "train_logreg": "preprocessed",
+                 "train_nn": "preprocessed", "evaluate": "trained", "visualize": "evaluated"}
+STAGE_INPUTS = [(stage, dep) for stage in DVC_STAGES
+                for dep in [*([paths.PARAMS.as_posix()] if "params" in DVC_STAGES[stage] else []),
+                            *DVC_STAGES[stage]["deps"]] if not dep.endswith(".py")]
+
+
+def test_every_stage_is_run_in_process_here():
+    assert set(STAGE_MAINS) == set(INPUT_FOLDERS) == set(DVC_STAGES)
+
+
+def run_failing(stage: str, root: Path, caplog) -> str:
+    """Run ``stage`` in ``root``, expecting exit status 1 and nothing written; return its error message."""
+    before = sorted(path.relative_to(root) for path in root.rglob("*"))
+    caplog.clear()
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as exit_info:
+        run(stage, root)
+    assert exit_info.value.code == 1
+    assert sorted(path.relative_to(root) for path in root.rglob("*")) == before
+    (message,) = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    return message
+
+
+def copy_inputs(request, stage: str, tmp_path: Path) -> Path:
+    shutil.copytree(request.getfixturevalue(INPUT_FOLDERS[stage]), tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("stage", "missing"), STAGE_INPUTS)
+def test_a_missing_input_is_named_in_a_clear_message(request, tmp_path, caplog, stage, missing):
+    root = copy_inputs(request, stage, tmp_path)
+    target = root / missing
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+    message = run_failing(stage, root, caplog)
+    assert missing in message and "not found" in message, message
+
+
+@pytest.mark.parametrize(("stage", "corrupt"), STAGE_INPUTS)
+def test_a_corrupt_input_is_named_in_a_clear_message(request, tmp_path, caplog, stage, corrupt):
+    root = copy_inputs(request, stage, tmp_path)
+    target = root / corrupt
+    for path in sorted(target.rglob("*")) if target.is_dir() else [target]:
+        if path.is_file():
+            path.write_bytes(b"\x00garbage: not what the stage wrote\n")
+    message = run_failing(stage, root, caplog)
+    assert corrupt in message, message
