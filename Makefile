@@ -9,7 +9,7 @@ export DVC_NO_ANALYTICS := 1
 # The revision `make pr-report` compares against.
 BASE ?= main
 
-.PHONY: repro test test-slow audit lint pr-report clean-venv
+.PHONY: repro test test-fast test-slow audit lint pr-report clean-venv
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 repro: $(VENV)/.installed  ## Run the pipeline: only the stages whose code, data or params changed
 	dvc repro
 
-test: $(VENV)/.installed  ## Unit tests and the tiny end-to-end `dvc repro` (minutes)
+test: $(VENV)/.installed  ## Unit, stage and end-to-end tests (the tiny `dvc repro` and its copies; minutes)
 	python -m pytest
+
+test-fast: $(VENV)/.installed  ## The inner loop: unit and in-process stage tests, no subprocesses (seconds)
+	python -m pytest -m "not e2e and not slow"
 
 test-slow: $(VENV)/.installed  ## Accuracy floors: the default params trained on the full data
 	python -m pytest -m slow

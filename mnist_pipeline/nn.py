@@ -73,15 +73,18 @@ class TrainNnParams:
 def configure_tensorflow(threads: int) -> None:
     """Make TensorFlow's ops deterministic and size its thread pools.
 
-    Must run before any TensorFlow op. ``threads`` = 0 uses one intra-op thread per
-    core; the inter-op pool gets one thread, since the graph of a small network has
-    little to run in parallel and a second pool only competes for the same cores.
+    The pools can be sized only before TensorFlow's first op: a stage process calls this first. In a
+    process where TensorFlow already ran (a notebook, the in-process tests), the pools stay as they are.
+    ``threads`` = 0 uses one intra-op thread per core; the inter-op pool gets one thread, since the graph of a
+    small network has little to run in parallel and a second pool only competes for the same cores.
     """
     tf = import_tensorflow()
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads or os.cpu_count() or 1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.experimental.enable_op_determinism()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads or os.cpu_count() or 1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        log.warning("TensorFlow already ran in this process: its thread pools keep their sizes")
 
 
 def build_model(params: TrainNnParams):

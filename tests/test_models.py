@@ -93,7 +93,7 @@ def test_logreg_save_load_round_trip(tmp_path, digits, test_digits, deskew):
 
 
 def test_load_skops_missing_file(tmp_path):
-    with pytest.raises(ModelLoadError, match=r"not found.*dvc repro train_logreg"):
+    with pytest.raises(ModelLoadError, match=r"logreg.skops not found.*dvc repro.*dvc pull"):
         load_skops(tmp_path / "logreg.skops")
 
 
@@ -226,7 +226,7 @@ def test_train_nn_mlp_with_tta(digits, tmp_path):
 
 
 def test_load_keras_missing_file(tmp_path):
-    with pytest.raises(ModelLoadError, match=r"not found.*dvc repro train_nn"):
+    with pytest.raises(ModelLoadError, match=r"nn.keras not found.*dvc repro.*dvc pull"):
         load_keras(tmp_path / "nn.keras")
 
 

@@ -180,26 +180,40 @@ def mnist(mnist_mirror):
     }
 
 
-@pytest.fixture(scope="module")
-def models_dir(tmp_path_factory, mnist):
-    """Small models trained on 5,000 real training digits, saved as the pipeline saves them."""
+def train_models(folder: Path, x: np.ndarray, y: np.ndarray, *, max_iter: int, epochs: int, filters: list[int],
+                 dense_units: int) -> Path:
+    """A logistic regression and a CNN trained on ``x``, saved into ``folder`` as the pipeline saves them."""
     from mnist_pipeline.logreg import train_logreg
     from mnist_pipeline.nn import train_nn
 
-    folder = tmp_path_factory.mktemp("models")
-    x, y = mnist["x_train"], mnist["y_train"]
-    logreg = parse(TrainLogregParams, {"deskew": True, "C": 0.01, "max_iter": 100, "tol": 1e-3, "solver": "lbfgs",
-                                       "seed": 0}, "train_logreg")
+    logreg = parse(TrainLogregParams, {"deskew": True, "C": 0.01, "max_iter": max_iter, "tol": 1e-3,
+                                       "solver": "lbfgs", "seed": 0}, "train_logreg")
     save_skops(train_logreg(flatten(x), y, logreg), folder / "logreg.skops")
     nn = parse(TrainNnParams, {
         "arch": "cnn", "batch_size": 64, "learning_rate": 0.003, "warmup": 0.1, "label_smoothing": 0.0,
         "tta": False, "seed": 0, "threads": 0,
         "augment": {"shift": 0.05, "rotation": 0.02},
-        "cnn": {"epochs": 2, "filters": [16, 32], "batch_norm": False, "dense_units": 64, "dropout": 0.2},
+        "cnn": {"epochs": epochs, "filters": filters, "batch_norm": False, "dense_units": dense_units,
+                "dropout": 0.2},
         "mlp": {"epochs": 1, "hidden_units": [8], "dropout": 0.1},
     }, "train_nn")
     save_keras(train_nn(x[:-500], y[:-500], x[-500:], y[-500:], nn), folder / "nn.keras")
     return folder
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory, mnist):
+    """Tiny models, trained in seconds on 1,500 real digits: for the command's plumbing, not its accuracy."""
+    return train_models(tmp_path_factory.mktemp("models"), mnist["x_train"][:1500], mnist["y_train"][:1500],
+                        max_iter=30, epochs=1, filters=[4], dense_units=8)
+
+
+@pytest.fixture(scope="module")
+def accurate_models(tmp_path_factory, mnist):
+    """Small models trained on 5,000 real training digits: for the accuracy floors."""
+    folder = train_models(tmp_path_factory.mktemp("accurate-models"), mnist["x_train"], mnist["y_train"],
+                          max_iter=100, epochs=2, filters=[16, 32], dense_units=64)
+    return predict.load_models(models_dir=folder)
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +255,9 @@ def rendered(tmp_path_factory, mnist):
     return [render(digit, i, folder) for i, digit in enumerate(mnist["x_test"])], mnist["y_test"]
 
 
-def test_rendered_digits_reach_the_accuracy_floors(rendered, models, mnist):
+@pytest.mark.slow
+def test_rendered_digits_reach_the_accuracy_floors(rendered, accurate_models, mnist):
+    models = accurate_models
     files, labels = rendered
     results = predict.predict_files(files, models)
     assert len(results) == len(files) * 2
@@ -267,9 +283,11 @@ def test_predict_files_batches_each_model_once(rendered, models, monkeypatch):
     calls = []
     real = predict.predict_proba
 
-    def counting(name, model, images):
-        calls.append((name, len(images)))
-        return real(name, model, images)
+    names = {id(model): name for name, model in models.items()}
+
+    def counting(model, images):
+        calls.append((names[id(model)], len(images)))
+        return real(model, images)
 
     monkeypatch.setattr(predict, "predict_proba", counting)
     files = rendered[0][:7]
@@ -392,6 +410,7 @@ def test_cli_usage_errors_exit_2(capsys):
     run_failing(["--rev", "HEAD", "--models-dir", "models", "x.png"], capsys)
 
 
+@pytest.mark.e2e
 def test_console_script_is_installed_and_predicts(rendered, models_dir):
     script = Path(sys.executable).parent / "mnist-predict"
     assert script.is_file(), "reinstall the project: pip install --no-deps --no-build-isolation -e ."
@@ -429,6 +448,7 @@ def regular_install(tmp_path_factory):
     return target
 
 
+@pytest.mark.e2e
 def test_console_script_from_a_regular_install_finds_the_project_from_the_working_directory(
         regular_install, rendered, models_dir, tmp_path):
     project = tmp_path / "someones-project"

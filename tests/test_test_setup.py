@@ -2,9 +2,11 @@
 
 import gzip
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,7 @@ def commit_and_read_dvc_remote(env: dict, repo: Path) -> tuple[subprocess.Comple
     return committed, remote.stdout.strip()
 
 
+@pytest.mark.e2e
 def test_a_users_global_git_and_dvc_settings_do_not_reach_the_tests(tmp_path):
     home = tmp_path / "home"
     hostile_home(home)
@@ -62,6 +65,7 @@ def test_a_users_global_git_and_dvc_settings_do_not_reach_the_tests(tmp_path):
     assert os.environ["GIT_CONFIG_GLOBAL"] != str(Path.home() / ".gitconfig")  # this session is isolated too
 
 
+@pytest.mark.e2e
 def test_mnist_is_fetched_once_through_the_pipelines_sources_into_a_cache(tmp_path, serve, mnist_mirror):
     server = serve(mnist_mirror)
     params = tmp_path / "params.yaml"
@@ -104,6 +108,7 @@ def test_skips_because_a_server_is_missing():
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("ci", "expected"), [("true", "1 failed, 1 skipped"), ("", "2 skipped")])
 def test_under_ci_only_a_missing_server_may_skip_a_test(tmp_path, ci, expected):
     (tmp_path / "test_skips.py").write_text(SKIPPING_TESTS)
@@ -115,3 +120,17 @@ def test_under_ci_only_a_missing_server_may_skip_a_test(tmp_path, ci, expected):
     if ci:
         assert "skipped under CI=true, where only a missing server program may skip a test: the data was not there" \
             in result.stdout
+
+
+def test_every_declared_dependency_is_pinned_in_the_lock():
+    """requirements.txt is the exact lock of both groups: the pipeline's and the development tools'."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    pinned = {}
+    for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pinned[re.sub(r"[-_.]+", "-", name).lower()] = version
+    assert len(declared) > 10
+    for requirement in declared:
+        assert re.sub(r"[-_.]+", "-", requirement).lower() in pinned, requirement
