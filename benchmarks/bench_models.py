@@ -3,6 +3,9 @@
     python -m benchmarks.bench_models            # all three pairs, about 8 minutes on 2 cores
     python -m benchmarks.bench_models --only logreg
 
+The table is printed and written to ``benchmarks/results.md`` (``--output``), the file docs/benchmark.md
+quotes (``tests/test_docs.py`` checks that they agree).
+
 Every model trains on the pipeline's own training split (``data/processed/mnist.npz``, from `dvc repro
 preprocess`) and is scored on the 10,000 test digits. The Keras references validate on the pipeline's
 validation split every epoch, as their ``validation_split=0.1`` would. Prints a markdown table: test accuracy,
@@ -19,10 +22,11 @@ import os
 import platform
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-from mnist_pipeline.artifacts import load_arrays
+from mnist_pipeline.artifacts import load_arrays, write_text
 from mnist_pipeline.digits import flatten
 from mnist_pipeline.logreg import TrainLogregParams, train_logreg
 from mnist_pipeline.model_io import predict_proba
@@ -35,6 +39,7 @@ keras = import_keras()
 layers = keras.layers
 
 TARGET_ACCURACY = 0.992
+RESULTS = Path("benchmarks/results.md")
 
 
 def reference_logreg(x_train, y_train):
@@ -157,7 +162,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=["logreg", "cnn", "mlp"], action="append",
                         help="run only these pairs (repeatable); default: all")
-    only = parser.parse_args().only or ["logreg", "cnn", "mlp"]
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"where to write the table (default: {RESULTS})")
+    args = parser.parse_args()
+    only = args.only or ["logreg", "cnn", "mlp"]
     logging.basicConfig(level=logging.WARNING)
 
     nn_params = load_section(PARAMS, "train_nn", TrainNnParams)
@@ -169,9 +176,10 @@ def main() -> None:
             bench_logreg(data, rows)
         else:
             bench_nn(data, rows, name)
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"train {len(data['y_train'])}, test {len(data['y_test'])} digits")
-    print("\n".join(rows))
+    table = "\n".join([f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+                       f"train {len(data['y_train'])}, test {len(data['y_test'])} digits", "", *rows])
+    print(table)
+    write_text(args.output, table + "\n")
 
 
 if __name__ == "__main__":

@@ -94,3 +94,10 @@ def test_plots_read_declared_outputs():
         (definition,) = plot.values()
         for source in definition["y"]:
             assert source in outputs or source.startswith(rel(paths.NN_TRAINING_LOG) + "/"), source
+
+
+def test_evaluate_and_visualize_follow_the_model_registry():
+    """A model registered in paths.MODEL_FILES is scored by evaluate and drawn by visualize."""
+    assert set(STAGES["evaluate"]["deps"]) >= {rel(path) for path in paths.MODEL_FILES.values()}
+    predictions = {rel(paths.predictions_file(name)) for name in paths.MODEL_NAMES}
+    assert set(STAGES["visualize"]["deps"]) >= predictions

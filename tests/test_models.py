@@ -10,7 +10,7 @@ from mnist_pipeline.digits import flatten
 from mnist_pipeline.errors import ModelLoadError
 from mnist_pipeline.keras_io import load_keras, save_keras
 from mnist_pipeline.logreg import TrainLogregParams, build_logreg, train_logreg
-from mnist_pipeline.model_io import predict_proba
+from mnist_pipeline.model_io import load_model, predict_proba
 from mnist_pipeline.nn import TrainNnParams
 from mnist_pipeline.params import parse
 from mnist_pipeline.skops_io import load_skops, save_skops
@@ -246,3 +246,22 @@ def test_load_keras_refuses_a_lambda_layer(tmp_path):
     model.save(tmp_path / "nn.keras")
     with pytest.raises(ModelLoadError, match=r"not a loadable Keras model.*(safe_mode|Lambda)"):
         load_keras(tmp_path / "nn.keras")
+
+
+def test_an_unregistered_model_name_is_refused_everywhere(tmp_path):
+    from mnist_pipeline import paths, predict
+
+    with pytest.raises(ModelLoadError, match=r"unknown model 'forest'.*\['logreg', 'nn'\]"):
+        paths.model_file("forest")
+    with pytest.raises(ModelLoadError, match="unknown model 'forest'"):
+        predict.load_models(models_dir=tmp_path, names=["logreg", "forest"])
+    with pytest.raises(SystemExit) as exit_info:
+        predict.build_parser().parse_args(["--model", "forest", "digit.png"])
+    assert exit_info.value.code == 2
+
+
+def test_a_model_file_of_an_unknown_format_is_refused(tmp_path):
+    path = tmp_path / "forest.pkl"
+    path.write_bytes(b"\x80\x04K\x01.")  # a pickle: never loaded
+    with pytest.raises(ModelLoadError, match=r"forest.pkl: unknown model format '.pkl'"):
+        load_model(path)

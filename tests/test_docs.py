@@ -1,0 +1,63 @@
+"""README and docs/ are the user's manual: the figures they state are the files the pipeline and the benchmark
+wrote, their links lead somewhere, and their commands are the real ones."""
+
+import json
+import re
+
+import pytest
+from helpers import REPO_ROOT
+
+README = (REPO_ROOT / "README.md").read_text()
+DOCS = {path.name: path.read_text() for path in sorted((REPO_ROOT / "docs").glob("*.md"))}
+
+
+def test_results_table_matches_committed_metrics():
+    metrics = json.loads((REPO_ROOT / "reports" / "metrics.json").read_text())
+    rows = re.findall(r"^\| (logreg|nn)\b[^|]*\| ([\d.]+)% \| ([\d.]+) \| ([\d.]+) \|$", README, re.MULTILINE)
+    assert {row[0] for row in rows} == set(metrics)
+    for model, accuracy, f1, log_loss in rows:
+        assert accuracy == f"{metrics[model]['accuracy'] * 100:.2f}"
+        assert f1 == f"{metrics[model]['f1_macro']:.4f}"
+        assert log_loss == f"{metrics[model]['log_loss']:.4f}"
+
+
+def test_benchmark_page_quotes_the_table_the_benchmark_wrote():
+    written = (REPO_ROOT / "benchmarks" / "results.md").read_text()
+    table = [line for line in written.splitlines() if line.startswith("|")]
+    assert len(table) >= 4
+    assert [line for line in DOCS["benchmark.md"].splitlines() if line.startswith("|")] == table
+
+
+def test_readme_stays_a_front_door():
+    assert len(README.splitlines()) <= 160
+
+
+@pytest.mark.parametrize("page", ["README.md", *(f"docs/{name}" for name in DOCS)])
+def test_relative_links_lead_to_files_and_headings_that_exist(page):
+    text = (REPO_ROOT / page).read_text()
+    folder = (REPO_ROOT / page).parent
+    links = re.findall(r"\]\((?!https?:)([^)#\s]*)(?:#([^)\s]+))?\)", text)
+    for target, anchor in links:
+        path = (folder / target) if target else REPO_ROOT / page
+        assert path.exists(), (page, target)
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", path.read_text(), re.MULTILINE)
+            slugs = {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+            assert anchor in slugs, (page, target, anchor)
+
+
+def test_every_docs_page_is_linked_from_the_readme():
+    for name in DOCS:
+        assert f"(docs/{name})" in README, name
+
+
+def test_make_targets_readme_names_exist():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    for target in set(re.findall(r"`make ([a-z-]+)", README)):
+        assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
+
+
+def test_ci_runs_the_test_command_readme_gives():
+    assert "make test " in README and "make repro " in README
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.MULTILINE)
