@@ -6,6 +6,7 @@ messages, so its C++ log level is set to warnings before the first import.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -23,24 +24,27 @@ def import_tensorflow(*, hide_startup_notices: bool = False):
     own messages. A failing import still raises, with its traceback, once stderr is back.
     """
     quiet_tensorflow_logs()
-    if not hide_startup_notices or "tensorflow" in sys.modules:
+    silenced = hide_startup_notices and "tensorflow" not in sys.modules
+    with _stderr_to_devnull() if silenced else contextlib.nullcontext():
         import tensorflow
+    return tensorflow
 
-        return tensorflow
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    """File descriptor 2 points at /dev/null inside the block (left alone where there is no stderr)."""
     try:
         saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    except OSError:  # no stderr to silence
-        import tensorflow
-
-        return tensorflow
+    except OSError:
+        yield
+        return
     os.dup2(devnull, 2)
     try:
-        import tensorflow
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-    return tensorflow
 
 
 def import_keras():

@@ -95,7 +95,7 @@ class Project:
         """Update ``params.yaml`` section by section, nested keys included."""
         params = self.params()
         for section, values in sections.items():
-            _deep_update(params[section], values)
+            deep_update(params[section], values)
         (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     def commit(self, message: str) -> None:
@@ -103,9 +103,10 @@ class Project:
         self.git("commit", "-qm", message)
 
 
-def _deep_update(target: dict, values: dict) -> None:
+def deep_update(target: dict, values: dict) -> None:
+    """Update the nested mapping ``target`` with ``values``, key by key at every level."""
     for key, value in values.items():
         if isinstance(value, dict):
-            _deep_update(target[key], value)
+            deep_update(target[key], value)
         else:
             target[key] = value

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, deep_update
 
 from mnist_pipeline import paths
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
@@ -96,9 +96,7 @@ def after(previous: Path, stage: str, tmp_path_factory) -> Path:
 def empty_project(stage_env, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("empty")
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
-    for section, values in SYNTHETIC_PARAMS.items():
-        for key, value in values.items():
-            params[section][key] = {**params[section][key], **value} if isinstance(value, dict) else value
+    deep_update(params, SYNTHETIC_PARAMS)
     (root / paths.PARAMS).write_text(yaml.safe_dump(params))
     return root
 
