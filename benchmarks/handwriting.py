@@ -1,0 +1,354 @@
+"""Pictures of digits made the way people make them, from MNIST test digits: photos, pens, paper, drawing apps.
+
+    python -m benchmarks.handwriting                 # each condition's accuracy with the workspace's models
+    python -m benchmarks.handwriting --per-condition 50 --models-dir DIR
+
+Each condition turns a digit of the MNIST test set (or, for ``other-writers``, one of scikit-learn's 8x8
+``load_digits``) into the picture a user would hand to ``mnist-predict``: a phone photo of paper under uneven
+light, a thin ballpoint or a fat marker, ruled or squared paper, dust and stray marks, a drawing app's
+transparent canvas, a whole number on a sticky note. The pen follows the digit's own path (its skeleton) at the
+width of that pen, so the shape is the writer's and the stroke is the tool's. Everything is drawn from a seeded
+generator: the same seed gives the same pictures. ``tests/test_handwriting.py`` keeps floors per condition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage.morphology import skeletonize
+from skimage.transform import resize
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One picture and what is written on it (one digit, or a whole number for ``number``)."""
+
+    image: Image.Image
+    label: str
+
+
+# --- pens -----------------------------------------------------------------------------------------------------------
+
+def digit_shape(digit: np.ndarray, height: int) -> np.ndarray:
+    """A 28x28 digit's ink, cropped and scaled smoothly so it is ``height`` pixels tall: floats in 0-1."""
+    rows, cols = np.flatnonzero(digit.max(axis=1) > 40), np.flatnonzero(digit.max(axis=0) > 40)
+    crop = digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(float) / 255
+    scale = height / crop.shape[0]
+    size = (height, max(2, round(crop.shape[1] * scale)))
+    return np.clip(resize(np.pad(crop, 1), (size[0] + 2 * round(scale), size[1] + 2 * round(scale)), order=3), 0, 1)
+
+
+def pen_path(digit: np.ndarray, height: int) -> np.ndarray:
+    """The path the writer's pen took: the skeleton of the digit drawn ``height`` pixels tall (boolean)."""
+    return skeletonize(digit_shape(digit, height) > 0.5)
+
+
+def stroke(path: np.ndarray, width: float) -> np.ndarray:
+    """A pen of ``width`` pixels moved along ``path``: ink coverage in 0-1 with an anti-aliased edge."""
+    distance = ndimage.distance_transform_edt(~path)
+    return np.clip(width / 2 + 0.5 - distance, 0, 1)
+
+
+# --- paper, light and camera ----------------------------------------------------------------------------------------
+
+def place(ink: np.ndarray, rng: np.random.Generator, margin: tuple[float, float] = (0.3, 1.2)) -> np.ndarray:
+    """``ink`` at a random place on a larger blank sheet (margins a random fraction of the ink's size)."""
+    height, width = ink.shape
+    top, bottom, left, right = (round(rng.uniform(*margin) * side) + 4 for side in (height, height, width, width))
+    sheet = np.zeros((height + top + bottom, width + left + right))
+    sheet[top:top + height, left:left + width] = ink
+    return sheet
+
+
+def on_paper(ink: np.ndarray, paper, pen) -> np.ndarray:
+    """RGB floats in 0-255: ``pen`` coloured ink (coverage 0-1) laid on ``paper`` coloured sheet."""
+    paper, pen = np.asarray(paper, float), np.asarray(pen, float)
+    return paper + ink[..., None] * (pen - paper)
+
+
+def uneven_light(rgb: np.ndarray, rng: np.random.Generator, darkest: tuple[float, float] = (0.35, 0.6)) -> np.ndarray:
+    """Light falling off across the page in a random direction, down to ``darkest`` of full, with a vignette."""
+    height, width = rgb.shape[:2]
+    rows, cols = np.mgrid[0:height, 0:width]
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * cols / width + np.sin(angle) * rows / height
+    ramp = (ramp - ramp.min()) / np.ptp(ramp)
+    light = 1 - (1 - rng.uniform(*darkest)) * ramp
+    vignette = 1 - 0.15 * (((rows / height - 0.5) ** 2 + (cols / width - 0.5) ** 2) / 0.5)
+    return rgb * (light * vignette)[..., None]
+
+
+def camera(rgb: np.ndarray, rng: np.random.Generator, quality: tuple[int, int] = (50, 85)) -> Image.Image:
+    """A phone camera's take: a little blur, sensor noise, then JPEG at a random quality, decoded back."""
+    rgb = ndimage.gaussian_filter(rgb, sigma=(rng.uniform(0.4, 1.0),) * 2 + (0,))
+    rgb = rgb + rng.normal(0, rng.uniform(2, 6), rgb.shape)
+    return jpeg(Image.fromarray(np.uint8(np.clip(rgb, 0, 255).round())), int(rng.integers(*quality)))
+
+
+def jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    buffer.seek(0)
+    decoded = Image.open(buffer)
+    decoded.load()
+    return decoded
+
+
+def rgb_image(rgb: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.uint8(np.clip(rgb, 0, 255).round()))
+
+
+def tinted_paper(rng: np.random.Generator) -> np.ndarray:
+    return np.array([rng.uniform(225, 250), rng.uniform(215, 245), rng.uniform(180, 235)])
+
+
+def dark_pen(rng: np.random.Generator) -> np.ndarray:
+    """Black, blue-black or dark blue ink."""
+    return np.array([rng.uniform(10, 50), rng.uniform(10, 50), rng.uniform(30, 120)])
+
+
+# --- the conditions -------------------------------------------------------------------------------------------------
+
+def clean(digit, rng):
+    """The control: the digit itself, scaled up and rendered dark on light, as a scanner would give it."""
+    height = int(rng.integers(60, 200))
+    return rgb_image(255 - 255 * place(digit_shape(digit, height), rng))
+
+
+def photo(digit, rng):
+    """A felt-pen digit on tinted paper, photographed: light falling off across the page, noise, JPEG."""
+    height = int(rng.integers(80, 220))
+    ink = place(stroke(pen_path(digit, height), height * rng.uniform(0.08, 0.14)), rng, margin=(0.4, 1.5))
+    return camera(uneven_light(on_paper(ink, tinted_paper(rng), dark_pen(rng)), rng), rng)
+
+
+def ballpoint(digit, rng):
+    """A thin ballpoint stroke (1.5-3 pixels on a digit 120-260 pixels tall) on white paper."""
+    height = int(rng.integers(120, 260))
+    ink = place(stroke(pen_path(digit, height), rng.uniform(1.5, 3.0)), rng)
+    pen = dark_pen(rng) + rng.uniform(0, 60)  # a ballpoint's line is rarely fully dark
+    return camera(on_paper(ink, (rng.uniform(240, 255),) * 3, pen), rng, quality=(75, 95))
+
+
+def marker(digit, rng):
+    """A fat marker: strokes a fifth to a quarter of the digit's height."""
+    height = int(rng.integers(80, 200))
+    ink = place(stroke(pen_path(digit, height), height * rng.uniform(0.19, 0.25)), rng)
+    return rgb_image(on_paper(ink, (250, 250, 250), dark_pen(rng)))
+
+
+def _ruling(shape, spacing, thickness, rng, axis: int) -> np.ndarray:
+    """Lines across the whole sheet every ``spacing`` pixels, with a slight slope as on a photographed page."""
+    height, width = shape
+    rows, cols = np.mgrid[0:height, 0:width].astype(float)
+    along, across = (cols, rows) if axis == 0 else (rows, cols)
+    position = across + rng.uniform(-0.015, 0.015) * along + rng.uniform(0, spacing)
+    distance = np.abs((position + spacing / 2) % spacing - spacing / 2)
+    return np.clip(thickness / 2 + 0.5 - distance, 0, 1)
+
+
+def ruled(digit, rng):
+    """Notebook paper: blue lines edge to edge, on half the pages a red margin; the digit in dark pen."""
+    height = int(rng.integers(70, 180))
+    ink = place(stroke(pen_path(digit, height), height * rng.uniform(0.07, 0.13)), rng, margin=(0.4, 1.2))
+    lines = _ruling(ink.shape, height * rng.uniform(0.3, 0.6), rng.uniform(1, 3), rng, axis=0)
+    rgb = on_paper(lines, (250, 250, 245), (rng.uniform(100, 170), rng.uniform(150, 200), 235))
+    if rng.random() < 0.5:
+        column = int(rng.integers(2, max(3, ink.shape[1] // 5)))
+        margin = np.zeros(ink.shape)
+        margin[:, column:column + int(rng.integers(1, 4))] = 1
+        rgb = rgb + margin[..., None] * (np.array([225, 90, 90]) - rgb)
+    rgb = rgb + ink[..., None] * (dark_pen(rng) - rgb)
+    return camera(uneven_light(rgb, rng, darkest=(0.7, 0.95)), rng, quality=(70, 92))
+
+
+def squared(digit, rng):
+    """Squared (graph) paper: a grid of grey-blue lines in both directions under the digit."""
+    height = int(rng.integers(70, 180))
+    ink = place(stroke(pen_path(digit, height), height * rng.uniform(0.07, 0.13)), rng, margin=(0.4, 1.2))
+    spacing, thickness = height * rng.uniform(0.15, 0.3), rng.uniform(1, 2)
+    grid = np.maximum(_ruling(ink.shape, spacing, thickness, rng, 0), _ruling(ink.shape, spacing, thickness, rng, 1))
+    rgb = on_paper(grid, (250, 250, 248), (rng.uniform(140, 190), rng.uniform(170, 210), 225))
+    rgb = rgb + ink[..., None] * (dark_pen(rng) - rgb)
+    return camera(rgb, rng, quality=(75, 92))
+
+
+def specks(digit, rng):
+    """The clean digit with dust specks over the page and, on most pages, a stray pen mark near a corner."""
+    height = int(rng.integers(80, 200))
+    ink = place(digit_shape(digit, height), rng, margin=(0.6, 1.2))
+    rows, cols = np.mgrid[0:ink.shape[0], 0:ink.shape[1]]
+    for _ in range(int(rng.integers(3, 9))):
+        row, col, radius = rng.uniform(0, ink.shape[0]), rng.uniform(0, ink.shape[1]), rng.uniform(1, 3)
+        ink = np.maximum(ink, np.clip(radius + 0.5 - np.hypot(rows - row, cols - col), 0, 1) * rng.uniform(0.5, 1))
+    if rng.random() < 0.7:
+        corner_row = rng.choice([rng.uniform(0.02, 0.12), rng.uniform(0.88, 0.98)]) * ink.shape[0]
+        corner_col = rng.choice([rng.uniform(0.02, 0.12), rng.uniform(0.88, 0.98)]) * ink.shape[1]
+        angle, length = rng.uniform(0, np.pi), rng.uniform(0.08, 0.2) * height
+        path = np.zeros(ink.shape, bool)
+        for t in np.linspace(-0.5, 0.5, 200):
+            row = int(np.clip(corner_row + t * length * np.sin(angle), 0, ink.shape[0] - 1))
+            col = int(np.clip(corner_col + t * length * np.cos(angle), 0, ink.shape[1] - 1))
+            path[row, col] = True
+        ink = np.maximum(ink, stroke(path, height * 0.08))
+    return rgb_image(255 - 255 * ink)
+
+
+def _brush(digit, rng) -> np.ndarray:
+    """A drawing app's round brush along the digit's path (coverage 0-1), on a canvas around it."""
+    height = int(rng.integers(100, 300))
+    return place(stroke(pen_path(digit, height), height * rng.uniform(0.07, 0.14)), rng, margin=(0.2, 0.8))
+
+
+def transparent_white(digit, rng):
+    """A drawing app's export: a white brush on a transparent canvas (RGBA; colour of the clear pixels varies)."""
+    ink = _brush(digit, rng)
+    clear = (0, 0, 0) if rng.random() < 0.5 else (255, 255, 255)
+    rgb = np.where(ink[..., None] > 0, 255.0, np.array(clear, float))
+    return Image.fromarray(np.uint8(np.dstack([rgb, 255 * ink]).round()), mode="RGBA")
+
+
+def transparent_black(digit, rng):
+    """The same export with a black (or coloured) brush."""
+    ink = _brush(digit, rng)
+    colour = (0, 0, 0) if rng.random() < 0.5 else tuple(rng.integers(0, 200, 3))
+    rgb = np.broadcast_to(np.array(colour, float), (*ink.shape, 3))
+    return Image.fromarray(np.uint8(np.dstack([rgb, 255 * ink]).round()), mode="RGBA")
+
+
+def black_canvas(digit, rng):
+    """The same drawing on an opaque black canvas."""
+    return rgb_image(on_paper(_brush(digit, rng), (0, 0, 0), (255, 255, 255)))
+
+
+CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], Image.Image]] = {
+    "clean": clean,
+    "photo": photo,
+    "ballpoint": ballpoint,
+    "marker": marker,
+    "ruled": ruled,
+    "squared": squared,
+    "specks": specks,
+    "transparent-white": transparent_white,
+    "transparent-black": transparent_black,
+    "black-canvas": black_canvas,
+}
+# Conditions of another source than the MNIST test set: other writers, whole numbers.
+OTHER_CONDITIONS = ("other-writers", "number")
+
+
+def other_writers(n: int, rng: np.random.Generator) -> list[Sample]:
+    """scikit-learn's ``load_digits`` (other writers, 8x8, 16 grey levels), scaled up and rendered dark on light."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    chosen = rng.choice(len(data.target), n, replace=False)
+    samples = []
+    for index in chosen:
+        side = int(rng.integers(64, 160))
+        glyph = resize(data.images[index] / 16, (side, side), order=3)
+        samples.append(Sample(rgb_image(255 - 255 * np.clip(place(glyph, rng), 0, 1)), str(data.target[index])))
+    return samples
+
+
+def number(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Sample:
+    """A whole number on a sticky note: the digits written left to right in one pen, photographed."""
+    height = int(rng.integers(70, 140))
+    width = height * rng.uniform(0.07, 0.12)
+    glyphs = [stroke(pen_path(digit, height + int(rng.integers(-8, 9))), width) for digit in digits]
+    gaps = [round(height * rng.uniform(0.08, 0.4)) for _ in glyphs[1:]]
+    row = np.zeros((height + 24, sum(g.shape[1] for g in glyphs) + sum(gaps)))
+    left = 0
+    for glyph, gap in zip(glyphs, [*gaps, 0], strict=True):
+        top = int(rng.integers(0, row.shape[0] - glyph.shape[0] + 1))
+        row[top:top + glyph.shape[0], left:left + glyph.shape[1]] = np.maximum(
+            row[top:top + glyph.shape[0], left:left + glyph.shape[1]], glyph)
+        left += glyph.shape[1] + gap
+    note = (rng.uniform(240, 255), rng.uniform(225, 245), rng.uniform(110, 160))  # a yellow sticky note
+    rgb = on_paper(place(row, rng, margin=(0.1, 0.4)), note, dark_pen(rng))
+    return Sample(camera(uneven_light(rgb, rng, darkest=(0.6, 0.9)), rng, quality=(70, 92)),
+                  "".join(str(label) for label in labels))
+
+
+def make_samples(condition: str, x_test: np.ndarray, y_test: np.ndarray, n: int, seed: int = 0) -> list[Sample]:
+    """``n`` pictures of ``condition`` (a name of :data:`CONDITIONS` or :data:`OTHER_CONDITIONS`) from the test digits.
+
+    Each condition takes its own random digits (and, for ``number``, 2 to 6 of them per picture) so the
+    conditions are not the same 100 digits in other clothes.
+    """
+    rng = np.random.default_rng([seed, *condition.encode()])
+    if condition == "other-writers":
+        return other_writers(n, rng)
+    if condition == "number":
+        samples = []
+        for _ in range(n):
+            chosen = rng.choice(len(y_test), int(rng.integers(2, 7)), replace=False)
+            samples.append(number(x_test[chosen], y_test[chosen], rng))
+        return samples
+    chosen = rng.choice(len(y_test), n, replace=False)
+    return [Sample(CONDITIONS[condition](x_test[index], rng), str(y_test[index])) for index in chosen]
+
+
+def load_test_digits(mirror: Path) -> tuple[np.ndarray, np.ndarray]:
+    from mnist_pipeline.idx import parse_images, parse_labels
+
+    def read(name, parse):
+        return parse(gzip.decompress((mirror / f"{name}.gz").read_bytes()), name=name)
+
+    return read("t10k-images-idx3-ubyte", parse_images), read("t10k-labels-idx1-ubyte", parse_labels)
+
+
+def main() -> None:
+    from mnist_pipeline import predict
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--per-condition", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models-dir", type=Path, default=Path("models"))
+    parser.add_argument("--mirror", type=Path, help="a folder with MNIST's four .gz files (default: the tests' cache)")
+    parser.add_argument("--save", type=Path, help="also write each picture into this folder")
+    args = parser.parse_args()
+    if args.mirror is None:
+        from tests.mnist_for_tests import mnist_folder
+
+        args.mirror = mnist_folder(Path("params.yaml"))
+    x_test, y_test = load_test_digits(args.mirror)
+    models = predict.load_models(models_dir=args.models_dir)
+    print(f"| condition | n | {' | '.join(models)} |")
+    print(f"|---|---|{'---|' * len(models)}")
+    for condition in [*CONDITIONS, *OTHER_CONDITIONS]:
+        samples = make_samples(condition, x_test, y_test, args.per_condition, args.seed)
+        if args.save:
+            folder = args.save / condition
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, sample in enumerate(samples):
+                sample.image.save(folder / f"{i:03d}-{sample.label}.png")
+        scores = [accuracy(samples, model) for model in models.values()]
+        print(f"| {condition} | {len(samples)} | {' | '.join(f'{score:.0%}' for score in scores)} |")
+
+
+def accuracy(samples: list[Sample], model) -> float:
+    """The fraction of pictures whose digits (or whole number) the model reads exactly."""
+    from mnist_pipeline.imaging import ImageError, to_mnist, to_mnist_digits
+    from mnist_pipeline.model_io import predict_proba
+
+    right = 0
+    for sample in samples:
+        try:
+            digits = to_mnist_digits(sample.image) if len(sample.label) > 1 else to_mnist(sample.image)[None]
+        except ImageError:
+            continue
+        right += "".join(map(str, predict_proba(model, digits).argmax(axis=1))) == sample.label
+    return right / len(samples)
+
+
+if __name__ == "__main__":
+    main()
