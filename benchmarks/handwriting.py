@@ -265,7 +265,7 @@ def number(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> 
     width = height * rng.uniform(0.07, 0.12)
     glyphs = [stroke(pen_path(digit, height + int(rng.integers(-8, 9))), width) for digit in digits]
     gaps = [round(height * rng.uniform(0.08, 0.4)) for _ in glyphs[1:]]
-    row = np.zeros((height + 24, sum(g.shape[1] for g in glyphs) + sum(gaps)))
+    row = np.zeros((max(g.shape[0] for g in glyphs) + 12, sum(g.shape[1] for g in glyphs) + sum(gaps)))
     left = 0
     for glyph, gap in zip(glyphs, [*gaps, 0], strict=True):
         top = int(rng.integers(0, row.shape[0] - glyph.shape[0] + 1))
