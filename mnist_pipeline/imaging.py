@@ -56,9 +56,12 @@ MIN_INK = 0.125
 # The paper's brightness varies slowly: estimated on a copy this size, with a closing this fraction of its side.
 BACKGROUND_SIDE = 128
 BACKGROUND_FOOTPRINT = 0.3
-# A straight run at least this fraction of the picture long is a candidate rule; a rule spans this much of it.
+# A straight run at least this fraction of the picture long is a candidate rule; a rule reaches this close (a
+# fraction of the picture) to both edges.
 RULE_RUN = 1 / 6
-RULE_SPAN = 0.75
+RULE_EDGE = 0.03
+# and is thin: no thicker on average than this fraction of the picture across it (a ruled line is a hairline).
+RULE_THICKNESS = 0.03
 # A piece of ink joins the digit when it lies within this fraction of the digit's size from it, and is no speck.
 NEARBY = 0.2
 MIN_PIECE = 0.03
@@ -202,22 +205,24 @@ def ink_mask(ink: np.ndarray) -> np.ndarray:
 # --- 3. rules -------------------------------------------------------------------------------------------------------
 
 def remove_rules(mask: np.ndarray) -> np.ndarray:
-    """``mask`` without ruled or squared lines and margins: straight runs spanning the picture edge to edge.
+    """``mask`` without ruled or squared lines and margins: straight runs across the picture from edge to edge.
 
     Where a stroke crosses a rule, the rule's pixels between the stroke's two sides are kept.
     """
     height, width = mask.shape
     rules = np.zeros_like(mask)
-    for run, span, axis in ((max(8, round(width * RULE_RUN)), width, 1), (max(8, round(height * RULE_RUN)), height, 0)):
+    for axis, span, across in ((1, width, height), (0, height, width)):
+        run = max(8, round(span * RULE_RUN))
         line = np.ones((1, run) if axis == 1 else (run, 1), dtype=bool)
         candidates = label(opening(mask, line), connectivity=2)
         for piece in regionprops(candidates):
-            extent = piece.bbox[2 + axis] - piece.bbox[axis]
-            if extent >= RULE_SPAN * span:
+            start, end = piece.bbox[axis], piece.bbox[2 + axis]
+            edge_to_edge = start <= RULE_EDGE * span and end >= (1 - RULE_EDGE) * span
+            if edge_to_edge and piece.area / (end - start) <= max(3, RULE_THICKNESS * across):
                 rules[candidates == piece.label] = True
-    if not rules.any():
-        return mask
     kept = mask & ~rules
+    if not rules.any() or not kept.any():  # none, or nothing but "rules": a digit drawn edge to edge (a tall 1)
+        return mask
     # Bridge each stroke across the rules it crosses: a closing along the rule's normal, as long as a rule is thick.
     thickness = 2 * _rule_thickness(rules) + 3
     across = closing(kept, np.ones((thickness, 1), dtype=bool)) | closing(

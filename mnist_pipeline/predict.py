@@ -8,6 +8,8 @@ in one batch.
 
     $ mnist-predict three.png seven.jpg
     $ mnist-predict --json --rev v1.0 three.png
+    $ mnist-predict --number --show seen/ sticky-note.jpg
+    $ mnist-predict --serve
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from mnist_pipeline import paths
+from mnist_pipeline.artifacts import write_bytes
 from mnist_pipeline.errors import ModelLoadError, PipelineError
-from mnist_pipeline.imaging import ImageError, to_mnist
+from mnist_pipeline.imaging import ImageError, to_mnist, to_mnist_digits
 from mnist_pipeline.model_io import load_model, predict_proba
 from mnist_pipeline.tensorflow_env import import_tensorflow
 
@@ -91,28 +94,40 @@ def _fetch_at_revision(root: Path, path: Path, rev: str, folder: Path) -> Path:
     return target
 
 
-def read_image(path: Path) -> np.ndarray:
-    """One image file as a (28, 28) uint8 MNIST digit.
+def open_image(path: Path):
+    """The image file ``path`` as a loaded Pillow image, turned upright as its EXIF note says.
 
     Raises:
-        ImageError: naming the file: missing, not an image Pillow can read, truncated, or holding no digit.
+        ImageError: naming the file: missing, a folder, not an image Pillow can read, truncated or absurdly large.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             image.load()
-            return to_mnist(image)
+            return ImageOps.exif_transpose(image)
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ImageError(f"{path}: is a folder, not an image file") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP...)") from None
-    except ImageError as error:
-        raise ImageError(f"{path}: {error}") from None
     except (OSError, ValueError, Image.DecompressionBombError) as error:  # truncated, corrupt, absurdly large
         raise ImageError(f"{path}: cannot read the image: {error}") from None
+
+
+def digits_of(path: Path, image, *, number: bool = False) -> np.ndarray:
+    """The (n, 28, 28) MNIST digits the models see in ``image`` (read from ``path``): one, or a number's, left to
+    right. A picture with no digit raises :class:`ImageError` naming ``path``."""
+    try:
+        return to_mnist_digits(image) if number else to_mnist(image)[None]
+    except ImageError as error:
+        raise ImageError(f"{path}: {error}") from None
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One image file of one digit as a (28, 28) uint8 MNIST digit; :class:`ImageError` names a bad file."""
+    return digits_of(path, open_image(path))[0]
 
 
 def read_images(files: Iterable[str | Path]) -> np.ndarray:
@@ -141,24 +156,84 @@ def predict_images(files: list[str | Path], images: np.ndarray, models: Mapping[
     ]
 
 
+def predict_numbers(files: list[str | Path], numbers: list[np.ndarray],
+                    models: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Read whole numbers: ``numbers[i]`` holds the (n, 28, 28) digits of ``files[i]``, left to right.
+
+    One dict per file and model: ``file``, ``model``, ``number`` (the digits as a string) and ``digits``, each
+    digit's ``{"digit", "probability"}``. Each model predicts the digits of every file in one batch.
+    """
+    ends = np.cumsum([len(digits) for digits in numbers])
+    rows = []
+    for name, model in models.items():
+        probabilities = np.split(predict_proba(model, np.concatenate(numbers)), ends[:-1])
+        for file, number in zip(files, probabilities, strict=True):
+            digits = [{"digit": int(row.argmax()), "probability": float(row.max())} for row in number]
+            rows.append({"file": str(file), "model": name, "number": "".join(str(d["digit"]) for d in digits),
+                         "digits": digits})
+    order = {str(file): i for i, file in enumerate(files)}
+    return sorted(rows, key=lambda row: order[row["file"]])  # file order, then model order (the sort is stable)
+
+
 def format_table(results: list[dict[str, Any]]) -> str:
-    """One aligned line per file and model: ``three.png  logreg  3  0.982``."""
+    """One aligned line per file and model: ``three.png  logreg  3  0.982``, or for a number
+    ``note.jpg  nn  2026  2:0.99 0:1.00 2:0.97 6:0.95``."""
     file_width = max((len(row["file"]) for row in results), default=0)
     model_width = max((len(row["model"]) for row in results), default=0)
-    return "\n".join(f"{row['file']:<{file_width}}  {row['model']:<{model_width}}  {row['digit']}  "
-                     f"{row['probability']:.3f}" for row in results)
+    answer_width = max((len(row.get("number", "0")) for row in results), default=1)
+    lines = []
+    for row in results:
+        if "number" in row:
+            answer = row["number"]
+            detail = " ".join(f"{d['digit']}:{d['probability']:.2f}" for d in row["digits"])
+        else:
+            answer, detail = str(row["digit"]), f"{row['probability']:.3f}"
+        lines.append(f"{row['file']:<{file_width}}  {row['model']:<{model_width}}  {answer:<{answer_width}}  {detail}")
+    return "\n".join(lines)
+
+
+def seen_by_the_models(image, digits: np.ndarray, height: int = 112):
+    """``image`` next to the 28x28 digits the models received (each scaled up to ``height`` pixels, pixels kept
+    square), on a grey strip: what to look at when a guess is wrong."""
+    from PIL import Image
+
+    shown = image.convert("RGBA")
+    shown = shown.resize((max(1, round(shown.width * height / shown.height)), height), Image.Resampling.LANCZOS)
+    strip = Image.new("RGB", (shown.width + len(digits) * (height + 8) + 8, height), (128, 128, 128))
+    strip.paste(shown, (0, 0), shown)
+    for i, digit in enumerate(digits):
+        strip.paste(Image.fromarray(digit).resize((height, height), Image.Resampling.NEAREST),
+                    (shown.width + 8 + i * (height + 8), 0))
+    return strip
+
+
+def save_seen(folder: Path, files: list[Path], images: list, digits: list[np.ndarray]) -> None:
+    """Write, for each file, ``<folder>/<name>.seen.png`` (:func:`seen_by_the_models`); atomic, one by one."""
+    import io
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, image, seen in zip(files, images, digits, strict=True):
+        buffer = io.BytesIO()
+        seen_by_the_models(image, seen).save(buffer, format="PNG")
+        write_bytes(folder / f"{Path(file).name}.seen.png", buffer.getvalue())
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Classify images of handwritten digits (PNG, JPEG, ...; any size, dark-on-light or "
-                    "light-on-dark) with the pipeline's trained models. Each image is cropped, scaled and "
-                    "centred as MNIST's digits were.",
+        description="Classify pictures of handwritten digits (photos of paper, scans, drawings; PNG, JPEG, ...) "
+                    "with the pipeline's trained models. Each picture's ink is separated from the paper, ruled "
+                    "lines and specks are removed, and the digit is scaled and centred as MNIST's digits were.",
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="image files, one digit each")
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="image files, one digit each "
+                        "(or one number each, with --number)")
+    parser.add_argument("--number", action="store_true",
+                        help="each file holds a number written in a row: read its digits left to right")
+    parser.add_argument("--show", type=Path, metavar="DIR",
+                        help="write DIR/<file>.seen.png: each picture next to the 28x28 image(s) the models saw")
     parser.add_argument("--json", action="store_true",
-                        help="print a JSON list of {file, model, digit, probability} objects")
+                        help="print a JSON list of {file, model, digit, probability} objects (with --number: "
+                             "{file, model, number, digits})")
     parser.add_argument("--model", choices=paths.MODEL_NAMES, help="use only this model (default: both)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--rev", metavar="REV",
@@ -166,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--models-dir", type=Path, metavar="DIR",
                         help="use the models in this folder (logreg.skops, nn.keras) instead of the models/ of "
                              "the project the working directory is in")
+    parser.add_argument("--serve", action="store_true",
+                        help="start a local page to draw digits on (or drop photos) and see each model's answer")
+    parser.add_argument("--host", default="127.0.0.1", help="with --serve: the address to bind (default: localhost "
+                        "only; 0.0.0.0 opens the page to your network)")
+    parser.add_argument("--port", type=int, default=8000, help="with --serve: the port (default: 8000)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is loaded and from where")
     return parser
 
@@ -174,18 +254,29 @@ def main(argv: list[str] | None = None) -> int:
     """The console script: prints one line (or JSON object) per file and model; exit status 2 on an error."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.serve == bool(args.files):
+        parser.error("give image files, or --serve for the drawing page")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format=f"{PROG}: %(levelname)s: %(message)s")
     names = [args.model] if args.model else list(paths.MODEL_NAMES)
     try:
         # Images first: a typo in a file name should not wait for TensorFlow to load.
-        images = read_images(args.files)
+        images = [open_image(file) for file in args.files]
+        digits = [digits_of(file, image, number=args.number) for file, image in zip(args.files, images, strict=True)]
         # TensorFlow's start-up notices would bury the command's own output.
         if not args.verbose and any(paths.model_file(name).suffix == ".keras" for name in names):
             import_tensorflow(hide_startup_notices=True)
         models = load_models(args.rev, models_dir=args.models_dir, names=names)
-        results = predict_images(args.files, images, models)
-    except PipelineError as error:
+        if args.serve:
+            from mnist_pipeline import serve
+
+            serve.run(models, host=args.host, port=args.port)
+            return 0
+        if args.show:
+            save_seen(args.show, args.files, images, digits)
+        results = (predict_numbers(args.files, digits, models) if args.number
+                   else predict_images(args.files, np.concatenate(digits), models))
+    except (PipelineError, OSError) as error:
         parser.exit(2, f"{PROG}: error: {error}\n")
     print(json.dumps(results, indent=2) if args.json else format_table(results))  # noqa: T201
     return 0

@@ -1,0 +1,300 @@
+"""`mnist-predict --serve`: the drawing page's API through FastAPI's TestClient, and the page itself driven in
+headless Chromium, both answered by tiny models trained here on real MNIST digits (no `dvc repro` needed)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import itertools
+import os
+import random
+import re
+import shutil
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import uvicorn
+from ci_skips import skip_server_missing
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.support.wait import WebDriverWait
+from test_predict import train_models
+
+from mnist_pipeline import predict, serve
+from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.idx import parse_images, parse_labels
+
+N_TRAIN = 1500
+# The page's canvas and brush (a fourteenth of its height): the tests post what a user's drawing would be.
+CANVAS = (560, 280)
+BRUSH = 20
+ONE = [(280, 40), (280, 240)]
+SEVEN = [(220, 50), (340, 50), (250, 240)]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, mnist_mirror):
+    """Tiny models, trained in seconds on real digits: for the plumbing, and a clear 1 or 7."""
+    def read(name, parse):
+        return parse(gzip.decompress((mnist_mirror / f"{name}.gz").read_bytes()), name=name)[:N_TRAIN]
+
+    x, y = read("train-images-idx3-ubyte", parse_images), read("train-labels-idx1-ubyte", parse_labels)
+    folder = train_models(tmp_path_factory.mktemp("models"), x, y, max_iter=30, epochs=1, filters=[4],
+                          dense_units=8)
+    return predict.load_models(models_dir=folder)
+
+
+@pytest.fixture(scope="module")
+def app(models):
+    return serve.create_app(models)
+
+
+@pytest.fixture(scope="module")
+def client(app) -> Iterator[TestClient]:
+    # A server error comes back as a response, so a test can check that none happens.
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def drawing(*strokes: list[tuple[int, int]], size: tuple[int, int] = CANVAS, shift: int = 0) -> Image.Image:
+    """What the page's canvas holds: white marker strokes on black, each stroke moved ``shift`` pixels right."""
+    image = Image.new("RGB", size, "black")
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        draw.line([(x + shift, y) for x, y in stroke], fill="white", width=BRUSH, joint="curve")
+    return image
+
+
+def encoded(image: Image.Image, format: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format)
+    return buffer.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` pixels and holds a few bytes: what a decompression bomb looks like
+    before it is decoded."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+# --- the API --------------------------------------------------------------------------------------------------------
+
+def test_page_is_one_self_contained_file(client):
+    response = client.get("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    page = response.text
+    for element in ('id="canvas"', 'id="clear"', 'id="file"', 'id="answer"', 'id="message"', 'id="seen"'):
+        assert element in page
+    assert "://" not in page  # no script, style, font or image from anywhere
+    assert "default-src 'none'" in response.headers["content-security-policy"]  # the browser enforces it
+    assert client.get("/docs").status_code == 404  # Swagger UI would load from a CDN
+
+
+def test_a_drawn_digit(client, models):
+    response = client.post("/predict", content=encoded(drawing(ONE)), headers={"Content-Type": "image/png"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert set(answer) == {"images", "models"}
+    [seen] = answer["images"]
+    prefix = "data:image/png;base64,"
+    assert seen.startswith(prefix)
+    image = Image.open(io.BytesIO(base64.b64decode(seen.removeprefix(prefix))))
+    assert (image.size, image.mode) == ((28, 28), "L")
+    assert list(answer["models"]) == list(models)
+    for reading in answer["models"].values():
+        assert set(reading) == {"number", "digits"}
+        [digit] = reading["digits"]
+        assert set(digit) == {"digit", "probability", "probabilities"}
+        assert len(digit["probabilities"]) == 10 and sum(digit["probabilities"]) == pytest.approx(1)
+        assert digit["digit"] == int(np.argmax(digit["probabilities"]))
+        assert digit["probability"] == max(digit["probabilities"])
+        assert reading["number"] == str(digit["digit"])
+    assert "1" in {reading["number"] for reading in answer["models"].values()}, answer["models"]
+
+
+def test_a_number_written_in_a_row(client):
+    image = drawing(*[[(x - 150, y) for x, y in ONE]], *[[(x + 120, y) for x, y in SEVEN]])
+    response = client.post("/predict", content=encoded(image, "JPEG"), headers={"Content-Type": "image/jpeg"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert len(answer["images"]) == 2
+    numbers = {name: reading["number"] for name, reading in answer["models"].items()}
+    assert all(len(number) == 2 and len(answer["models"][name]["digits"]) == 2 for name, number in numbers.items())
+    assert "17" in numbers.values(), numbers
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    (b"", 400, "the request body is empty"),
+    (b"a note, not a picture\n", 400, r"not an image: send the bytes of an image file \(PNG, JPEG"),
+    (encoded(drawing()), 422, "the image holds no digit"),
+    (encoded(drawing(ONE))[:300], 400, "cannot read the image, truncated"),
+    (png_header(8000, 8000), 413, "8000x8000 pixels, more than the limit of 50 megapixels"),
+    (png_header(100_000, 100_000), 413, "the image is too large: .*decompression bomb"),
+], ids=["empty", "not-an-image", "blank-canvas", "truncated", "too-many-pixels", "decompression-bomb"])
+def test_bad_uploads_get_a_message(client, body, status, message):
+    response = client.post("/predict", content=body, headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == status, response.text
+    assert re.search(message, response.json()["detail"]), response.json()["detail"]
+
+
+def test_a_body_over_the_limit_is_refused_by_its_length(client):
+    response = client.post("/predict", content=b"\0" * (serve.MAX_BODY_BYTES + 1))
+    assert response.status_code == 413
+    assert response.json()["detail"] == "the upload is larger than the limit of 10 MB"
+
+
+def test_a_body_over_the_limit_is_refused_without_a_length(client):
+    # Chunked: no Content-Length to refuse it by, so the bytes are counted as they come.
+    chunks = (b"\0" * 2**20 for _ in range(serve.MAX_BODY_BYTES // 2**20 + 1))
+    response = client.post("/predict", content=chunks)
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413 and "10 MB" in response.json()["detail"]
+
+
+def test_corrupt_images_never_get_a_server_error(client):
+    whole = encoded(drawing(SEVEN))
+    rng = random.Random(0)
+    for _ in range(20):
+        corrupt = bytearray(whole)
+        for _ in range(rng.randint(1, 8)):
+            corrupt[rng.randrange(len(corrupt))] = rng.randrange(256)
+        response = client.post("/predict", content=bytes(corrupt))
+        assert response.status_code in (200, 400, 422), response.text
+        assert response.status_code == 200 or response.json()["detail"]
+
+
+def test_run_listens_on_localhost_and_prints_the_url(models, monkeypatch, capsys):
+    served = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets: served.append(sockets[0].getsockname()))
+    serve.run(models, port=0)
+    [(host, port)] = served
+    assert host == "127.0.0.1" and port > 0
+    assert f"http://127.0.0.1:{port}/" in capsys.readouterr().out
+
+
+def test_run_on_a_taken_port_says_so(models):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(PipelineError, match=f"cannot listen on 127.0.0.1:{port}: .*choose another --port"):
+            serve.run(models, port=port)
+
+
+# --- the page in a browser ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def page_url(app) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, in a thread, for the module's browser tests."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    # log_config=None: uvicorn's handlers would hold on to the stderr pytest captures, and outlive it.
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, through Debian's chromium and chromium-driver, kept for the module."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    chromedriver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    if not (os.access(chromium, os.X_OK) and os.access(chromedriver, os.X_OK)):
+        skip_server_missing("Chromium or its driver, for the drawing page's browser test: "
+                            "apt-get install chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,900",
+                     "--no-proxy-server"):
+        options.add_argument(argument)
+    with pytest.MonkeyPatch.context() as env:
+        # Selenium talks to chromedriver on loopback over HTTP: a proxy from the environment must not get it.
+        for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+            env.delenv(var, raising=False)
+        driver = webdriver.Chrome(options=options, service=Service(chromedriver))
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def answers(driver) -> dict[str, str]:
+    """The number each model reads, as the page shows it."""
+    return {item.get_attribute("data-model"): item.get_attribute("data-number")
+            for item in driver.find_elements("css selector", "#answer li")}
+
+
+def draw(driver, points: list[tuple[float, float]], steps: int = 8) -> None:
+    """One stroke with the mouse through ``points``, given as fractions of the canvas from its top left corner."""
+    canvas = driver.find_element("id", "canvas")
+    width, height = canvas.size["width"], canvas.size["height"]
+    # Offsets are from the element's centre.
+    at = [(round((x - 0.5) * width), round((y - 0.5) * height)) for x, y in points]
+    actions = ActionChains(driver).move_to_element_with_offset(canvas, *at[0]).click_and_hold()
+    for (x0, y0), (x1, y1) in itertools.pairwise(at):
+        for step in range(1, steps + 1):  # small moves, as a hand makes: several pointermove events
+            actions.move_to_element_with_offset(canvas, x0 + (x1 - x0) * step // steps, y0 + (y1 - y0) * step // steps)
+    actions.release().perform()
+
+
+@pytest.mark.e2e
+def test_drawing_a_digit_in_the_browser(browser, page_url, models, tmp_path):
+    browser.get(page_url)
+    draw(browser, [(0.5, 0.15), (0.5, 0.85)])  # a tall vertical stroke: a 1
+    WebDriverWait(browser, 20).until(lambda driver: "1" in answers(driver).values(), "no model read a 1")
+    assert set(answers(browser)) == set(models)
+    sizes = browser.execute_script("return [...document.querySelectorAll('#seen img')]"
+                                   ".map((img) => [img.naturalWidth, img.naturalHeight, img.width])")
+    assert sizes == [[28, 28, 84]]  # the 28x28 image the models saw, scaled up
+    assert browser.find_element("id", "message").text == ""
+
+    browser.save_screenshot(str(tmp_path / "serve.png"))
+    if os.environ.get("MNIST_SCREENSHOT_DIR"):  # for the docs: a screenshot the test took
+        folder = Path(os.environ["MNIST_SCREENSHOT_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tmp_path / "serve.png", folder / "serve.png")
+
+    browser.find_element("id", "clear").click()
+    assert answers(browser) == {}
+    assert not browser.find_element("id", "result").is_displayed()
+    inked = browser.execute_script("const c = document.getElementById('canvas');"
+                                   "return c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+                                   ".some((v, i) => i % 4 !== 3 && v !== 0)")
+    assert not inked
+
+
+@pytest.mark.e2e
+def test_uploading_files_in_the_browser(browser, page_url, tmp_path):
+    browser.get(page_url)
+    note = tmp_path / "note.txt"
+    note.write_text("a note, not a picture\n")
+    browser.find_element("id", "file").send_keys(str(note))
+    WebDriverWait(browser, 20).until(lambda driver: "not an image" in driver.find_element("id", "message").text)
+    assert answers(browser) == {}
+
+    # A photo-like picture: dark ink on light paper, as a file.
+    photo = tmp_path / "one.png"
+    Image.fromarray(255 - np.asarray(drawing(ONE))).save(photo)
+    browser.find_element("id", "file").send_keys(str(photo))
+    WebDriverWait(browser, 20).until(lambda driver: "1" in answers(driver).values(), "no model read the photo's 1")
+    assert browser.find_element("id", "message").text == ""
