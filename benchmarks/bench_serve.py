@@ -17,7 +17,6 @@ import contextlib
 import io
 import os
 import platform
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -77,7 +76,7 @@ class LoopbackServer:
     """The app under uvicorn on a free loopback port, in a thread of this process."""
 
     def __init__(self, app):
-        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock = serve.listen("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", access_log=False))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)

@@ -29,10 +29,12 @@ from skimage.transform import resize
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
-    """One picture and what is written on it (one digit, or a whole number for ``number``)."""
+    """One picture, what is written on it (one digit, or a whole number), and the MNIST test digit it was drawn
+    from (its index; -1 for other writers and numbers)."""
 
     image: Image.Image
     label: str
+    source: int = -1
 
 
 # --- pens -----------------------------------------------------------------------------------------------------------
@@ -294,7 +296,7 @@ def make_samples(condition: str, x_test: np.ndarray, y_test: np.ndarray, n: int,
             samples.append(number(x_test[chosen], y_test[chosen], rng))
         return samples
     chosen = rng.choice(len(y_test), n, replace=False)
-    return [Sample(CONDITIONS[condition](x_test[index], rng), str(y_test[index])) for index in chosen]
+    return [Sample(CONDITIONS[condition](x_test[index], rng), str(y_test[index]), int(index)) for index in chosen]
 
 
 def load_test_digits(mirror: Path) -> tuple[np.ndarray, np.ndarray]:

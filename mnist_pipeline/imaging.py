@@ -141,12 +141,17 @@ def _flattened_ink(grey: np.ndarray) -> np.ndarray:
 
 def _background(grey: np.ndarray, morphology) -> np.ndarray:
     """The paper (or canvas) level everywhere: ``morphology`` with a square far wider than any stroke removes the
-    strokes and keeps slow changes of light, on a small copy; smoothed and brought back to full size."""
+    strokes and keeps slow changes of light, on a small copy; smoothed and brought back to full size.
+
+    The copy is first extended by point reflection at its edges, which continues a ramp of light as a ramp: with
+    a mirror or the edge value, the level near a dark edge would be the brighter level a footprint inwards.
+    """
     small_shape = _fit(grey.shape, BACKGROUND_SIDE)
     small = resize(grey, small_shape, order=1, anti_aliasing=True, preserve_range=True)
     side = max(5, round(BACKGROUND_FOOTPRINT * min(small_shape))) | 1
-    level = morphology(small, np.ones((side, side), dtype=bool))
-    level = gaussian(level, sigma=side / 4, preserve_range=True)
+    extended = np.pad(small, side, mode="reflect", reflect_type="odd")
+    level = morphology(extended, np.ones((side, side), dtype=bool))
+    level = gaussian(level, sigma=side / 4, preserve_range=True)[side:-side, side:-side]
     return resize(level, grey.shape, order=1, preserve_range=True)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import socket
 import threading
 from collections.abc import Mapping
@@ -91,22 +92,40 @@ def run(models: Mapping[str, Any], host: str = "127.0.0.1", port: int = 8000) ->
     Raises:
         PipelineError: the address cannot be listened on (the port taken, the host not this machine's).
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # Bound here rather than by uvicorn: a taken port fails at once, as a message, and port 0 gets a URL to print.
     try:
-        sock = socket.create_server((host, port), family=family)
+        sock = listen(host, port)
     except OSError as error:
         raise PipelineError(f"cannot listen on {host}:{port}: {error.strerror or error}; choose another --port "
                             f"or --host") from None
     with sock:
         app = create_app(models)
         bound_host, bound_port = sock.getsockname()[:2]
-        url_host = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
+        url_host = f"[{bound_host}]" if sock.family == socket.AF_INET6 else bound_host
         print(f"Drawing page at http://{url_host}:{bound_port}/ (Ctrl+C to stop)", flush=True)  # noqa: T201
         # Warnings and errors through the caller's logging (mnist-predict's format), not a configuration of
         # uvicorn's own; no access log: the page posts a prediction every 150 ms while the user draws.
         config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host``:``port``, for uvicorn's ``Server.run(sockets=...)``.
+
+    Made with the protocol named (``IPPROTO_TCP``), as asyncio's own are: asyncio turns Nagle's algorithm off
+    (``TCP_NODELAY``) only on such a socket's connections, and with it on, every answer on a kept-alive
+    connection waited 40 ms for a delayed ACK.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        if os.name == "posix":  # to listen again at once after a restart; on Windows it would allow two servers
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen()
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def predict_proba(model: Any, images: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from mnist_pipeline.tensorflow_env import quiet_tensorflow_logs
 pytest_plugins = ["ci_skips"]
 
 # A test that uses a copy of the pipeline is end to end; marked here, so none is forgotten.
-PROJECT_FIXTURES = {"tiny_run", "project", "new_project"}
+PROJECT_FIXTURES = {"tiny_run", "project", "new_project", "default_run"}
 
 
 def pytest_configure(config):
@@ -88,3 +88,13 @@ def new_project(tmp_path_factory, mnist_mirror):
         return Project.create(tmp_path_factory.mktemp("project"), mnist_mirror, **params)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory, mnist_mirror) -> Project:
+    """The pipeline run once with params.yaml exactly as committed, on the full data (slow tests only): the models
+    the accuracy floors and the handwriting floors judge. Never changed by a test; copy it to change params."""
+    project = Project.create(tmp_path_factory.mktemp("default-run"), mnist_mirror)
+    project.repro()
+    project.commit("default run")
+    return project

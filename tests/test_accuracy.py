@@ -14,21 +14,15 @@ FLOORS = {"logreg": 0.926, "nn": 0.995}
 MLP_FLOOR = 0.985
 
 
-@pytest.fixture(scope="module")
-def full_run(new_project):
-    project = new_project()  # params.yaml exactly as committed
-    project.repro()
-    return project
-
-
-def test_default_params_reach_the_accuracy_floors(full_run):
-    metrics = json.loads((full_run.root / "reports/metrics.json").read_text())
+def test_default_params_reach_the_accuracy_floors(default_run):
+    metrics = json.loads((default_run.root / "reports/metrics.json").read_text())
     for model, floor in FLOORS.items():
         assert metrics[model]["accuracy"] >= floor, (model, metrics[model]["accuracy"])
 
 
-def test_mlp_option_reaches_its_floor(full_run):
-    full_run.set_params(train_nn={"arch": "mlp"})
-    assert full_run.repro() == {"train_nn", "evaluate", "visualize"}
-    metrics = json.loads((full_run.root / "reports/metrics.json").read_text())
+def test_mlp_option_reaches_its_floor(default_run, tmp_path):
+    project = default_run.copy(tmp_path / "mlp")
+    project.set_params(train_nn={"arch": "mlp"})
+    assert project.repro() == {"train_nn", "evaluate", "visualize"}
+    metrics = json.loads((project.root / "reports/metrics.json").read_text())
     assert metrics["nn"]["accuracy"] >= MLP_FLOOR

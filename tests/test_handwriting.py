@@ -1,0 +1,199 @@
+"""Pictures as people take them: each step of :mod:`mnist_pipeline.imaging` on its own, then every condition of
+``benchmarks/handwriting.py`` against floors.
+
+Two kinds of floor. Without models (fast): what the preprocessing makes of a picture must look like the MNIST
+digit the picture was drawn from (median pixel correlation). With the pipeline's own models trained on the full
+data by the default params (``slow``, the models ``default_run`` makes): the accuracy per condition.
+"""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from skimage.measure import label, regionprops
+
+from benchmarks.handwriting import CONDITIONS, OTHER_CONDITIONS, make_samples
+from mnist_pipeline import imaging, predict
+from mnist_pipeline.digits import IMAGE_SIDE
+from mnist_pipeline.model_io import predict_proba
+
+# Median correlation between the preprocessed picture and its MNIST digit, over 40 pictures; measured: clean and
+# specks 0.98, the pens and papers 0.82-0.90 (a pen redraws the digit's path, so the pixels differ). Before this
+# preprocessing, ruled paper gave digits no model could read.
+CORRELATION_FLOORS = {"clean": 0.95, "specks": 0.95} | {name: 0.78 for name in CONDITIONS if name not in
+                                                         ("clean", "specks")}
+
+# Accuracy of the default models per condition, 100 pictures each (seed 0); the issue's targets are nn >= 97% and
+# logreg >= 85% everywhere. Measured with the committed models; a floor below a target is a target not met, and
+# docs/predicting.md says by how much.
+ACCURACY_FLOORS = {
+    "logreg": {name: 0.85 for name in CONDITIONS} | {"other-writers": 0.75, "number": 0.75},
+    "nn": {name: 0.97 for name in CONDITIONS} | {"other-writers": 0.92, "number": 0.90},
+}
+# For numbers, also the digits read one by one (when the picture is cut into as many digits as it holds).
+DIGIT_FLOORS = {"logreg": 0.90, "nn": 0.97}
+
+
+@pytest.fixture(scope="module")
+def test_digits(mnist_mirror):
+    from benchmarks.handwriting import load_test_digits
+
+    return load_test_digits(mnist_mirror)
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1])
+
+
+def test_the_generator_is_deterministic(test_digits):
+    x, y = test_digits
+    for condition in ("photo", "number"):
+        first, second = make_samples(condition, x, y, 3, seed=7), make_samples(condition, x, y, 3, seed=7)
+        assert [s.label for s in first] == [s.label for s in second]
+        assert all(np.array_equal(np.asarray(a.image), np.asarray(b.image)) for a, b in zip(first, second, strict=True))
+
+
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_each_condition_gives_the_digit_it_was_drawn_from(condition, test_digits):
+    x, y = test_digits
+    samples = make_samples(condition, x, y, 40)
+    scores = [correlation(imaging.to_mnist(sample.image), x[sample.source]) for sample in samples]
+    assert np.median(scores) >= CORRELATION_FLOORS[condition], (condition, np.median(scores))
+
+
+def test_numbers_are_cut_into_their_digits(test_digits):
+    x, y = test_digits
+    samples = make_samples("number", x, y, 60)
+    counts = [len(imaging.to_mnist_digits(sample.image)) == len(sample.label) for sample in samples]
+    assert np.mean(counts) >= 0.95, np.mean(counts)
+
+
+# --- each step ------------------------------------------------------------------------------------------------------
+
+def stroke_picture(paper=255.0, ink=0.0, size=(240, 240)) -> np.ndarray:
+    """A grey picture: a thick '7' in ``ink`` on ``paper``."""
+    image = Image.new("F", size, paper)
+    draw = ImageDraw.Draw(image)
+    draw.line([(70, 60), (170, 60)], fill=ink, width=14)
+    draw.line([(170, 60), (110, 190)], fill=ink, width=14)
+    return np.asarray(image, dtype=float)
+
+
+def test_light_falling_off_across_the_page_is_flattened():
+    picture = stroke_picture(paper=235, ink=30)
+    light = np.linspace(1.0, 0.35, picture.shape[1])[None, :]  # the right edge gets a third of the light
+    ink = imaging.ink_map(picture * light)
+    stroke = stroke_picture(paper=0, ink=1) > 0.5
+    assert ink[~stroke].max() < 0.2  # the whole page, dark side included, reads as paper
+    assert np.median(ink[stroke]) > 0.8
+    assert np.array_equal(imaging.to_mnist(picture * light), imaging.to_mnist(picture))
+
+
+def test_transparent_canvas_the_ink_is_the_alpha_whatever_its_colour():
+    alpha = 255 - stroke_picture()
+    white = np.dstack([np.full_like(alpha, 255.0)] * 3 + [alpha])
+    black = np.dstack([np.zeros_like(alpha)] * 3 + [alpha])
+    on_black_canvas = 255 - stroke_picture()
+    assert np.array_equal(imaging.to_mnist(white), imaging.to_mnist(black))
+    assert np.abs(imaging.to_mnist(white).astype(int) - imaging.to_mnist(on_black_canvas)).max() <= 2
+
+
+def test_ruled_lines_and_a_margin_are_removed_and_the_strokes_across_them_kept():
+    picture = np.full((240, 300), 250.0)
+    picture[:, 140:152] = 20  # a '1' written from edge to edge of the text, crossing every line
+    picture[5:235, 140:152] = 20
+    picture[:5] = picture[235:] = 250
+    for row in range(20, 240, 30):
+        picture[row:row + 2] = 150  # blue-grey rules, edge to edge
+    picture[:, 40:42] = 120  # a red margin
+    mask = imaging.remove_rules(imaging.ink_mask(imaging.ink_map(picture)))
+    assert not mask[:, :100].any() and not mask[:, 200:].any()
+    stroke = max(regionprops(label(mask, connectivity=2)), key=lambda piece: piece.area)
+    assert stroke.bbox[0] <= 6 and stroke.bbox[2] >= 234  # the '1' in one piece: its crossings bridged
+
+
+def test_a_digit_drawn_edge_to_edge_is_not_taken_for_a_rule():
+    picture = np.full((200, 200), 255.0)
+    picture[:, 95:108] = 0
+    assert imaging.to_mnist(picture).max() == 255
+
+
+def test_specks_and_a_stray_mark_are_dropped():
+    clean = stroke_picture()
+    dusty = clean.copy()
+    for row, col in ((10, 10), (220, 30), (200, 225), (15, 200), (120, 20)):
+        dusty[row:row + 4, col:col + 4] = 0
+    dusty[225:229, 180:215] = 0  # a stray pen mark near a corner
+    assert np.array_equal(imaging.to_mnist(dusty), imaging.to_mnist(clean))
+
+
+@pytest.mark.parametrize("width", [2, 40], ids=["ballpoint", "marker"])
+def test_stroke_width_is_brought_to_mnists_range(width):
+    image = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(image).line([(80, 70), (220, 70), (130, 250)], fill=0, width=width, joint="curve")
+    shape = imaging.normalise_stroke(imaging.digit_mask(imaging.ink_mask(imaging.ink_map(image))))
+    from skimage.morphology import skeletonize
+
+    measured = shape.sum() / skeletonize(shape).sum() / imaging.STROKE_SIDE
+    low, high = imaging.STROKE_WIDTH_RANGE
+    assert low * 0.8 <= measured <= high * 1.6, measured  # a thick stroke is thinned by a third of its excess
+
+
+def test_mnist_stroke_width_range_is_what_mnist_holds(mnist_mirror):
+    """The constants were measured on MNIST's training digits; measured again, they agree."""
+    import gzip
+
+    from skimage.morphology import skeletonize
+    from skimage.transform import resize
+
+    from mnist_pipeline.idx import parse_images
+
+    digits = parse_images(gzip.decompress((mnist_mirror / "train-images-idx3-ubyte.gz").read_bytes()),
+                          name="train")[:3000]
+    widths = []
+    for digit in digits:
+        rows, cols = np.flatnonzero(digit.max(axis=1)), np.flatnonzero(digit.max(axis=0))
+        crop = digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / 255
+        size = imaging._fit(crop.shape, imaging.STROKE_SIDE)
+        shape = resize(crop, size, order=1) > 0.5
+        widths.append(shape.sum() / skeletonize(shape).sum() / imaging.STROKE_SIDE)
+    median, p90 = np.percentile(widths, [50, 90])
+    assert pytest.approx((median, p90), abs=0.002) == imaging.STROKE_WIDTH_RANGE
+
+
+def test_a_number_is_read_left_to_right(test_digits):
+    x, y = test_digits
+    indices = [int(np.flatnonzero(y == d)[0]) for d in (2, 0, 2, 6)]
+    row = np.hstack([np.pad(x[i], ((10, 10), (4, 4))) for i in indices])
+    digits = imaging.to_mnist_digits(row)
+    assert digits.shape == (4, IMAGE_SIDE, IMAGE_SIDE)
+    for digit, index in zip(digits, indices, strict=True):
+        assert correlation(digit, x[index]) > 0.8
+
+
+# --- the default models on every condition (slow) -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def default_models(default_run):
+    return predict.load_models(models_dir=default_run.root / "models")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("condition", [*CONDITIONS, *OTHER_CONDITIONS])
+def test_default_models_reach_the_floors_on_each_condition(condition, test_digits, default_models):
+    x, y = test_digits
+    samples = make_samples(condition, x, y, 100)
+    for name, model in default_models.items():
+        right = digits_right = digits_total = 0
+        for sample in samples:
+            digits = (imaging.to_mnist_digits(sample.image) if condition == "number"
+                      else imaging.to_mnist(sample.image)[None])
+            read = "".join(str(d) for d in predict_proba(model, digits).argmax(axis=1))
+            right += read == sample.label
+            if len(read) == len(sample.label):
+                digits_right += sum(a == b for a, b in zip(read, sample.label, strict=True))
+                digits_total += len(read)
+        accuracy = right / len(samples)
+        print(f"{condition} {name}: {accuracy:.0%}")  # noqa: T201
+        assert accuracy >= ACCURACY_FLOORS[name][condition], (condition, name, accuracy)
+        if condition == "number":
+            assert digits_right / digits_total >= DIGIT_FLOORS[name], (name, digits_right / digits_total)
