@@ -199,7 +199,7 @@ def seen_by_the_models(image, digits: np.ndarray, height: int = 112):
 
     shown = image.convert("RGBA")
     shown = shown.resize((max(1, round(shown.width * height / shown.height)), height), Image.Resampling.LANCZOS)
-    strip = Image.new("RGB", (shown.width + len(digits) * (height + 8) + 8, height), (128, 128, 128))
+    strip = Image.new("RGB", (shown.width + len(digits) * (height + 8), height), (128, 128, 128))
     strip.paste(shown, (0, 0), shown)
     for i, digit in enumerate(digits):
         strip.paste(Image.fromarray(digit).resize((height, height), Image.Resampling.NEAREST),

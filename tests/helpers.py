@@ -1,5 +1,6 @@
-"""What the test modules share: the repository's root, the tiny configuration, and a copy of the pipeline in a
-git + DVC repository of its own, driven through the real `dvc` and `git` (:class:`Project`)."""
+"""What the test modules share: the repository's root, the tiny configuration, small models trained in seconds
+(:func:`train_models`), and a copy of the pipeline in a git + DVC repository of its own, driven through the real
+`dvc` and `git` (:class:`Project`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -110,3 +112,29 @@ def deep_update(target: dict, values: dict) -> None:
             deep_update(target[key], value)
         else:
             target[key] = value
+
+
+def train_models(folder: Path, x: np.ndarray, y: np.ndarray, *, max_iter: int, epochs: int, filters: list[int],
+                 dense_units: int) -> Path:
+    """A logistic regression and a CNN trained on ``x``, saved into ``folder`` as the pipeline saves them."""
+    # Imported here: the modules that only need the rest of this file do not load TensorFlow.
+    from mnist_pipeline.digits import flatten
+    from mnist_pipeline.keras_io import save_keras
+    from mnist_pipeline.logreg import TrainLogregParams, train_logreg
+    from mnist_pipeline.nn import TrainNnParams, train_nn
+    from mnist_pipeline.params import parse
+    from mnist_pipeline.skops_io import save_skops
+
+    logreg = parse(TrainLogregParams, {"deskew": True, "C": 0.01, "max_iter": max_iter, "tol": 1e-3,
+                                       "solver": "lbfgs", "seed": 0}, "train_logreg")
+    save_skops(train_logreg(flatten(x), y, logreg), folder / "logreg.skops")
+    nn = parse(TrainNnParams, {
+        "arch": "cnn", "batch_size": 64, "learning_rate": 0.003, "warmup": 0.1, "label_smoothing": 0.0,
+        "tta": False, "seed": 0, "threads": 0,
+        "augment": {"shift": 0.05, "rotation": 0.02},
+        "cnn": {"epochs": epochs, "filters": filters, "batch_norm": False, "dense_units": dense_units,
+                "dropout": 0.2},
+        "mlp": {"epochs": 1, "hidden_units": [8], "dropout": 0.1},
+    }, "train_nn")
+    save_keras(train_nn(x[:-500], y[:-500], x[-500:], y[-500:], nn), folder / "nn.keras")
+    return folder

@@ -22,13 +22,21 @@ from mnist_pipeline.model_io import predict_proba
 CORRELATION_FLOORS = {"clean": 0.95, "specks": 0.95} | {name: 0.78 for name in CONDITIONS if name not in
                                                          ("clean", "specks")}
 
-# Accuracy of the default models per condition, 100 pictures each (seed 0); the targets are nn >= 97% and
-# logreg >= 85% everywhere. Measured with the committed models; a floor below a target is a target not met, and
-# docs/predicting.md says by how much.
-ACCURACY_FLOORS = {
-    "logreg": {name: 0.85 for name in CONDITIONS} | {"other-writers": 0.75, "number": 0.75},
-    "nn": {name: 0.97 for name in CONDITIONS} | {"other-writers": 0.92, "number": 0.90},
+# Accuracy of the default models per condition, 100 pictures each (seed 0), measured with the committed models
+# (`python -m benchmarks.handwriting`; a number counts only when every digit is right). The targets are
+# nn >= 97% and logreg >= 85% in every condition; each floor is the target, or 2 points under the measure where
+# that is lower (a target not met, or met with no room; docs/predicting.md says which).
+TARGETS = {"logreg": 0.85, "nn": 0.97}
+MEASURED = {
+    "logreg": {"clean": 0.97, "photo": 0.96, "ballpoint": 0.91, "marker": 0.91, "ruled": 0.95, "squared": 0.99,
+               "specks": 0.98, "transparent-white": 0.98, "transparent-black": 0.94, "black-canvas": 0.96,
+               "other-writers": 0.75, "number": 0.84},
+    "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.99, "marker": 0.97, "ruled": 0.99, "squared": 0.99,
+           "specks": 1.00, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
+           "other-writers": 0.94, "number": 0.96},
 }
+ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02, 2))
+                           for condition, measured in conditions.items()} for model, conditions in MEASURED.items()}
 # For numbers, also the digits read one by one (when the picture is cut into as many digits as it holds).
 DIGIT_FLOORS = {"logreg": 0.90, "nn": 0.97}
 

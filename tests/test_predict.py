@@ -16,20 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, train_models
 from PIL import Image, ImageDraw
 
 from mnist_pipeline import paths, predict
-from mnist_pipeline.digits import flatten
 from mnist_pipeline.errors import ModelLoadError, PipelineError
 from mnist_pipeline.idx import parse_images, parse_labels
 from mnist_pipeline.imaging import ImageError, to_mnist
-from mnist_pipeline.keras_io import save_keras
-from mnist_pipeline.logreg import TrainLogregParams
 from mnist_pipeline.model_io import predict_proba
-from mnist_pipeline.nn import TrainNnParams
-from mnist_pipeline.params import parse
-from mnist_pipeline.skops_io import save_skops
 
 N_TRAIN = 5000
 N_RENDERED = 200
@@ -178,27 +172,6 @@ def mnist(mnist_mirror):
         "x_test": read("t10k-images-idx3-ubyte", parse_images)[:N_RENDERED],
         "y_test": read("t10k-labels-idx1-ubyte", parse_labels)[:N_RENDERED],
     }
-
-
-def train_models(folder: Path, x: np.ndarray, y: np.ndarray, *, max_iter: int, epochs: int, filters: list[int],
-                 dense_units: int) -> Path:
-    """A logistic regression and a CNN trained on ``x``, saved into ``folder`` as the pipeline saves them."""
-    from mnist_pipeline.logreg import train_logreg
-    from mnist_pipeline.nn import train_nn
-
-    logreg = parse(TrainLogregParams, {"deskew": True, "C": 0.01, "max_iter": max_iter, "tol": 1e-3,
-                                       "solver": "lbfgs", "seed": 0}, "train_logreg")
-    save_skops(train_logreg(flatten(x), y, logreg), folder / "logreg.skops")
-    nn = parse(TrainNnParams, {
-        "arch": "cnn", "batch_size": 64, "learning_rate": 0.003, "warmup": 0.1, "label_smoothing": 0.0,
-        "tta": False, "seed": 0, "threads": 0,
-        "augment": {"shift": 0.05, "rotation": 0.02},
-        "cnn": {"epochs": epochs, "filters": filters, "batch_norm": False, "dense_units": dense_units,
-                "dropout": 0.2},
-        "mlp": {"epochs": 1, "hidden_units": [8], "dropout": 0.1},
-    }, "train_nn")
-    save_keras(train_nn(x[:-500], y[:-500], x[-500:], y[-500:], nn), folder / "nn.keras")
-    return folder
 
 
 @pytest.fixture(scope="module")

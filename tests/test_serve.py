@@ -25,14 +25,14 @@ import pytest
 import uvicorn
 from ci_skips import skip_server_missing
 from fastapi.testclient import TestClient
+from helpers import train_models
 from PIL import Image, ImageDraw
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.wait import WebDriverWait
-from test_predict import train_models
 
-from mnist_pipeline import predict, serve
+from mnist_pipeline import model_io, predict, serve
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.idx import parse_images, parse_labels
 
@@ -68,13 +68,17 @@ def client(app) -> Iterator[TestClient]:
         yield client
 
 
-def drawing(*strokes: list[tuple[int, int]], size: tuple[int, int] = CANVAS, shift: int = 0) -> Image.Image:
-    """What the page's canvas holds: white marker strokes on black, each stroke moved ``shift`` pixels right."""
-    image = Image.new("RGB", size, "black")
+def drawing(*strokes: list[tuple[int, int]]) -> Image.Image:
+    """What the page's canvas holds: white marker strokes on black."""
+    image = Image.new("RGB", CANVAS, "black")
     draw = ImageDraw.Draw(image)
     for stroke in strokes:
-        draw.line([(x + shift, y) for x, y in stroke], fill="white", width=BRUSH, joint="curve")
+        draw.line(stroke, fill="white", width=BRUSH, joint="curve")
     return image
+
+
+def shifted(stroke: list[tuple[int, int]], right: int) -> list[tuple[int, int]]:
+    return [(x + right, y) for x, y in stroke]
 
 
 def encoded(image: Image.Image, format: str = "PNG") -> bytes:
@@ -129,7 +133,7 @@ def test_a_drawn_digit(client, models):
 
 
 def test_a_number_written_in_a_row(client):
-    image = drawing(*[[(x - 150, y) for x, y in ONE]], *[[(x + 120, y) for x, y in SEVEN]])
+    image = drawing(shifted(ONE, -150), shifted(SEVEN, 120))
     response = client.post("/predict", content=encoded(image, "JPEG"), headers={"Content-Type": "image/jpeg"})
     assert response.status_code == 200, response.text
     answer = response.json()
@@ -179,13 +183,35 @@ def test_corrupt_images_never_get_a_server_error(client):
         assert response.status_code == 200 or response.json()["detail"]
 
 
-def test_run_listens_on_localhost_and_prints_the_url(models, monkeypatch, capsys):
+def test_run_listens_on_localhost_prints_the_url_and_stops_on_ctrl_c(models, monkeypatch, capsys):
     served = []
-    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets: served.append(sockets[0].getsockname()))
-    serve.run(models, port=0)
+
+    def stopped_with_ctrl_c(server, sockets):
+        served.append(sockets[0].getsockname())
+        raise KeyboardInterrupt  # as uvicorn does once it has stopped
+
+    monkeypatch.setattr(uvicorn.Server, "run", stopped_with_ctrl_c)
+    serve.run(models, port=0)  # returns: Ctrl+C is how the page is stopped, no error
     [(host, port)] = served
     assert host == "127.0.0.1" and port > 0
     assert f"http://127.0.0.1:{port}/" in capsys.readouterr().out
+
+
+def test_an_unexpected_error_is_still_a_message(client, monkeypatch):
+    def failing(image):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(serve, "to_mnist_digits", failing)
+    response = client.post("/predict", content=encoded(drawing(ONE)))
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error: RuntimeError: a bug"}
+
+
+def test_the_fast_path_predicts_as_model_io_does(models):
+    digits = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    for model in models.values():
+        np.testing.assert_allclose(serve.predict_proba(model, digits), model_io.predict_proba(model, digits),
+                                   atol=1e-6)
 
 
 def test_connections_have_nagles_algorithm_off():
