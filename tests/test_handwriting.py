@@ -28,12 +28,12 @@ CORRELATION_FLOORS = {"clean": 0.95, "specks": 0.95} | {name: 0.78 for name in C
 # that is lower (a target not met, or met with no room; docs/predicting.md says which).
 TARGETS = {"logreg": 0.85, "nn": 0.97}
 MEASURED = {
-    "logreg": {"clean": 0.97, "photo": 0.96, "ballpoint": 0.91, "marker": 0.91, "ruled": 0.95, "squared": 0.99,
-               "specks": 0.98, "transparent-white": 0.98, "transparent-black": 0.94, "black-canvas": 0.96,
-               "other-writers": 0.75, "number": 0.84},
+    "logreg": {"clean": 0.95, "photo": 0.96, "ballpoint": 0.91, "marker": 0.91, "ruled": 0.95, "squared": 0.99,
+               "specks": 0.97, "transparent-white": 0.98, "transparent-black": 0.94, "black-canvas": 0.96,
+               "other-writers": 0.81, "number": 0.84},
     "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.99, "marker": 0.97, "ruled": 0.99, "squared": 0.99,
-           "specks": 1.00, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
-           "other-writers": 0.94, "number": 0.96},
+           "specks": 0.99, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
+           "other-writers": 0.98, "number": 0.96},
 }
 ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02, 2))
                            for condition, measured in conditions.items()} for model, conditions in MEASURED.items()}
@@ -138,7 +138,8 @@ def test_specks_and_a_stray_mark_are_dropped():
 def test_stroke_width_is_brought_to_mnists_range(width):
     image = Image.new("L", (300, 300), 255)
     ImageDraw.Draw(image).line([(80, 70), (220, 70), (130, 250)], fill=0, width=width, joint="curve")
-    shape = imaging.normalise_stroke(imaging.digit_mask(imaging.ink_mask(imaging.ink_map(image))))
+    ink = imaging.ink_map(image)
+    shape = imaging.normalise_stroke(imaging.digit_mask(imaging.ink_mask(ink)), ink) > 0
     from skimage.morphology import skeletonize
 
     measured = shape.sum() / skeletonize(shape).sum() / imaging.STROKE_SIDE
