@@ -337,18 +337,25 @@ def main() -> None:
         print(f"| {condition} | {len(samples)} | {' | '.join(f'{score:.0%}' for score in scores)} |")
 
 
+def read(sample: Sample, model) -> str:
+    """What ``model`` reads in ``sample``'s picture: one digit, or a number's digits left to right."""
+    from mnist_pipeline.imaging import to_mnist, to_mnist_digits
+    from mnist_pipeline.model_io import predict_proba
+
+    digits = to_mnist_digits(sample.image) if len(sample.label) > 1 else to_mnist(sample.image)[None]
+    return "".join(str(digit) for digit in predict_proba(model, digits).argmax(axis=1))
+
+
 def accuracy(samples: list[Sample], model) -> float:
     """The fraction of pictures whose digits (or whole number) the model reads exactly."""
-    from mnist_pipeline.imaging import ImageError, to_mnist, to_mnist_digits
-    from mnist_pipeline.model_io import predict_proba
+    from mnist_pipeline.imaging import ImageError
 
     right = 0
     for sample in samples:
         try:
-            digits = to_mnist_digits(sample.image) if len(sample.label) > 1 else to_mnist(sample.image)[None]
+            right += read(sample, model) == sample.label
         except ImageError:
             continue
-        right += "".join(map(str, predict_proba(model, digits).argmax(axis=1))) == sample.label
     return right / len(samples)
 
 

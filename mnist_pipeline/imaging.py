@@ -270,17 +270,16 @@ def _gap(box, other) -> float:
 def digit_mask(mask: np.ndarray) -> np.ndarray:
     """The one digit in ``mask``: its largest piece of ink and every piece near it that is no speck."""
     pieces = _pieces(mask)
-    chosen, box = [pieces[0]], list(pieces[0].bbox)
+    chosen = [pieces[0]]
     grown = True
     while grown:
         grown = False
-        size = max(box[2] - box[0], box[3] - box[1])
         for piece in pieces[1:]:
+            box = _box(chosen)
+            size = max(box[2] - box[0], box[3] - box[1])
             if piece in chosen or piece.area < MIN_PIECE * pieces[0].area or _gap(piece.bbox, box) > NEARBY * size:
                 continue
             chosen.append(piece)
-            box = [min(box[0], piece.bbox[0]), min(box[1], piece.bbox[1]),
-                   max(box[2], piece.bbox[2]), max(box[3], piece.bbox[3])]
             grown = True
     return _paint(chosen, mask.shape)
 

@@ -11,10 +11,9 @@ import pytest
 from PIL import Image, ImageDraw
 from skimage.measure import label, regionprops
 
-from benchmarks.handwriting import CONDITIONS, OTHER_CONDITIONS, make_samples
+from benchmarks.handwriting import CONDITIONS, OTHER_CONDITIONS, make_samples, read
 from mnist_pipeline import imaging, predict
 from mnist_pipeline.digits import IMAGE_SIDE
-from mnist_pipeline.model_io import predict_proba
 
 # Median correlation between the preprocessed picture and its MNIST digit, over 40 pictures; measured: clean and
 # specks 0.98, the pens and papers 0.82-0.90 (a pen redraws the digit's path, so the pixels differ). Before this
@@ -194,13 +193,11 @@ def test_default_models_reach_the_floors_on_each_condition(condition, test_digit
     for name, model in default_models.items():
         right = digits_right = digits_total = 0
         for sample in samples:
-            digits = (imaging.to_mnist_digits(sample.image) if condition == "number"
-                      else imaging.to_mnist(sample.image)[None])
-            read = "".join(str(d) for d in predict_proba(model, digits).argmax(axis=1))
-            right += read == sample.label
-            if len(read) == len(sample.label):
-                digits_right += sum(a == b for a, b in zip(read, sample.label, strict=True))
-                digits_total += len(read)
+            answer = read(sample, model)
+            right += answer == sample.label
+            if len(answer) == len(sample.label):
+                digits_right += sum(a == b for a, b in zip(answer, sample.label, strict=True))
+                digits_total += len(answer)
         accuracy = right / len(samples)
         print(f"{condition} {name}: {accuracy:.0%}")  # noqa: T201
         assert accuracy >= ACCURACY_FLOORS[name][condition], (condition, name, accuracy)
