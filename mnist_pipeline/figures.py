@@ -94,6 +94,28 @@ def training_curves(history: dict[str, np.ndarray], model_name: str) -> Figure:
     return fig
 
 
+def reliability_diagram(tables: dict[str, np.ndarray], eces: dict[str, float]) -> Figure:
+    """Accuracy against confidence per model, with the diagonal a calibrated model would follow.
+
+    Args:
+        tables: each model's ``(mean confidence, accuracy, count)`` rows, one per confidence bin.
+        eces: each model's expected calibration error, for its panel's title.
+    """
+    fig = Figure(figsize=(5 * len(tables), 4.6), layout="constrained")
+    for ax, (name, table) in zip(np.atleast_1d(fig.subplots(1, len(tables))), tables.items(), strict=True):
+        confidence, accuracy, count = table.T
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
+        ax.plot(confidence, accuracy, marker="o", label=name)
+        # Marker area shows how many digits a bin holds: most sit in the top bin.
+        ax.scatter(confidence, accuracy, s=400 * count / count.sum(), alpha=0.3)
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence (mean of the bin)", ylabel="accuracy",
+               title=f"{name}: ECE {eces[name]:.4f}")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left")
+    fig.suptitle("Reliability on the test set (marker area: share of digits in the bin)")
+    return fig
+
+
 def pick_samples(n_available: int, n: int, seed: int) -> np.ndarray:
     """``n`` distinct indices out of ``n_available``, the same for the same seed, in ascending order."""
     rng = np.random.default_rng(seed)

@@ -53,17 +53,30 @@ def parse_predictions_csv(text: str, source: str | Path = "predictions") -> tupl
     Raises:
         ArtifactError: naming ``source``, if the text is not such a table.
     """
-    lines = text.splitlines()
-    try:
-        if not lines or lines[0] != PREDICTIONS_HEADER:
-            raise ValueError(f"the first line is not {PREDICTIONS_HEADER!r}")
-        table = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
-        if table.shape[1] != 3 or not len(table):
-            raise ValueError("expected rows of three numbers")
-    except ValueError as error:
-        raise ArtifactError(f"{source} is not a predictions table ({error}); rebuild it with "
-                            f"`dvc repro --force evaluate`") from None
+    table = parse_csv_table(text, PREDICTIONS_HEADER, source, "predictions table")
     return table[:, 0].astype(int), table[:, 1].astype(int), table[:, 2]
+
+
+def parse_csv_table(text: str, header: str, source: str | Path, kind: str) -> np.ndarray:
+    """The rows of numbers under ``header`` in a CSV that evaluate wrote, as an (n, columns) array.
+
+    Raises:
+        ArtifactError: naming ``source`` and what it should have been (``kind``), if it is not such a table.
+    """
+    lines = text.splitlines()
+    columns = len(header.split(","))
+    try:
+        if not lines or lines[0] != header:
+            raise ValueError(f"the first line is not {header!r}")
+        if len(lines) < 2:
+            raise ValueError("no rows")
+        table = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
+        if table.shape[1] != columns:
+            raise ValueError(f"expected rows of {columns} numbers")
+    except ValueError as error:
+        raise ArtifactError(f"{source} is not a {kind} ({error}); rebuild it with "
+                            f"`dvc repro --force evaluate`") from None
+    return table
 
 
 def confusion_matrix(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:

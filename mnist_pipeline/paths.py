@@ -25,6 +25,7 @@ REPORTS_DIR = Path("reports")
 NN_TRAINING_LOG = REPORTS_DIR / "train_nn"
 METRICS = REPORTS_DIR / "metrics.json"
 PREDICTIONS_DIR = REPORTS_DIR / "predictions"
+CALIBRATION_DIR = REPORTS_DIR / "calibration"
 FIGURES_DIR = REPORTS_DIR / "figures"
 REPORT = REPORTS_DIR / "report.md"
 
@@ -44,6 +45,11 @@ def model_file(name: str) -> Path:
 def predictions_file(model_name: str) -> Path:
     """The per-sample predictions of one model, in the layout of DVC's confusion template."""
     return PREDICTIONS_DIR / f"{model_name}.csv"
+
+
+def calibration_file(model_name: str) -> Path:
+    """The reliability table of one model: confidence bins with their accuracy (DVC's calibration plot)."""
+    return CALIBRATION_DIR / f"{model_name}.csv"
 
 
 def find_project_root(start: Path | None = None) -> Path:

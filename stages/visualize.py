@@ -5,6 +5,7 @@ from pathlib import Path
 
 from mnist_pipeline import figures
 from mnist_pipeline.artifacts import atomic_path, load_arrays, load_json, load_training_history, write_text
+from mnist_pipeline.calibration import parse_calibration_csv
 from mnist_pipeline.metrics import confusion_matrix, parse_predictions_csv
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import (
@@ -15,6 +16,7 @@ from mnist_pipeline.paths import (
     PARAMS,
     PROCESSED_DATA,
     REPORT,
+    calibration_file,
     predictions_file,
 )
 from mnist_pipeline.report import render_report
@@ -27,6 +29,7 @@ def main(root: Path = Path()) -> None:
     x_test = load_arrays(root / PROCESSED_DATA)["x_test"]
     metrics = load_json(root / METRICS)
     plots = {"training_curves_nn.png": figures.training_curves(load_training_history(root / NN_TRAINING_LOG), "nn")}
+    reliability = {}
     for name in MODEL_NAMES:
         csv = root / predictions_file(name)
         actual, predicted, confidence = parse_predictions_csv(csv.read_text(), source=csv)
@@ -38,6 +41,10 @@ def main(root: Path = Path()) -> None:
         plots[f"misclassified_{name}.png"] = figures.misclassified_gallery(
             x_test[errors], actual[errors], predicted[errors], confidence[errors], name,
             total_errors=int((actual != predicted).sum()))
+        table = root / calibration_file(name)
+        reliability[name] = parse_calibration_csv(table.read_text(), source=table)
+    plots["reliability.png"] = figures.reliability_diagram(
+        reliability, {name: metrics[name]["ece"] for name in MODEL_NAMES})
     with atomic_path(root / FIGURES_DIR) as figures_dir:
         figures_dir.mkdir()
         for filename, figure in plots.items():

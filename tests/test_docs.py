@@ -13,12 +13,14 @@ DOCS = {path.name: path.read_text() for path in sorted((REPO_ROOT / "docs").glob
 
 def test_results_table_matches_committed_metrics():
     metrics = json.loads((REPO_ROOT / "reports" / "metrics.json").read_text())
-    rows = re.findall(r"^\| (logreg|nn)\b[^|]*\| ([\d.]+)% \| ([\d.]+) \| ([\d.]+) \|$", README, re.MULTILINE)
+    rows = re.findall(r"^\| (logreg|nn)\b[^|]*\| ([\d.]+)% \| ([\d.]+)% to ([\d.]+)% \| ([\d.]+)% \| ([\d.]+) \| "
+                      r"([\d.]+) \| ([\d.]+) \|$", README, re.MULTILINE)
     assert {row[0] for row in rows} == set(metrics)
-    for model, accuracy, f1, log_loss in rows:
-        assert accuracy == f"{metrics[model]['accuracy'] * 100:.2f}"
-        assert f1 == f"{metrics[model]['f1_macro']:.4f}"
-        assert log_loss == f"{metrics[model]['log_loss']:.4f}"
+    for model, accuracy, low, high, val_accuracy, f1, log_loss, ece in rows:
+        m = metrics[model]
+        assert [accuracy, low, high, val_accuracy] == [f"{m[key] * 100:.2f}" for key in (
+            "accuracy", "accuracy_ci95_low", "accuracy_ci95_high", "val_accuracy")]
+        assert [f1, log_loss, ece] == [f"{m[key]:.4f}" for key in ("f1_macro", "log_loss", "ece")]
 
 
 def test_benchmark_page_quotes_the_table_the_benchmark_wrote():

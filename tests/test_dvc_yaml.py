@@ -74,7 +74,8 @@ def test_outputs_are_the_paths_the_code_writes():
                 declared.add(next(iter(out)) if isinstance(out, dict) else out)
     expected = {rel(p) for p in (paths.RAW_DIR, paths.PROCESSED_DATA, paths.LOGREG_MODEL, paths.NN_MODEL,
                                  paths.NN_TRAINING_LOG, paths.METRICS, paths.FIGURES_DIR, paths.REPORT)}
-    expected |= {rel(paths.predictions_file(name)) for name in paths.MODEL_NAMES}
+    expected |= {rel(file(name)) for name in paths.MODEL_NAMES for file in (paths.predictions_file,
+                                                                             paths.calibration_file)}
     assert declared == expected
 
 
@@ -86,7 +87,8 @@ def test_training_stages_keep_the_run_cache():
 
 
 def test_plots_read_declared_outputs():
-    outputs = {rel(paths.predictions_file(name)) for name in paths.MODEL_NAMES} | {rel(paths.FIGURES_DIR)}
+    outputs = {rel(file(name)) for name in paths.MODEL_NAMES
+               for file in (paths.predictions_file, paths.calibration_file)} | {rel(paths.FIGURES_DIR)}
     for plot in DVC_YAML["plots"]:
         if isinstance(plot, str):
             assert plot in outputs
@@ -99,5 +101,6 @@ def test_plots_read_declared_outputs():
 def test_evaluate_and_visualize_follow_the_model_registry():
     """A model registered in paths.MODEL_FILES is scored by evaluate and drawn by visualize."""
     assert set(STAGES["evaluate"]["deps"]) >= {rel(path) for path in paths.MODEL_FILES.values()}
-    predictions = {rel(paths.predictions_file(name)) for name in paths.MODEL_NAMES}
-    assert set(STAGES["visualize"]["deps"]) >= predictions
+    per_model = {rel(file(name)) for name in paths.MODEL_NAMES
+                 for file in (paths.predictions_file, paths.calibration_file)}
+    assert set(STAGES["visualize"]["deps"]) >= per_model

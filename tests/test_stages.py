@@ -20,11 +20,14 @@ import yaml
 from helpers import REPO_ROOT, deep_update
 
 from mnist_pipeline import paths
+from mnist_pipeline.calibration import expected_calibration_error, parse_calibration_csv
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
 from mnist_pipeline.idx import to_idx
 from mnist_pipeline.keras_io import load_keras
 from mnist_pipeline.metrics import parse_predictions_csv
 from mnist_pipeline.mnist_files import MNIST_SHA256
+from mnist_pipeline.model_io import load_model, predict_proba
+from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.skops_io import load_skops
 from mnist_pipeline.stage_runner import run_stage
 from stages import evaluate, fetch, preprocess, train_logreg, train_nn, visualize
@@ -163,11 +166,19 @@ def test_evaluate_scores_every_registered_model(evaluated):
     metrics = json.loads((evaluated / paths.METRICS).read_text())
     assert set(metrics) == set(paths.MODEL_NAMES)
     with np.load(evaluated / paths.PROCESSED_DATA) as data:
-        y_test = data["y_test"]
+        y_test, x_val, y_val = data["y_test"], data["x_val"], data["y_val"]
     for name in paths.MODEL_NAMES:
         actual, predicted, _ = parse_predictions_csv((evaluated / paths.predictions_file(name)).read_text())
         assert actual.tolist() == y_test.tolist()
         assert metrics[name]["accuracy"] == pytest.approx(np.mean(actual == predicted), abs=1e-6)  # rounded to 6 places
+        low, high = accuracy_interval(int((actual == predicted).sum()), len(actual))
+        assert (metrics[name]["accuracy_ci95_low"], metrics[name]["accuracy_ci95_high"]) == pytest.approx(
+            (low, high), abs=1e-6)
+        val_predicted = predict_proba(load_model(evaluated / paths.MODEL_FILES[name]), x_val).argmax(axis=1)
+        assert metrics[name]["val_accuracy"] == pytest.approx(np.mean(val_predicted == y_val), abs=1e-6)
+        table = parse_calibration_csv((evaluated / paths.calibration_file(name)).read_text())
+        assert table[:, 2].sum() == len(y_test)
+        assert metrics[name]["ece"] == pytest.approx(expected_calibration_error(table), abs=1e-5)
     assert metrics["logreg"]["accuracy"] == 1.0
 
 
@@ -177,7 +188,7 @@ def test_visualize_draws_every_figure_the_report_links(visualized):
     drawn = {path.relative_to(visualized / paths.REPORTS_DIR).as_posix()
              for path in (visualized / paths.FIGURES_DIR).iterdir()}
     assert linked == drawn
-    assert len(drawn) == 1 + 3 * len(paths.MODEL_NAMES)
+    assert len(drawn) == 2 + 3 * len(paths.MODEL_NAMES)  # training curves and reliability, 3 per model
     for path in (visualized / paths.FIGURES_DIR).iterdir():
         assert path.read_bytes().startswith(b"\x89PNG"), path
 

@@ -1,0 +1,63 @@
+"""The reliability table and the expected calibration error, by hand and on simulated calibrated models."""
+
+import numpy as np
+import pytest
+
+from mnist_pipeline.calibration import (
+    calibration_csv,
+    expected_calibration_error,
+    parse_calibration_csv,
+    reliability_table,
+)
+from mnist_pipeline.errors import ArtifactError
+
+
+def rows_with_confidence(predicted: list[int], confidence: list[float]) -> np.ndarray:
+    """(n, 10) probabilities whose largest is ``confidence`` on ``predicted``, the rest spread evenly."""
+    probabilities = np.zeros((len(predicted), 10))
+    for i, (digit, c) in enumerate(zip(predicted, confidence, strict=True)):
+        probabilities[i] = (1 - c) / 9
+        probabilities[i, digit] = c
+    return probabilities
+
+
+def test_reliability_table_and_ece_by_hand():
+    # Two digits at 95% (one right), two at 55% (both right): 15 bins put them in bins 14 and 8.
+    probabilities = rows_with_confidence([1, 2, 3, 4], [0.95, 0.95, 0.55, 0.55])
+    table = reliability_table(np.array([1, 0, 3, 4]), probabilities)
+    np.testing.assert_allclose(table, [[0.55, 1.0, 2], [0.95, 0.5, 2]])
+    # (2 x |1 - 0.55| + 2 x |0.5 - 0.95|) / 4
+    assert expected_calibration_error(table) == pytest.approx(0.45)
+
+
+def test_a_confidence_of_one_falls_in_the_top_bin():
+    table = reliability_table(np.array([7]), rows_with_confidence([7], [1.0]))
+    np.testing.assert_allclose(table, [[1.0, 1.0, 1]])
+    assert expected_calibration_error(table) == 0
+
+
+def test_a_calibrated_model_has_a_small_ece_and_an_overconfident_one_a_large_one():
+    rng = np.random.default_rng(0)
+    n = 50_000
+    confidence = rng.uniform(0.2, 1.0, n)
+    predicted = rng.integers(0, 10, n)
+    right = rng.uniform(size=n) < confidence  # right exactly as often as it claims
+    actual = np.where(right, predicted, (predicted + 1) % 10)
+    calibrated = expected_calibration_error(reliability_table(actual, rows_with_confidence(predicted, confidence)))
+    assert calibrated < 0.01
+    overconfident = rows_with_confidence(predicted, np.minimum(confidence + 0.1, 1.0))
+    assert expected_calibration_error(reliability_table(actual, overconfident)) == pytest.approx(0.1, abs=0.02)
+
+
+def test_calibration_csv_round_trips():
+    table = np.array([[0.55, 1.0, 2], [0.95, 0.5, 2]])
+    text = calibration_csv(table)
+    assert text.splitlines()[0] == "confidence,accuracy,count"
+    np.testing.assert_allclose(parse_calibration_csv(text), table)
+
+
+@pytest.mark.parametrize("text", ["", "actual,predicted\n1,2\n", "confidence,accuracy,count\n",
+                                  "confidence,accuracy,count\n1,2\n"])
+def test_a_broken_calibration_csv_names_its_file(text):
+    with pytest.raises(ArtifactError, match=r"reports/calibration/nn\.csv is not a calibration table"):
+        parse_calibration_csv(text, source="reports/calibration/nn.csv")
