@@ -23,12 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import uvicorn
-from ci_skips import skip_server_missing
+from browser import headless_chromium
 from fastapi.testclient import TestClient
 from helpers import train_models
 from PIL import Image, ImageDraw
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -263,26 +261,9 @@ def page_url(app) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium, through Debian's chromium and chromium-driver, kept for the module."""
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    chromedriver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    if not (os.access(chromium, os.X_OK) and os.access(chromedriver, os.X_OK)):
-        skip_server_missing("Chromium or its driver, for the drawing page's browser test: "
-                            "apt-get install chromium chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,900",
-                     "--no-proxy-server"):
-        options.add_argument(argument)
-    with pytest.MonkeyPatch.context() as env:
-        # Selenium talks to chromedriver on loopback over HTTP: a proxy from the environment must not get it.
-        for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-            env.delenv(var, raising=False)
-        driver = webdriver.Chrome(options=options, service=Service(chromedriver))
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    """Headless Chromium, kept for the module."""
+    with headless_chromium("the drawing page's browser test", "--window-size=1200,900", "--no-proxy-server") as driver:
+        yield driver
 
 
 def answers(driver) -> dict[str, str]:
