@@ -2,14 +2,21 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV)/bin)
+PLOTS_TEMPLATE := $(VENV)/share/dvc-plots/offline.html
+# What every target needs: the environment, and the plots page template inside it.
+ENV := $(VENV)/.installed $(PLOTS_TEMPLATE)
 # DVC runs each stage's `python -m stages.<name>` through the shell: the venv's python must come first.
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-# The revision `make pr-report` compares against.
+# The revision `make compare` and `make pr-report` compare against, and the one compared (empty: the workspace).
 BASE ?= main
+NEW ?=
+# The study of tune.yaml `make tune` runs, and its budget of trials (empty: the study's own).
+STUDY ?= logreg
+TRIALS ?=
 
-.PHONY: repro test test-fast test-slow audit lint pr-report clean-venv
+.PHONY: repro test test-fast test-slow audit lint compare pr-report tune clean-venv
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,22 +24,34 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-repro: $(VENV)/.installed  ## Run the pipeline: only the stages whose code, data or params changed
+# The page `dvc plots show` and `dvc plots diff` fill (.dvc/config's plots.html_template): DVC's own, with the
+# pinned vl-convert-python's vega scripts inline instead of a CDN's, so its plots draw with no network.
+$(PLOTS_TEMPLATE): $(VENV)/.installed mnist_pipeline/plots_page.py
+	$(BIN)/python -m mnist_pipeline.plots_page $@
+
+repro: $(ENV)  ## Run the pipeline: only the stages whose code, data or params changed
 	dvc repro
 
-test: $(VENV)/.installed  ## Unit, stage and end-to-end tests (the tiny `dvc repro` and its copies; minutes)
+test: $(ENV)  ## Unit, stage and end-to-end tests (the tiny `dvc repro` and its copies; minutes)
 	python -m pytest
 
-test-fast: $(VENV)/.installed  ## The inner loop: unit and in-process stage tests, no subprocesses (seconds)
+test-fast: $(ENV)  ## The inner loop: unit and in-process stage tests, no subprocesses (seconds)
 	python -m pytest -m "not e2e and not slow"
 
-test-slow: $(VENV)/.installed  ## Accuracy floors: the default params trained on the full data
+test-slow: $(ENV)  ## Accuracy floors: the default params trained on the full data
 	python -m pytest -m slow
 
-audit: $(VENV)/.installed  ## Rerun every stage from nothing in a temporary clone of HEAD; compare each output with dvc.lock
+audit: $(ENV)  ## Rerun every stage from nothing in a temporary clone of HEAD; compare each output with dvc.lock
 	python -m mnist_pipeline.audit
 
-pr-report: $(VENV)/.installed  ## Markdown for a pull request: metrics and params of the workspace against $(BASE)
+compare: $(ENV)  ## Is a change real? Each model's accuracy with 95% intervals and McNemar's test, $(NEW) against $(BASE)
+	@python -m mnist_pipeline.compare $(BASE) $(NEW)
+
+pr-report: $(ENV)  ## Markdown for a pull request: the comparison, metrics and params of the workspace against $(BASE)
+	@echo "## Is the change real? Workspace against $(BASE)"
+	@echo
+	@python -m mnist_pipeline.compare $(BASE) --md
+	@echo
 	@echo "## Metrics: workspace against $(BASE)"
 	@echo
 	@dvc metrics diff $(BASE) --md
@@ -41,7 +60,10 @@ pr-report: $(VENV)/.installed  ## Markdown for a pull request: metrics and param
 	@echo
 	@dvc params diff $(BASE) --md
 
-lint: $(VENV)/.installed
+tune: $(ENV)  ## Search tune.yaml's study $(STUDY), each trial a DVC experiment, by validation accuracy; rerun to resume
+	python -m mnist_pipeline.tune $(STUDY) $(if $(TRIALS),--trials $(TRIALS))
+
+lint: $(ENV)
 	ruff check .
 
 clean-venv:

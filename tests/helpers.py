@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 ALL_STAGES = frozenset({"fetch", "preprocess", "train_logreg", "train_nn", "evaluate", "visualize"})
 OUTPUT_FOLDERS = ("data", "models", "reports")
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "mnist_pipeline", "notebooks", ".gitignore")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "mnist_pipeline", "notebooks", ".gitignore", "tune.yaml")
 
 # A configuration that runs every stage end to end in seconds: few digits, tiny models.
 TINY_PARAMS = {

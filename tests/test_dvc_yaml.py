@@ -69,7 +69,7 @@ def test_stage_depends_on_exactly_the_params_section_it_loads(stage):
 def test_outputs_are_the_paths_the_code_writes():
     declared = set()
     for stage in STAGES.values():
-        for kind in ("outs", "metrics"):
+        for kind in ("outs", "metrics", "plots"):
             for out in stage.get(kind, []):
                 declared.add(next(iter(out)) if isinstance(out, dict) else out)
     expected = {rel(p) for p in (paths.RAW_DIR, paths.PROCESSED_DATA, paths.LOGREG_MODEL, paths.NN_MODEL,
@@ -79,23 +79,30 @@ def test_outputs_are_the_paths_the_code_writes():
     assert declared == expected
 
 
-def test_training_stages_keep_the_run_cache():
-    # One `cache: false` output would turn off the run-cache of the whole stage.
-    for stage in ("fetch", "preprocess", "train_logreg", "train_nn"):
-        for out in STAGES[stage]["outs"]:
+def test_every_stage_keeps_the_run_cache():
+    # One `cache: false` out would turn off the run-cache of the whole stage (metrics and plots may be uncached).
+    for stage, definition in STAGES.items():
+        for out in definition.get("outs", []):
             assert not isinstance(out, dict) or next(iter(out.values())).get("cache", True), (stage, out)
 
 
 def test_plots_read_declared_outputs():
-    outputs = {rel(file(name)) for name in paths.MODEL_NAMES
-               for file in (paths.predictions_file, paths.calibration_file)} | {rel(paths.FIGURES_DIR)}
     for plot in DVC_YAML["plots"]:
         if isinstance(plot, str):
-            assert plot in outputs
+            assert plot == rel(paths.FIGURES_DIR)
             continue
         (definition,) = plot.values()
         for source in definition["y"]:
-            assert source in outputs or source.startswith(rel(paths.NN_TRAINING_LOG) + "/"), source
+            assert source.startswith(rel(paths.NN_TRAINING_LOG) + "/"), source
+
+
+def test_evaluate_plots_each_models_confusion_and_reliability():
+    plots = {next(iter(plot)): next(iter(plot.values())) for plot in STAGES["evaluate"]["plots"]}
+    for name in paths.MODEL_NAMES:
+        confusion, reliability = plots[rel(paths.predictions_file(name))], plots[rel(paths.calibration_file(name))]
+        assert (confusion["template"], confusion["x"], confusion["y"]) == ("confusion", "predicted", "actual")
+        assert (reliability["x"], reliability["y"]) == ("confidence", "accuracy")
+        assert confusion["cache"] is reliability["cache"] is False  # committed to git, for `make compare`
 
 
 def test_evaluate_and_visualize_follow_the_model_registry():
