@@ -100,6 +100,17 @@ def load_studies(config: Path, params: dict) -> dict[str, Study]:
     return {name: parse_study(name, settings, params) for name, settings in document.items()}
 
 
+def read_params(path: Path) -> dict:
+    """The parsed ``params.yaml`` the studies are checked against."""
+    try:
+        params = yaml.safe_load(Path(path).read_text())
+    except (FileNotFoundError, yaml.YAMLError) as error:
+        raise TuneConfigError(f"cannot read {path}: {error}") from None
+    if not isinstance(params, dict):
+        raise TuneConfigError(f"{path} must map each stage's section to its params")
+    return params
+
+
 def parse_study(name: Any, settings: Any, params: dict) -> Study:
     """One study, every key checked; errors name the study and the key."""
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
@@ -591,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--trials must be at least 1")
     try:
         root = find_project_root()
-        studies = load_studies(root / CONFIG, yaml.safe_load((root / PARAMS).read_text()))
+        studies = load_studies(root / CONFIG, read_params(root / PARAMS))
         if args.study not in studies:
             raise TuneConfigError(f"no study {args.study!r} in {CONFIG}; its studies are {', '.join(studies)}")
         study = studies[args.study]

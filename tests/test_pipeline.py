@@ -7,6 +7,7 @@ OUTPUTS = [
     "data/raw/train-images-idx3-ubyte", "data/raw/t10k-labels-idx1-ubyte", "data/processed/mnist.npz",
     "models/logreg.skops", "models/nn.keras", "reports/train_nn/metrics.json",
     "reports/metrics.json", "reports/predictions/logreg.csv", "reports/predictions/nn.csv",
+    "reports/calibration/logreg.csv", "reports/calibration/nn.csv", "reports/figures/reliability.png",
     "reports/figures/confusion_logreg.png", "reports/figures/misclassified_nn.png",
     "reports/figures/samples_logreg.png", "reports/figures/training_curves_nn.png",
 ]
@@ -43,6 +44,17 @@ def test_logreg_param_reruns_only_its_training_and_downstream(project):
     assert "logreg.accuracy" in project.dvc("metrics", "diff", "--md").stdout
 
     # Going back to the committed params restores every output from git and the DVC cache.
+    project.git("checkout", "--", ".")
+    project.dvc("checkout")
+    assert_clean(project)
+
+    # The same change again runs nothing: every stage it reaches comes back from the run-cache, evaluate too
+    # (its committed outputs are uncached metrics and plots, which keep the stage's run-cache on).
+    project.set_params(train_logreg={"C": 0.0005})
+    output = project.run("dvc", "repro").stdout
+    for stage in ("train_logreg", "evaluate", "visualize"):
+        assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in output, output
+    assert metrics(project)["logreg"]["accuracy"] == change["new"]
     project.git("checkout", "--", ".")
     project.dvc("checkout")
     assert_clean(project)

@@ -25,9 +25,10 @@ def test_audit_reruns_everything_in_a_clone_and_finds_every_output_identical(pro
     assert {row[1] for row in rows} == {"data/raw", "data/processed/mnist.npz", "models/logreg.skops",
                                         "models/nn.keras", "reports/train_nn", "reports/metrics.json",
                                         "reports/predictions/logreg.csv", "reports/predictions/nn.csv",
+                                        "reports/calibration/logreg.csv", "reports/calibration/nn.csv",
                                         "reports/figures", "reports/report.md"}
     assert all(row[2] == "identical" for row in rows), result.stdout
-    assert "10 of 10 outputs identical." in result.stdout
+    assert f"{len(rows)} of {len(rows)} outputs identical." in result.stdout
 
 
 def test_forced_rerun_writes_the_same_bytes_whatever_the_stages_must_not_depend_on(project, tmp_path):

@@ -523,3 +523,10 @@ def test_an_interrupted_search_resumes_without_rerunning_finished_trials(project
     assert set(after) == {*before, "tune-logreg-04"}
     assert {name: after[name] for name in before} == before
     assert not project.git("status", "--porcelain").stdout.strip()
+
+
+@pytest.mark.parametrize("text", ["train_logreg: [\n", "- a list\n"])
+def test_an_unreadable_params_yaml_is_a_message(tmp_path, text):
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(TuneConfigError, match=r"params\.yaml"):
+        tune.read_params(tmp_path / "params.yaml")
