@@ -30,6 +30,13 @@ def test_benchmark_page_quotes_the_table_the_benchmark_wrote():
     assert [line for line in DOCS["benchmark.md"].splitlines() if line.startswith("|")] == table
 
 
+def test_benchmark_page_quotes_the_stage_times_the_benchmark_wrote():
+    written = (REPO_ROOT / "benchmarks" / "stage_times.md").read_text().strip().splitlines()
+    quoted = [line.removeprefix("    ") for line in DOCS["benchmark.md"].splitlines()]
+    start = quoted.index(written[0])
+    assert quoted[start:start + len(written)] == written
+
+
 def test_readme_stays_a_front_door():
     assert len(README.splitlines()) <= 160
 

@@ -1,0 +1,108 @@
+"""How far a training runs from the machine's limit: its arithmetic, counted from the layer shapes, against the
+processor's peak, read from the machine.
+
+A training step of a network costs about three forward passes (the forward pass, and in the backward pass the
+gradients with respect to the activations and to the weights). Only multiply-adds in convolutions and dense
+layers are counted, 2 floating-point operations each: pooling, activations, augmentation and the optimizer's
+update are a small fraction of them and run at memory speed, not at the FMA units' peak.
+
+The peak is cores x float32 lanes of the widest FMA instruction x 2 (a fused multiply-add is two operations)
+x clock: one vector FMA per core per cycle. (AMD's Zen 4 issues AVX-512 as two 256-bit halves on its two FMA
+pipes, which is the same sixteen lanes a cycle.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# float32 lanes of the widest FMA instruction a CPU flag announces, widest first.
+FMA_LANES = (("avx512f", 16), ("fma", 8))
+# A step costs the forward pass and two of its size backwards.
+TRAINING_PASSES = 3
+
+
+def forward_flops(model) -> int:
+    """Floating-point operations of one sample's forward pass through the Keras ``model``'s convolutions and
+    dense layers (nested models included, once each), from the shapes of their kernels and outputs."""
+    import keras
+
+    flops = 0
+    for layer in _layers(model):
+        if isinstance(layer, keras.layers.Conv2D):
+            kernel_h, kernel_w, channels_in, channels_out = layer.kernel.shape
+            _, out_h, out_w, _ = layer.output.shape
+            flops += 2 * out_h * out_w * kernel_h * kernel_w * channels_in * channels_out
+        elif isinstance(layer, keras.layers.Dense):
+            inputs, outputs = layer.kernel.shape
+            flops += 2 * inputs * outputs
+    return int(flops)
+
+
+def _layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from _layers(layer)
+        else:
+            yield layer
+
+
+def training_flops(model, samples: int, epochs: int) -> int:
+    """A training's arithmetic: every sample of every epoch through a forward and a backward pass."""
+    return TRAINING_PASSES * forward_flops(model) * samples * epochs
+
+
+def logreg_training_flops(samples: int, features: int, classes: int, evaluations: int) -> int:
+    """L-BFGS on a multinomial logistic regression: each evaluation of the loss and its gradient multiplies the
+    data by the weights and the residuals back by the data (2 x 2 x samples x features x classes)."""
+    return 4 * samples * features * classes * evaluations
+
+
+@dataclass(frozen=True)
+class Processor:
+    model: str
+    cores: int
+    lanes: int  # float32 lanes per FMA instruction
+    ghz: float
+
+    @property
+    def peak_flops(self) -> float:
+        """Operations a second at one vector FMA per core per cycle."""
+        return self.cores * self.lanes * 2 * self.ghz * 1e9
+
+
+def parse_cpuinfo(text: str, cores: int, max_khz: int | None = None) -> Processor:
+    """The processor described by ``/proc/cpuinfo``'s ``text``, with ``cores`` usable cores; ``max_khz`` (cpufreq's
+    maximum, where the kernel shows it) takes precedence over the ``cpu MHz`` line."""
+    first = text.split("\n\n")[0]
+    fields = dict(re.findall(r"^([^\t:]+?)\s*:\s*(.*)$", first, re.MULTILINE))
+    flags = set(fields.get("flags", "").split())
+    lanes = next((lanes for flag, lanes in FMA_LANES if flag in flags), 4)
+    ghz = max_khz / 1e6 if max_khz else float(fields.get("cpu MHz", "nan")) / 1e3
+    return Processor(model=fields.get("model name", "unknown"), cores=cores, lanes=lanes, ghz=ghz)
+
+
+def this_processor() -> Processor:
+    """This machine's processor, as Linux describes it, with the cores this process may use."""
+    cores = len(os.sched_getaffinity(0))
+    max_freq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    max_khz = int(max_freq.read_text()) if max_freq.exists() else None
+    return parse_cpuinfo(Path("/proc/cpuinfo").read_text(), cores, max_khz)
+
+
+def limits_row(name: str, flops: int, seconds: float, processor: Processor) -> str:
+    """A markdown row: training arithmetic, the rate achieved, its share of the peak, and the two gaps.
+
+    "seconds at peak" is the floor of this recipe: only a cheaper recipe goes below it; the factor between the
+    real time and that floor is all a faster implementation could win.
+    """
+    achieved = flops / seconds
+    at_peak = flops / processor.peak_flops
+    return (f"| {name} | {flops / 1e12:.2f} | {seconds:.1f} | {achieved / 1e9:.1f} | "
+            f"{achieved / processor.peak_flops:.1%} | {at_peak:.1f} | {seconds / at_peak:.1f}x |")
+
+
+LIMITS_HEADER = ("| model | training TFLOP | training s | GFLOP/s | of peak | s at peak | faster implementation: "
+                 "at most |\n|---|---|---|---|---|---|---|")
