@@ -32,7 +32,9 @@ import numpy as np
 
 from benchmarks.limits import (
     LIMITS_HEADER,
+    MATMUL_SIZE,
     limits_row,
+    measure_matmul_flops,
     logreg_training_flops,
     this_processor,
     training_flops,
@@ -186,7 +188,7 @@ def bench_nn(data, rows, limits, processor, arch):
         runs.append((accuracy, seconds))
         name = f"{arch}: this project" + (f", seed {seed}" if arch == "cnn" else "")
         rows.append(row(name, percent(accuracy), seconds, reference_seconds, clock))
-        flops = training_flops(model, samples, params.epochs)  # the augmented views are the same size
+        flops = training_flops(model, samples, params.training.epochs)  # the augmented views are the same size
         keras.backend.clear_session()
     accuracies, times = np.array(runs).T
     if len(runs) > 1:
@@ -207,7 +209,7 @@ def main() -> None:
     nn_params = load_section(PARAMS, "train_nn", TrainNnParams)
     configure_tensorflow(nn_params.threads)
     data = load_arrays(PROCESSED_DATA)
-    processor = this_processor()
+    processor = this_processor(measure_matmul_flops())
     rows = ["| model | test accuracy | training s | time vs reference | s to 99.2% | s to 99.5% |",
             "|---|---|---|---|---|---|"]
     limits = [LIMITS_HEADER]
@@ -217,8 +219,7 @@ def main() -> None:
         else:
             bench_nn(data, rows, limits, processor, name)
     table = "\n".join([
-        f"{processor.model} ({platform.machine()}), {processor.cores} cores at {processor.ghz:.2f} GHz, "
-        f"{processor.lanes} float32 FMA lanes: peak {processor.peak_flops / 1e9:.0f} GFLOP/s; "
+        f"{processor.describe(MATMUL_SIZE)}; {platform.machine()}; "
         f"train {len(data['y_train'])}, test {len(data['y_test'])} digits", "", *rows, "", *limits])
     print(table)
     write_text(args.output, table + "\n")

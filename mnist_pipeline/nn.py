@@ -17,10 +17,21 @@ log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
-class CnnParams:
-    """The CNN's own knobs: ``train_nn.cnn``."""
+class ArchTraining:
+    """How an architecture trains: its cost per step and per sample differ, so each section has its own."""
 
     epochs: int = bounded(1, 1000)
+    batch_size: int = bounded(1, 65_536)
+    learning_rate: float = bounded(0, 10, low_open=True)  # peak of the one-cycle schedule
+    # Keras' dtype policy for the layers after augmentation: "mixed_bfloat16" computes in bfloat16 and keeps the
+    # weights and the softmax in float32. It pays only where a layer's arithmetic outweighs the casts.
+    precision: Literal["float32", "mixed_bfloat16"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CnnParams(ArchTraining):
+    """The CNN's own knobs: ``train_nn.cnn``."""
+
     filters: list[int]
     batch_norm: bool
     dense_units: int = bounded(0, 4096)
@@ -28,10 +39,9 @@ class CnnParams:
 
 
 @dataclasses.dataclass(frozen=True)
-class MlpParams:
+class MlpParams(ArchTraining):
     """The MLP's own knobs: ``train_nn.mlp``."""
 
-    epochs: int = bounded(1, 1000)
     hidden_units: list[int]
     dropout: float = bounded(0, 0.95)
 
@@ -50,8 +60,6 @@ class TrainNnParams:
     """The ``train_nn`` section of params.yaml."""
 
     arch: Literal["cnn", "mlp"]
-    batch_size: int = bounded(1, 65_536)
-    learning_rate: float = bounded(0, 10, low_open=True)
     # Fraction of the training steps spent warming the learning rate up (one-cycle schedule).
     warmup: float = bounded(0, 0.9)
     label_smoothing: float = bounded(0, 0.5)
@@ -65,9 +73,9 @@ class TrainNnParams:
     mlp: MlpParams
 
     @property
-    def epochs(self) -> int:
-        """Each architecture has its own number of epochs: an MLP epoch costs a fraction of a CNN's."""
-        return self.cnn.epochs if self.arch == "cnn" else self.mlp.epochs
+    def training(self) -> ArchTraining:
+        """The chosen architecture's section: its epochs, batch size, learning rate and precision."""
+        return self.cnn if self.arch == "cnn" else self.mlp
 
 
 def configure_tensorflow(threads: int) -> None:
@@ -92,6 +100,8 @@ def build_model(params: TrainNnParams):
     keras = import_keras()
     layers = keras.layers
 
+    # Scaling and augmentation stay in float32; the layers after them take the architecture's policy.
+    compute = {"dtype": params.training.precision}
     inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE), name="pixels")
     x = layers.Rescaling(1 / 255, name="scale")(inputs)
     x = layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1))(x)
@@ -104,21 +114,22 @@ def build_model(params: TrainNnParams):
     if params.arch == "cnn":
         for filters in params.cnn.filters:
             # Batch norm makes each step steadier but costs about a quarter of a CPU epoch's time.
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=not params.cnn.batch_norm)(x)
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=not params.cnn.batch_norm, **compute)(x)
             if params.cnn.batch_norm:
-                x = layers.BatchNormalization()(x)
-            x = layers.ReLU()(x)
-            x = layers.MaxPooling2D()(x)
-        x = layers.Flatten()(x)
+                x = layers.BatchNormalization(**compute)(x)
+            x = layers.ReLU(**compute)(x)
+            x = layers.MaxPooling2D(**compute)(x)
+        x = layers.Flatten(**compute)(x)
         if params.cnn.dense_units:
-            x = layers.Dense(params.cnn.dense_units, activation="relu")(x)
-        x = layers.Dropout(params.cnn.dropout)(x)
+            x = layers.Dense(params.cnn.dense_units, activation="relu", **compute)(x)
+        x = layers.Dropout(params.cnn.dropout, **compute)(x)
     else:
-        x = layers.Flatten()(x)
+        x = layers.Flatten(**compute)(x)
         for units in params.mlp.hidden_units:
-            x = layers.Dense(units, activation="relu")(x)
-            x = layers.Dropout(params.mlp.dropout)(x)
-    outputs = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
+            x = layers.Dense(units, activation="relu", **compute)(x)
+            x = layers.Dropout(params.mlp.dropout, **compute)(x)
+    # The softmax in float32 whatever the policy: bfloat16's 8-bit mantissa would round the probabilities.
+    outputs = layers.Dense(N_CLASSES, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=f"mnist_{params.arch}")
 
 
@@ -144,7 +155,7 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
              params: TrainNnParams, callbacks: list = ()):
     """Train on (n, 28, 28) uint8 images with Adam and a one-cycle learning rate.
 
-    The rate climbs linearly from a tenth of ``learning_rate`` to it over the first ``warmup``
+    The rate climbs linearly from a tenth of the architecture's ``learning_rate`` to it over the first ``warmup``
     fraction of the steps, then follows a cosine down to zero. Per-epoch loss and accuracy on both
     sets reach ``callbacks``. Returns the model to save: wrapped for test-time augmentation if
     ``params.tta``.
@@ -154,12 +165,13 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
     # Seeding here, not once per process, makes the result independent of whatever ran before.
     keras.utils.set_random_seed(params.seed)
     model = build_model(params)
-    steps = params.epochs * int(np.ceil(len(x_train) / params.batch_size))
+    training = params.training
+    steps = training.epochs * int(np.ceil(len(x_train) / training.batch_size))
     warmup_steps = int(steps * params.warmup)
     schedule = keras.optimizers.schedules.CosineDecay(
-        params.learning_rate / 10 if warmup_steps else params.learning_rate,
+        training.learning_rate / 10 if warmup_steps else training.learning_rate,
         decay_steps=steps - warmup_steps,
-        warmup_target=params.learning_rate if warmup_steps else None,
+        warmup_target=training.learning_rate if warmup_steps else None,
         warmup_steps=warmup_steps,
     )
     model.compile(
@@ -170,7 +182,7 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
     model.fit(
         x_train, keras.utils.to_categorical(y_train, N_CLASSES),
         validation_data=(x_val, keras.utils.to_categorical(y_val, N_CLASSES)),
-        epochs=params.epochs, batch_size=params.batch_size, shuffle=True,
+        epochs=training.epochs, batch_size=training.batch_size, shuffle=True,
         callbacks=list(callbacks), verbose=2,
     )
     return with_test_time_augmentation(model) if params.tta else model

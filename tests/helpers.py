@@ -25,7 +25,7 @@ PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "mnist_pipeline", "noteboo
 TINY_PARAMS = {
     "preprocess": {"val_size": 500, "train_limit": 1000},
     "train_logreg": {"max_iter": 30},
-    "train_nn": {"batch_size": 100, "cnn": {"epochs": 2, "filters": [4], "dense_units": 8}},
+    "train_nn": {"cnn": {"epochs": 2, "batch_size": 100, "filters": [4], "dense_units": 8}},
     "visualize": {"n_samples": 10, "n_misclassified": 10, "dpi": 50},
 }
 
@@ -129,12 +129,12 @@ def train_models(folder: Path, x: np.ndarray, y: np.ndarray, *, max_iter: int, e
                                        "solver": "lbfgs", "seed": 0}, "train_logreg")
     save_skops(train_logreg(flatten(x), y, logreg), folder / "logreg.skops")
     nn = parse(TrainNnParams, {
-        "arch": "cnn", "batch_size": 64, "learning_rate": 0.003, "warmup": 0.1, "label_smoothing": 0.0,
-        "tta": False, "seed": 0, "threads": 0,
+        "arch": "cnn", "warmup": 0.1, "label_smoothing": 0.0, "tta": False, "seed": 0, "threads": 0,
         "augment": {"shift": 0.05, "rotation": 0.02},
-        "cnn": {"epochs": epochs, "filters": filters, "batch_norm": False, "dense_units": dense_units,
-                "dropout": 0.2},
-        "mlp": {"epochs": 1, "hidden_units": [8], "dropout": 0.1},
+        "cnn": {"epochs": epochs, "batch_size": 64, "learning_rate": 0.003, "precision": "float32",
+                "filters": filters, "batch_norm": False, "dense_units": dense_units, "dropout": 0.2},
+        "mlp": {"epochs": 1, "batch_size": 64, "learning_rate": 0.003, "precision": "float32", "hidden_units": [8],
+                "dropout": 0.1},
     }, "train_nn")
     save_keras(train_nn(x[:-500], y[:-500], x[-500:], y[-500:], nn), folder / "nn.keras")
     return folder

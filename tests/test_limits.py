@@ -2,7 +2,15 @@
 
 import pytest
 
-from benchmarks.limits import Processor, forward_flops, limits_row, logreg_training_flops, parse_cpuinfo, training_flops
+from benchmarks.limits import (
+    Processor,
+    forward_flops,
+    limits_row,
+    logreg_training_flops,
+    measure_matmul_flops,
+    parse_cpuinfo,
+    training_flops,
+)
 from mnist_pipeline.tensorflow_env import import_keras
 
 CPUINFO = """processor\t: 0
@@ -57,3 +65,24 @@ def test_limits_row():
     processor = Processor(model="x", cores=2, lanes=16, ghz=2.5)  # 160 GFLOP/s
     row = limits_row("cnn", flops=16 * 10**12, seconds=400.0, processor=processor)
     assert row == "| cnn | 16.00 | 400.0 | 40.0 | 25.0% | 100.0 | 4.0x |"
+
+
+def test_a_measured_matrix_product_faster_than_the_reported_clock_raises_the_peak():
+    reported = Processor(model="x", cores=2, lanes=16, ghz=2.5)  # 160 GFLOP/s
+    assert reported.peak_flops == reported.nominal_flops == 160e9
+    slower = Processor(model="x", cores=2, lanes=16, ghz=2.5, matmul_flops=120e9)
+    assert slower.peak_flops == 160e9 and slower.peak_ghz == pytest.approx(2.5)
+    assert "the peak is taken" not in slower.describe(2048)
+    faster = Processor(model="x", cores=2, lanes=16, ghz=2.5, matmul_flops=192e9)
+    assert faster.peak_flops == 192e9 and faster.peak_ghz == pytest.approx(3.0)
+    assert faster.describe(2048) == (
+        "x, 2 cores, 16 float32 FMA lanes: 160 GFLOP/s at the 2.50 GHz Linux reports; a 2048x2048 float32 matrix "
+        "product in TensorFlow ran at 192 GFLOP/s, so the cores run at 3.00 GHz or more: the peak is taken as "
+        "192 GFLOP/s")
+    row = limits_row("cnn", flops=16 * 10**12, seconds=400.0, processor=faster)
+    assert row == "| cnn | 16.00 | 400.0 | 40.0 | 20.8% | 83.3 | 4.8x |"
+
+
+def test_measure_matmul_flops_counts_two_operations_per_multiply_add():
+    rate = measure_matmul_flops(size=64, repeats=2)
+    assert 1e6 < rate < 1e14  # between a very slow interpreter and far beyond any CPU's peak

@@ -33,14 +33,17 @@ def logreg_params(**overrides) -> TrainLogregParams:
 
 
 def nn_params(**overrides) -> TrainNnParams:
+    """A tiny network's params; a mapping in ``overrides`` (``cnn={...}``) updates that section's defaults."""
     values = {
-        "arch": "cnn", "batch_size": 50, "learning_rate": 0.01, "warmup": 0.25, "label_smoothing": 0.1,
-        "tta": False, "seed": 0, "threads": 0,
+        "arch": "cnn", "warmup": 0.25, "label_smoothing": 0.1, "tta": False, "seed": 0, "threads": 0,
         "augment": {"shift": 0.1, "rotation": 0.03},
-        "cnn": {"epochs": 1, "filters": [2], "batch_norm": False, "dense_units": 4, "dropout": 0.1},
-        "mlp": {"epochs": 1, "hidden_units": [8], "dropout": 0.1},
-        **overrides,
+        "cnn": {"epochs": 1, "batch_size": 50, "learning_rate": 0.01, "precision": "float32", "filters": [2],
+                "batch_norm": False, "dense_units": 4, "dropout": 0.1},
+        "mlp": {"epochs": 1, "batch_size": 50, "learning_rate": 0.01, "precision": "float32", "hidden_units": [8],
+                "dropout": 0.1},
     }
+    for key, value in overrides.items():
+        values[key] = {**values[key], **value} if isinstance(value, dict) else value
     return parse(TrainNnParams, values, "train_nn")
 
 
@@ -135,7 +138,7 @@ def test_build_model_without_augmentation_or_dense_layer():
     from mnist_pipeline.nn import build_model
 
     params = nn_params(augment={"shift": 0.0, "rotation": 0.0},
-                       cnn={"epochs": 1, "filters": [2, 3], "batch_norm": True, "dense_units": 0, "dropout": 0.0})
+                       cnn={"filters": [2, 3], "batch_norm": True, "dense_units": 0, "dropout": 0.0})
     names = [type(layer).__name__ for layer in build_model(params).layers]
     assert "RandomRotation" not in names and "RandomTranslation" not in names
     assert names.count("Conv2D") == 2 and names.count("BatchNormalization") == 2
@@ -223,6 +226,29 @@ def test_train_nn_mlp_with_tta(digits, tmp_path):
     probabilities = predict_proba(model, x[250:260])
     assert probabilities.shape == (10, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-12)
+
+
+def test_mixed_bfloat16_computes_in_bfloat16_and_keeps_weights_and_probabilities_in_float32(digits, tmp_path):
+    from mnist_pipeline.nn import train_nn
+
+    x, y = digits
+    params = nn_params(tta=True, cnn={"precision": "mixed_bfloat16"})
+    model = train_nn(x[:200], y[:200], x[200:250], y[200:250], params)
+    network = model.get_layer("mnist_cnn")
+    dtypes = {type(layer).__name__: (layer.compute_dtype, layer.variable_dtype) for layer in network.layers}
+    assert dtypes["Conv2D"] == ("bfloat16", "float32")
+    assert dtypes["RandomRotation"] == dtypes["RandomTranslation"] == ("float32", "float32")
+    assert network.get_layer("probabilities").compute_dtype == "float32"
+    assert all(weight.dtype == "float32" for weight in network.weights)
+    probabilities = model.predict(x[250:260], verbose=0)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=0, atol=1e-6)
+    # The policy is part of the saved model: it loads in safe mode and predicts the same numbers.
+    save_keras(model, tmp_path / "nn.keras")
+    loaded = load_keras(tmp_path / "nn.keras")
+    convolution = next(layer for layer in loaded.get_layer("mnist_cnn").layers if type(layer).__name__ == "Conv2D")
+    assert convolution.compute_dtype == "bfloat16"
+    np.testing.assert_array_equal(loaded.predict(x[250:260], verbose=0), probabilities)
 
 
 def test_load_keras_missing_file(tmp_path):

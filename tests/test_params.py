@@ -57,17 +57,20 @@ def test_loaded_values_have_the_declared_types():
     assert isinstance(fetch.timeout, float)  # an int in YAML becomes the float the field declares
     nn = load_section(PARAMS_FILE, "train_nn", SECTIONS["train_nn"])
     assert isinstance(nn, TrainNnParams)
-    assert nn.epochs == (nn.cnn.epochs if nn.arch == "cnn" else nn.mlp.epochs)
+    assert nn.training == (nn.cnn if nn.arch == "cnn" else nn.mlp)
+    assert isinstance(nn.training.learning_rate, float)
     assert all(isinstance(f, int) for f in nn.cnn.filters)
 
 
-def test_epochs_follow_the_chosen_architecture(write_params):
+def test_training_follows_the_chosen_architecture(write_params):
     def to_mlp(doc):
         doc["train_nn"]["arch"] = "mlp"
-        doc["train_nn"]["cnn"]["epochs"] = 3
-        doc["train_nn"]["mlp"]["epochs"] = 5
+        doc["train_nn"]["cnn"].update(epochs=3, batch_size=64, learning_rate=0.001, precision="mixed_bfloat16")
+        doc["train_nn"]["mlp"].update(epochs=5, batch_size=256, learning_rate=0.003, precision="float32")
 
-    assert load_section(write_params(to_mlp), "train_nn", SECTIONS["train_nn"]).epochs == 5
+    training = load_section(write_params(to_mlp), "train_nn", SECTIONS["train_nn"]).training
+    assert (training.epochs, training.batch_size, training.learning_rate, training.precision) == (
+        5, 256, 0.003, "float32")
 
 
 def set_key(section, *path, value):
@@ -100,8 +103,11 @@ def delete_key(section, *path):
     # wrong types
     ("preprocess", set_key("preprocess", "val_size", value="5000"), ["preprocess.val_size", "'5000'", "int"]),
     ("preprocess", set_key("preprocess", "train_limit", value=True), ["preprocess.train_limit", "True", "int"]),
-    ("train_nn", set_key("train_nn", "batch_size", value=12.5), ["train_nn.batch_size", "12.5", "int"]),
-    ("train_nn", set_key("train_nn", "learning_rate", value=False), ["train_nn.learning_rate", "False", "float"]),
+    ("train_nn", set_key("train_nn", "cnn", "batch_size", value=12.5), ["train_nn.cnn.batch_size", "12.5", "int"]),
+    ("train_nn", set_key("train_nn", "mlp", "learning_rate", value=False),
+     ["train_nn.mlp.learning_rate", "False", "float"]),
+    ("train_nn", set_key("train_nn", "cnn", "precision", value="float16"),
+     ["train_nn.cnn.precision", "'float16'", "float32", "mixed_bfloat16"]),
     ("train_logreg", set_key("train_logreg", "deskew", value="yes please"), ["train_logreg.deskew", "'yes please'",
                                                                                "bool"]),
     ("train_logreg", set_key("train_logreg", "deskew", value=1), ["train_logreg.deskew", "1", "bool"]),

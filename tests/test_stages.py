@@ -41,7 +41,7 @@ EPOCHS = 2
 SYNTHETIC_PARAMS = {
     "preprocess": {"val_size": N_VAL, "train_limit": 0},
     "train_logreg": {"max_iter": 50},
-    "train_nn": {"batch_size": 40, "tta": False, "cnn": {"epochs": EPOCHS, "filters": [4], "dense_units": 8}},
+    "train_nn": {"tta": False, "cnn": {"epochs": EPOCHS, "batch_size": 40, "filters": [4], "dense_units": 8}},
     "visualize": {"n_samples": 10, "n_misclassified": 5, "dpi": 50},
 }
 
