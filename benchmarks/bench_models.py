@@ -34,8 +34,8 @@ from benchmarks.limits import (
     LIMITS_HEADER,
     MATMUL_SIZE,
     limits_row,
-    measure_matmul_flops,
     logreg_training_flops,
+    measure_matmul_flops,
     this_processor,
     training_flops,
 )

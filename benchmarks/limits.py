@@ -15,10 +15,10 @@ it beats the computed one the clock it implies is taken instead.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
