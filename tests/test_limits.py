@@ -56,14 +56,14 @@ def test_the_widest_fma_sets_the_lanes(flags, lanes):
 
 def test_peak_from_cpuinfo_and_cpufreq():
     processor = parse_cpuinfo(CPUINFO, cores=2)
-    assert processor == Processor(model="AMD EPYC 9R14", cores=2, lanes=16, ghz=2.596128)
+    assert processor == Processor(model="AMD EPYC 9R14", cores=2, lanes=16, ghz=2.596128, bfloat16_dot=False)
     assert processor.peak_flops == pytest.approx(2 * 16 * 2 * 2.596128e9)
     assert parse_cpuinfo(CPUINFO, cores=2, max_khz=3_700_000).ghz == 3.7
 
 
 def test_limits_row():
     processor = Processor(model="x", cores=2, lanes=16, ghz=2.5)  # 160 GFLOP/s
-    row = limits_row("cnn", flops=16 * 10**12, seconds=400.0, processor=processor)
+    row = limits_row("cnn", flops=16 * 10**12, seconds=400.0, peak_flops=processor.peak_flops)
     assert row == "| cnn | 16.00 | 400.0 | 40.0 | 25.0% | 100.0 | 4.0x |"
 
 
@@ -79,10 +79,19 @@ def test_a_measured_matrix_product_faster_than_the_reported_clock_raises_the_pea
         "x, 2 cores, 16 float32 FMA lanes: 160 GFLOP/s at the 2.50 GHz Linux reports; a 2048x2048 float32 matrix "
         "product in TensorFlow ran at 192 GFLOP/s, so the cores run at 3.00 GHz or more: the peak is taken as "
         "192 GFLOP/s")
-    row = limits_row("cnn", flops=16 * 10**12, seconds=400.0, processor=faster)
+    row = limits_row("cnn", flops=16 * 10**12, seconds=400.0, peak_flops=faster.peak_flops)
     assert row == "| cnn | 16.00 | 400.0 | 40.0 | 20.8% | 83.3 | 4.8x |"
 
 
 def test_measure_matmul_flops_counts_two_operations_per_multiply_add():
     rate = measure_matmul_flops(size=64, repeats=2)
     assert 1e6 < rate < 1e14  # between a very slow interpreter and far beyond any CPU's peak
+
+
+def test_a_bfloat16_network_is_measured_against_twice_the_peak_where_the_cpu_has_the_dot_product():
+    with_dot = parse_cpuinfo(CPUINFO.replace("avx512bw", "avx512bw avx512_bf16"), cores=2)
+    assert with_dot.bfloat16_dot
+    assert with_dot.peak_for("mixed_bfloat16") == 2 * with_dot.peak_for("float32") == 2 * with_dot.peak_flops
+    without = parse_cpuinfo(CPUINFO, cores=2)
+    assert without.peak_for("mixed_bfloat16") == without.peak_flops  # emulated: no faster than float32
+    assert with_dot.describe(2048).endswith("; in bfloat16 (AVX512_BF16) twice that, 332 GFLOP/s")
