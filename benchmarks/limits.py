@@ -15,11 +15,10 @@ it beats the computed one the clock it implies is taken instead.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # float32 lanes of the widest FMA instruction a CPU flag announces, widest first.
@@ -141,7 +140,7 @@ def this_processor(matmul_flops: float = 0.0) -> Processor:
     max_freq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
     max_khz = int(max_freq.read_text()) if max_freq.exists() else None
     processor = parse_cpuinfo(Path("/proc/cpuinfo").read_text(), cores, max_khz)
-    return dataclasses.replace(processor, matmul_flops=matmul_flops)
+    return replace(processor, matmul_flops=matmul_flops)
 
 
 def limits_row(name: str, flops: int, seconds: float, peak_flops: float) -> str:
