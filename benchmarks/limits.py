@@ -6,11 +6,16 @@ gradients with respect to the activations and to the weights). Only multiply-add
 layers are counted, 2 floating-point operations each: pooling, activations, augmentation and the optimizer's
 update are a small fraction of them and run at memory speed, not at the FMA units' peak.
 
-The peak is cores x float32 lanes of the widest FMA instruction x 2 (a fused multiply-add is two operations)
-x clock: one vector FMA per core per cycle. (AMD's Zen 4 issues AVX-512 as two 256-bit halves on its two FMA
-pipes, which is the same sixteen lanes a cycle.) A virtual machine's cpuinfo gives the base clock, and the
-cores may run faster: a large float32 matrix product, timed here, is a floor under the real peak, and where
-it beats the computed one the clock it implies is taken instead.
+The float32 peak is cores x FMA units x float32 lanes of the widest FMA instruction x 2 (a fused multiply-add
+is two operations) x clock. Intel's Xeons with AVX-512 have two 512-bit FMA units a core; AMD's Zen 4 issues
+AVX-512 as two 256-bit halves on its two FMA pipes, which is one unit of sixteen lanes; anything else is
+counted as one unit. A virtual machine's cpuinfo gives the base clock, and the cores may run faster: a large
+float32 matrix product, timed here, is a floor under the real peak, and where it beats the computed one it
+is taken instead.
+
+A bfloat16 network has its own peak: twice float32's where the CPU has AVX512_BF16's dot product (two
+bfloat16 multiply-adds in each float32 lane), 1,024 operations a cycle a core where it has AMX's tile
+multiply (Intel's figure for Sapphire Rapids), and never less than a timed bfloat16 matrix product.
 """
 
 from __future__ import annotations
@@ -63,46 +68,75 @@ def logreg_training_flops(samples: int, features: int, classes: int, evaluations
     return 4 * samples * features * classes * evaluations
 
 
+# Operations a cycle a core of AMX's bfloat16 tile multiply.
+AMX_BF16_FLOPS_PER_CYCLE = 1024
+MATMUL_SIZE = 2048
+
+
 @dataclass(frozen=True)
 class Processor:
     model: str
     cores: int
     lanes: int  # float32 lanes per FMA instruction
     ghz: float  # the clock Linux reports
+    fma_units: int = 1  # FMA instructions a core issues a cycle
     matmul_flops: float = 0.0  # a float32 matrix product's rate, measured here (0: not measured)
+    bfloat16_matmul_flops: float = 0.0  # the same product's rate in bfloat16 (0: not measured)
     # AVX512_BF16's dot product does two bfloat16 multiply-adds in each float32 lane: twice float32's rate.
     bfloat16_dot: bool = False
+    amx: bool = False  # AMX's bfloat16 tile multiply
 
     @property
     def nominal_flops(self) -> float:
-        """Operations a second at one vector FMA per core per cycle at the reported clock."""
-        return self.cores * self.lanes * 2 * self.ghz * 1e9
+        """float32 operations a second at the reported clock."""
+        return self.cores * self.fma_units * self.lanes * 2 * self.ghz * 1e9
 
     @property
     def peak_flops(self) -> float:
-        """The nominal peak, or the measured matrix product's rate where the cores beat their reported clock."""
+        """The nominal float32 peak, or the measured matrix product's rate where it is higher."""
         return max(self.nominal_flops, self.matmul_flops)
 
-    def peak_for(self, precision: str) -> float:
-        """The peak for a Keras dtype policy: a bfloat16 policy doubles it where the CPU has the dot product."""
-        return self.peak_flops * (2 if precision == "mixed_bfloat16" and self.bfloat16_dot else 1)
+    @property
+    def nominal_bfloat16_flops(self) -> float:
+        """bfloat16 operations a second from the instructions cpuinfo announces (float32's where none)."""
+        if self.amx:
+            return self.cores * AMX_BF16_FLOPS_PER_CYCLE * self.ghz * 1e9
+        return self.nominal_flops * (2 if self.bfloat16_dot else 1)
 
     @property
-    def peak_ghz(self) -> float:
-        """The clock the peak assumes."""
-        return self.peak_flops / (self.cores * self.lanes * 2 * 1e9)
+    def bfloat16_peak_flops(self) -> float:
+        """The bfloat16 peak: nominal, raised by the measured products where they beat it."""
+        scale = self.nominal_bfloat16_flops / self.nominal_flops
+        return max(self.nominal_bfloat16_flops, self.peak_flops * scale, self.bfloat16_matmul_flops)
+
+    def peak_for(self, precision: str) -> float:
+        """The peak for a Keras dtype policy."""
+        return self.bfloat16_peak_flops if precision == "mixed_bfloat16" else self.peak_flops
 
     def describe(self, matmul_size: int) -> str:
-        text = (f"{self.model}, {self.cores} cores, {self.lanes} float32 FMA lanes: "
+        units = f"{self.fma_units} FMA units of " if self.fma_units > 1 else ""
+        text = (f"{self.model}, {self.cores} cores, {units}{self.lanes} float32 lanes: "
                 f"{self.nominal_flops / 1e9:.0f} GFLOP/s at the {self.ghz:.2f} GHz Linux reports; "
                 f"a {matmul_size}x{matmul_size} float32 matrix product in TensorFlow ran at "
                 f"{self.matmul_flops / 1e9:.0f} GFLOP/s")
         if self.matmul_flops > self.nominal_flops:
-            text += (f", so the cores run at {self.peak_ghz:.2f} GHz or more: the peak is taken as "
-                     f"{self.peak_flops / 1e9:.0f} GFLOP/s")
-        if self.bfloat16_dot:
-            text += f"; in bfloat16 (AVX512_BF16) twice that, {self.peak_for('mixed_bfloat16') / 1e9:.0f} GFLOP/s"
+            text += f", faster: the float32 peak is taken as {self.peak_flops / 1e9:.0f} GFLOP/s"
+        instruction = "AMX" if self.amx else "AVX512_BF16" if self.bfloat16_dot else "no bfloat16 instructions"
+        text += (f"; bfloat16 ({instruction}): {self.nominal_bfloat16_flops / 1e9:.0f} GFLOP/s nominal, "
+                 f"the product ran at {self.bfloat16_matmul_flops / 1e9:.0f}: the bfloat16 peak is taken as "
+                 f"{self.bfloat16_peak_flops / 1e9:.0f} GFLOP/s")
         return text
+
+
+def fma_units(vendor: str, family: int, model_name: str, flags: set[str]) -> int:
+    """FMA instructions of the widest width a core issues each cycle, where it is known to be two."""
+    if "avx512f" not in flags:
+        return 1
+    if vendor == "GenuineIntel" and "Xeon" in model_name:
+        return 2  # ports 0 and 5 of Skylake-SP and later server cores
+    if vendor == "AuthenticAMD" and family >= 26:
+        return 2  # Zen 5: a full 512-bit data path on both FMA pipes
+    return 1
 
 
 def parse_cpuinfo(text: str, cores: int, max_khz: int | None = None) -> Processor:
@@ -113,18 +147,17 @@ def parse_cpuinfo(text: str, cores: int, max_khz: int | None = None) -> Processo
     flags = set(fields.get("flags", "").split())
     lanes = next((lanes for flag, lanes in FMA_LANES if flag in flags), 4)
     ghz = max_khz / 1e6 if max_khz else float(fields.get("cpu MHz", "nan")) / 1e3
-    return Processor(model=fields.get("model name", "unknown"), cores=cores, lanes=lanes, ghz=ghz,
-                     bfloat16_dot="avx512_bf16" in flags)
+    model = fields.get("model name", "unknown")
+    units = fma_units(fields.get("vendor_id", ""), int(fields.get("cpu family", "0")), model, flags)
+    return Processor(model=model, cores=cores, lanes=lanes, ghz=ghz, fma_units=units,
+                     bfloat16_dot="avx512_bf16" in flags, amx="amx_bf16" in flags)
 
 
-MATMUL_SIZE = 2048
-
-
-def measure_matmul_flops(size: int = MATMUL_SIZE, repeats: int = 10) -> float:
-    """The best rate of ``repeats`` float32 ``size`` x ``size`` matrix products in TensorFlow, in FLOP/s."""
+def measure_matmul_flops(size: int = MATMUL_SIZE, repeats: int = 10, dtype: str = "float32") -> float:
+    """The best rate of ``repeats`` ``size`` x ``size`` matrix products in TensorFlow, in FLOP/s."""
     import tensorflow as tf
 
-    matrix = tf.random.stateless_uniform((size, size), seed=(0, 0))
+    matrix = tf.cast(tf.random.stateless_uniform((size, size), seed=(0, 0)), dtype)
     tf.linalg.matmul(matrix, matrix).numpy()  # the first call sets the kernel up
     best = float("inf")
     for _ in range(repeats):
@@ -134,13 +167,15 @@ def measure_matmul_flops(size: int = MATMUL_SIZE, repeats: int = 10) -> float:
     return 2 * size**3 / best
 
 
-def this_processor(matmul_flops: float = 0.0) -> Processor:
-    """This machine's processor, as Linux describes it, with the cores this process may use."""
+def this_processor() -> Processor:
+    """This machine's processor, as Linux describes it, with the cores this process may use and the rates of a
+    float32 and a bfloat16 matrix product timed here."""
     cores = len(os.sched_getaffinity(0))
     max_freq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
     max_khz = int(max_freq.read_text()) if max_freq.exists() else None
     processor = parse_cpuinfo(Path("/proc/cpuinfo").read_text(), cores, max_khz)
-    return replace(processor, matmul_flops=matmul_flops)
+    return replace(processor, matmul_flops=measure_matmul_flops(),
+                   bfloat16_matmul_flops=measure_matmul_flops(dtype="bfloat16"))
 
 
 def limits_row(name: str, flops: int, seconds: float, peak_flops: float) -> str:

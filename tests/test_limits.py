@@ -1,5 +1,7 @@
 """The benchmark's distance to the limit: arithmetic counted from layer shapes, and the peak read from cpuinfo."""
 
+from dataclasses import replace
+
 import pytest
 
 from benchmarks.limits import (
@@ -56,9 +58,24 @@ def test_the_widest_fma_sets_the_lanes(flags, lanes):
 
 def test_peak_from_cpuinfo_and_cpufreq():
     processor = parse_cpuinfo(CPUINFO, cores=2)
-    assert processor == Processor(model="AMD EPYC 9R14", cores=2, lanes=16, ghz=2.596128, bfloat16_dot=False)
+    assert processor == Processor(model="AMD EPYC 9R14", cores=2, lanes=16, ghz=2.596128)
     assert processor.peak_flops == pytest.approx(2 * 16 * 2 * 2.596128e9)
     assert parse_cpuinfo(CPUINFO, cores=2, max_khz=3_700_000).ghz == 3.7
+
+
+XEON = CPUINFO.replace("AuthenticAMD", "GenuineIntel").replace("AMD EPYC 9R14", "Intel(R) Xeon(R) Processor")
+
+
+@pytest.mark.parametrize(("text", "units"), [
+    (XEON, 2),                                                       # two AVX-512 FMA ports a core
+    (XEON.replace(" avx512f avx512bw", ""), 1),                      # AVX2 only: counted as one
+    (CPUINFO, 1),                                                    # Zen 4: 512 bits as two 256-bit halves
+    (CPUINFO.replace("model name", "cpu family\t: 26\nmodel name"), 2),  # Zen 5: full 512-bit pipes
+])
+def test_fma_units_a_core(text, units):
+    processor = parse_cpuinfo(text, cores=2)
+    assert processor.fma_units == units
+    assert processor.nominal_flops == pytest.approx(2 * units * processor.lanes * 2 * 2.596128e9)
 
 
 def test_limits_row():
@@ -71,13 +88,14 @@ def test_a_measured_matrix_product_faster_than_the_reported_clock_raises_the_pea
     reported = Processor(model="x", cores=2, lanes=16, ghz=2.5)  # 160 GFLOP/s
     assert reported.peak_flops == reported.nominal_flops == 160e9
     slower = Processor(model="x", cores=2, lanes=16, ghz=2.5, matmul_flops=120e9)
-    assert slower.peak_flops == 160e9 and slower.peak_ghz == pytest.approx(2.5)
-    assert "the peak is taken" not in slower.describe(2048)
-    faster = Processor(model="x", cores=2, lanes=16, ghz=2.5, matmul_flops=192e9)
-    assert faster.peak_flops == 192e9 and faster.peak_ghz == pytest.approx(3.0)
+    assert slower.peak_flops == 160e9
+    assert "the float32 peak is taken" not in slower.describe(2048)
+    faster = Processor(model="x", cores=2, lanes=16, ghz=2.5, matmul_flops=192e9, bfloat16_matmul_flops=150e9)
+    assert faster.peak_flops == 192e9
     assert faster.describe(2048) == (
-        "x, 2 cores, 16 float32 FMA lanes: 160 GFLOP/s at the 2.50 GHz Linux reports; a 2048x2048 float32 matrix "
-        "product in TensorFlow ran at 192 GFLOP/s, so the cores run at 3.00 GHz or more: the peak is taken as "
+        "x, 2 cores, 16 float32 lanes: 160 GFLOP/s at the 2.50 GHz Linux reports; a 2048x2048 float32 matrix "
+        "product in TensorFlow ran at 192 GFLOP/s, faster: the float32 peak is taken as 192 GFLOP/s; bfloat16 "
+        "(no bfloat16 instructions): 160 GFLOP/s nominal, the product ran at 150: the bfloat16 peak is taken as "
         "192 GFLOP/s")
     row = limits_row("cnn", flops=16 * 10**12, seconds=400.0, peak_flops=faster.peak_flops)
     assert row == "| cnn | 16.00 | 400.0 | 40.0 | 20.8% | 83.3 | 4.8x |"
@@ -90,10 +108,18 @@ def test_measure_matmul_flops_counts_two_operations_per_multiply_add_at_the_best
     assert measure_matmul_flops(size=64, repeats=3) == 2 * 64**3 / 2.0
 
 
-def test_a_bfloat16_network_is_measured_against_twice_the_peak_where_the_cpu_has_the_dot_product():
+def test_the_bfloat16_peak_follows_the_instructions_and_the_measured_product():
     with_dot = parse_cpuinfo(CPUINFO.replace("avx512bw", "avx512bw avx512_bf16"), cores=2)
-    assert with_dot.bfloat16_dot
+    assert with_dot.bfloat16_dot and not with_dot.amx
     assert with_dot.peak_for("mixed_bfloat16") == 2 * with_dot.peak_for("float32") == 2 * with_dot.peak_flops
+    # A float32 product faster than the reported clock raises the bfloat16 peak in proportion.
+    faster = replace(with_dot, matmul_flops=1.5 * with_dot.nominal_flops)
+    assert faster.peak_for("mixed_bfloat16") == pytest.approx(3 * with_dot.nominal_flops)
     without = parse_cpuinfo(CPUINFO, cores=2)
     assert without.peak_for("mixed_bfloat16") == without.peak_flops  # emulated: no faster than float32
-    assert with_dot.describe(2048).endswith("; in bfloat16 (AVX512_BF16) twice that, 332 GFLOP/s")
+    # A timed bfloat16 product is a floor under the bfloat16 peak, whatever cpuinfo says.
+    measured = replace(without, bfloat16_matmul_flops=3 * without.peak_flops)
+    assert measured.peak_for("mixed_bfloat16") == 3 * without.peak_flops
+    amx = parse_cpuinfo(XEON.replace("avx512bw", "avx512bw avx512_bf16 amx_bf16 amx_tile"), cores=2)
+    assert amx.amx and amx.peak_for("mixed_bfloat16") == pytest.approx(2 * 1024 * 2.596128e9)
+    assert "bfloat16 (AMX): 5317 GFLOP/s nominal" in amx.describe(2048)
