@@ -160,6 +160,37 @@ def epoch_recorder():
     return Recorder()
 
 
+def epochs_of_batches(dataset, epochs):
+    """Each epoch's batches of ``dataset`` as (images, labels) arrays, the labels back from one-hot."""
+    out = []
+    for _ in range(epochs):
+        images, one_hot = zip(*[(x.numpy(), y.numpy()) for x, y in dataset], strict=True)
+        out.append((images, [y.argmax(1) for y in one_hot]))
+    return out
+
+
+def test_batches_cover_every_digit_once_an_epoch_reshuffled_each_epoch_and_the_same_on_a_rerun(digits):
+    from mnist_pipeline.nn import batches
+
+    x, y = digits
+    first, second = epochs_of_batches(batches(x, y, 64, shuffle_seed=3), epochs=2)
+    assert [len(b) for b in first[0]] == [64, 64, 64, 64, 44]
+    for images, labels in (first, second):
+        seen = np.concatenate(images)
+        # Every digit once, with its own label: rows of the epoch are a permutation of the rows of x.
+        order = np.argsort([row.tobytes() for row in seen.reshape(len(seen), -1)])
+        expected = np.argsort([row.tobytes() for row in x.reshape(len(x), -1)])
+        assert np.array_equal(seen[order], x[expected])
+        assert np.array_equal(np.concatenate(labels)[order], y[expected])
+    assert not np.array_equal(np.concatenate(first[0]), np.concatenate(second[0]))  # reshuffled
+    again = epochs_of_batches(batches(x, y, 64, shuffle_seed=3), epochs=2)
+    for rerun, run in zip(again, [first, second], strict=True):
+        assert np.array_equal(np.concatenate(rerun[0]), np.concatenate(run[0]))
+    # Without a seed: the digits in their order, as validation takes them.
+    (images, labels), = epochs_of_batches(batches(x, y, 64), epochs=1)
+    assert np.array_equal(np.concatenate(images), x) and np.array_equal(np.concatenate(labels), y)
+
+
 @pytest.fixture(scope="module")
 def trained_cnn(digits):
     from mnist_pipeline.nn import train_nn
