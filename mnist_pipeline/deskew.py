@@ -2,10 +2,14 @@
 
 The classic preprocessing for linear models on MNIST (LeCun et al.'s table lists a linear classifier's
 error falling from 12% to 8.4% with it): a slanted 1 and an upright 1 become the same pixels. Each image
-is also centred on its centre of mass. Vectorised over images, in chunks that stay in the CPU cache.
+is also centred on its centre of mass. Vectorised over images, in chunks that stay in the CPU cache and run
+on every core (NumPy releases the GIL inside its array operations).
 """
 
 from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -19,7 +23,9 @@ _CHUNK = 2048
 def deskew(images: np.ndarray) -> np.ndarray:
     """Deskew and centre images given as (n, 28, 28) or (n, 784) pixels; returns float32 of the same shape."""
     square = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
-    chunks = [_deskew_chunk(square[start:start + _CHUNK]) for start in range(0, len(square), _CHUNK)]
+    starts = range(0, len(square), _CHUNK)
+    with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+        chunks = list(pool.map(_deskew_chunk, [square[start:start + _CHUNK] for start in starts]))
     out = np.concatenate(chunks) if chunks else square.copy()
     return out.reshape(np.shape(images))
 

@@ -1,0 +1,49 @@
+"""Deskewing: a slanted stroke comes out upright and centred, whatever the batch and however it is split."""
+
+import numpy as np
+
+from mnist_pipeline.deskew import _CHUNK, deskew
+
+
+def slanted_bar(slope: float, column: float) -> np.ndarray:
+    """A 28 x 28 image of a one-pixel stroke through rows 4-23, leaning by ``slope`` pixels a row."""
+    image = np.zeros((28, 28), dtype=np.uint8)
+    for row in range(4, 24):
+        image[row, round(column + slope * (row - 13.5))] = 255
+    return image
+
+
+def centres(image: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Each lit row's centre column, and the image's centre of mass (row, column)."""
+    rows, cols = np.indices(image.shape)
+    lit = image.sum(axis=1) > 0
+    per_row = (image * cols).sum(axis=1)[lit] / image.sum(axis=1)[lit]
+    total = image.sum()
+    return per_row, (image * rows).sum() / total, (image * cols).sum() / total
+
+
+def test_a_slanted_stroke_comes_out_upright_and_centred():
+    image = slanted_bar(slope=0.4, column=10)
+    before, _, _ = centres(image.astype(np.float32))
+    assert np.ptp(before) > 7  # leans by 8 columns over its 20 rows
+
+    after, centre_row, centre_col = centres(deskew(image[None])[0])
+    assert np.ptp(after) < 1.0
+    assert abs(centre_row - 13.5) <= 0.5 and abs(centre_col - 13.5) <= 0.5
+
+
+def test_a_blank_image_stays_blank_and_flat_rows_stay_flat():
+    blank = np.zeros((1, 784), dtype=np.uint8)
+    out = deskew(blank)
+    assert out.shape == (1, 784) and out.dtype == np.float32 and not out.any()
+
+
+def test_a_batch_split_over_chunks_and_threads_gives_each_image_its_own_result():
+    rng = np.random.default_rng(0)
+    slopes = rng.uniform(-0.5, 0.5, 2 * _CHUNK + 5)
+    images = np.stack([slanted_bar(slope, column=14) for slope in slopes])
+    images[::7] = rng.integers(0, 256, (len(images[::7]), 28, 28), dtype=np.uint8)
+    batch = deskew(images)
+    one_by_one = np.concatenate([deskew(image[None]) for image in images[:: _CHUNK // 4]])
+    assert np.array_equal(batch[:: _CHUNK // 4], one_by_one)
+    assert np.array_equal(deskew(images), batch)  # and the same on a rerun
