@@ -225,7 +225,7 @@ def bench_nn(data, rows, limits, processor, arch):
     runs = []
     for i, seed in enumerate(seeds):
         done_before = i * params.training.epochs
-        clock = EpochClock(data["x_test"], data["y_test"], lambda m, x: predict_proba(m, x),
+        clock = EpochClock(data["x_test"], data["y_test"], predict_proba,
                            between_epochs=lambda done, before=done_before: reference.catch_up(before + done,
                                                                                               our_epochs))
         start = time.perf_counter()

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from mnist_pipeline.tensorflow_env import import_keras, import_tensorflow
+
 # float32 lanes of the widest FMA instruction a CPU flag announces, widest first.
 FMA_LANES = (("avx512f", 16), ("fma", 8))
 # A step costs the forward pass and two of its size backwards.
@@ -35,8 +37,7 @@ TRAINING_PASSES = 3
 def forward_flops(model) -> int:
     """Floating-point operations of one sample's forward pass through the Keras ``model``'s convolutions and
     dense layers (nested models included, once each), from the shapes of their kernels and outputs."""
-    import keras
-
+    keras = import_keras()
     flops = 0
     for layer in _layers(model):
         if isinstance(layer, keras.layers.Conv2D):
@@ -155,7 +156,7 @@ def parse_cpuinfo(text: str, cores: int, max_khz: int | None = None) -> Processo
 
 def measure_matmul_flops(size: int = MATMUL_SIZE, repeats: int = 10, dtype: str = "float32") -> float:
     """The best rate of ``repeats`` ``size`` x ``size`` matrix products in TensorFlow, in FLOP/s."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     matrix = tf.cast(tf.random.stateless_uniform((size, size), seed=(0, 0)), dtype)
     tf.linalg.matmul(matrix, matrix).numpy()  # the first call sets the kernel up
