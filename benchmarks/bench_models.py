@@ -46,7 +46,7 @@ from mnist_pipeline.artifacts import load_arrays, write_text
 from mnist_pipeline.digits import flatten
 from mnist_pipeline.logreg import TrainLogregParams, train_logreg
 from mnist_pipeline.model_io import predict_proba
-from mnist_pipeline.nn import TrainNnParams, configure_tensorflow, train_nn
+from mnist_pipeline.nn import TrainNnParams, compute_precision, configure_tensorflow, train_nn
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
 from mnist_pipeline.tensorflow_env import import_keras
@@ -248,7 +248,7 @@ def bench_nn(data, rows, limits, processor, arch):
         rows.append(row(f"{arch}: this project, mean of {len(runs)} seeds", mean, times.mean(), reference.seconds))
     # The peak of the precision the layers compute in.
     limits.append(limits_row(f"{arch}: this project", flops, times.mean(),
-                             processor.peak_for(params.training.precision)))
+                             processor.peak_for(compute_precision(params.training.precision))))
     keras.backend.clear_session()
 
 

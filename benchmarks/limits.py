@@ -21,11 +21,11 @@ multiply (Intel's figure for Sapphire Rapids), and never less than a timed bfloa
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from mnist_pipeline.cpu import cpu_flags, cpuinfo_fields
 from mnist_pipeline.tensorflow_env import import_keras, import_tensorflow
 
 # float32 lanes of the widest FMA instruction a CPU flag announces, widest first.
@@ -143,9 +143,8 @@ def fma_units(vendor: str, family: int, model_name: str, flags: set[str]) -> int
 def parse_cpuinfo(text: str, cores: int, max_khz: int | None = None) -> Processor:
     """The processor described by ``/proc/cpuinfo``'s ``text``, with ``cores`` usable cores; ``max_khz`` (cpufreq's
     maximum, where the kernel shows it) takes precedence over the ``cpu MHz`` line."""
-    first = text.split("\n\n")[0]
-    fields = dict(re.findall(r"^([^\t:]+?)\s*:\s*(.*)$", first, re.MULTILINE))
-    flags = set(fields.get("flags", "").split())
+    fields = cpuinfo_fields(text)
+    flags = cpu_flags(fields)
     lanes = next((lanes for flag, lanes in FMA_LANES if flag in flags), 4)
     ghz = max_khz / 1e6 if max_khz else float(fields.get("cpu MHz", "nan")) / 1e3
     model = fields.get("model name", "unknown")

@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 
+from mnist_pipeline.cpu import has_bfloat16_arithmetic
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
 from mnist_pipeline.params import bounded
 from mnist_pipeline.tensorflow_env import import_keras, import_tensorflow
@@ -24,8 +25,9 @@ class ArchTraining:
     batch_size: int = bounded(1, 65_536)
     learning_rate: float = bounded(0, 10, low_open=True)  # peak of the one-cycle schedule
     # Keras' dtype policy for the layers after augmentation: "mixed_bfloat16" computes in bfloat16 and keeps the
-    # weights and the softmax in float32. It pays only where a layer's arithmetic outweighs the casts.
-    precision: Literal["float32", "mixed_bfloat16"]
+    # weights and the softmax in float32. It pays only where a layer's arithmetic outweighs the casts, and only on
+    # a CPU with bfloat16 instructions: "auto" picks it there and float32 elsewhere (compute_precision).
+    precision: Literal["auto", "float32", "mixed_bfloat16"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,13 +97,25 @@ def configure_tensorflow(threads: int) -> None:
         log.warning("TensorFlow already ran in this process: its thread pools keep their sizes")
 
 
+def compute_precision(precision: str, bfloat16_native: bool | None = None) -> str:
+    """The Keras dtype policy a ``precision`` param stands for on this machine.
+
+    "auto" is "mixed_bfloat16" where the CPU multiplies bfloat16 in hardware (``bfloat16_native``; None: ask
+    this one) and "float32" elsewhere, where oneDNN emulates bfloat16 at a tenth of float32's speed.
+    """
+    if precision != "auto":
+        return precision
+    native = has_bfloat16_arithmetic() if bfloat16_native is None else bfloat16_native
+    return "mixed_bfloat16" if native else "float32"
+
+
 def build_model(params: TrainNnParams):
     """The network, with input scaling and (training-only) augmentation as its first layers."""
     keras = import_keras()
     layers = keras.layers
 
     # Scaling and augmentation stay in float32; the layers after them take the architecture's policy.
-    compute = {"dtype": params.training.precision}
+    compute = {"dtype": compute_precision(params.training.precision)}
     inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE), name="pixels")
     x = layers.Rescaling(1 / 255, name="scale")(inputs)
     x = layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1))(x)
@@ -189,6 +203,8 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
     keras.utils.set_random_seed(params.seed)
     model = build_model(params)
     training = params.training
+    log.info("%s computes in %s (precision: %s)", params.arch, compute_precision(training.precision),
+             training.precision)
     steps = training.epochs * int(np.ceil(len(x_train) / training.batch_size))
     warmup_steps = int(steps * params.warmup)
     schedule = keras.optimizers.schedules.CosineDecay(

@@ -282,6 +282,17 @@ def test_mixed_bfloat16_computes_in_bfloat16_and_keeps_weights_and_probabilities
     np.testing.assert_array_equal(loaded.predict(x[250:260], verbose=0), probabilities)
 
 
+@pytest.mark.parametrize(("native", "dtype"), [(True, "bfloat16"), (False, "float32")])
+def test_auto_precision_builds_bfloat16_layers_only_on_a_cpu_with_bfloat16_instructions(monkeypatch, native, dtype):
+    from mnist_pipeline import nn
+
+    monkeypatch.setattr(nn, "has_bfloat16_arithmetic", lambda: native)
+    model = nn.build_model(nn_params(cnn={"precision": "auto"}))
+    convolution = next(layer for layer in model.layers if type(layer).__name__ == "Conv2D")
+    assert convolution.compute_dtype == dtype
+    assert model.get_layer("probabilities").compute_dtype == "float32"
+
+
 def test_load_keras_missing_file(tmp_path):
     with pytest.raises(ModelLoadError, match=r"nn.keras not found.*dvc repro.*dvc pull"):
         load_keras(tmp_path / "nn.keras")

@@ -1,0 +1,93 @@
+"""The default network's training step in float32 and in bfloat16 on this machine, and what ``precision: auto``
+picks here.
+
+    python -m benchmarks.bench_precision            # about a minute where the CPU has bfloat16 instructions
+
+bfloat16 halves a step's time on a CPU with bfloat16 instructions and multiplies it by ten on one without,
+where oneDNN emulates them: ``train_nn.cnn.precision: auto`` reads the CPU's flags to choose
+(:mod:`mnist_pipeline.cpu`). This times the choice. The two policies train alternately, a few steps at a time,
+so a drift in the machine's speed meets both; each policy's time is the median of its rounds. Needs `dvc repro
+preprocess` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import statistics
+import time
+
+import numpy as np
+
+from mnist_pipeline.artifacts import load_arrays
+from mnist_pipeline.cpu import BFLOAT16_FLAGS, CPUINFO, cpu_flags, cpuinfo_fields
+from mnist_pipeline.nn import TrainNnParams, batches, build_model, compute_precision, configure_tensorflow
+from mnist_pipeline.params import load_section
+from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
+from mnist_pipeline.tensorflow_env import import_keras
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def step_timer(params: TrainNnParams, precision: str, images: np.ndarray, labels: np.ndarray, steps: int):
+    """A function that trains ``steps`` steps of the ``params`` network in ``precision`` and returns the seconds.
+
+    The model is built and its first steps (tracing, oneDNN's kernel set-up) run here, off the clock.
+    """
+    keras = import_keras()
+    keras.utils.set_random_seed(params.seed)
+    training = dataclasses.replace(params.training, precision=precision)
+    params = dataclasses.replace(params, **{params.arch: training})
+    model = build_model(params)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    data = batches(images, labels, training.batch_size, shuffle_seed=params.seed)
+    model.fit(data.take(2), epochs=1, verbose=0)
+    chunk = data.take(steps)
+
+    def train() -> float:
+        start = time.perf_counter()
+        model.fit(chunk, epochs=1, verbose=0)
+        return time.perf_counter() - start
+
+    return train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=10, help="training steps a round (default: 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each policy, alternated (default: 3)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    params = load_section(PARAMS, "train_nn", TrainNnParams)
+    configure_tensorflow(params.threads)
+    data = load_arrays(PROCESSED_DATA)
+    timers = {precision: step_timer(params, precision, data["x_train"], data["y_train"], args.steps)
+              for precision in PRECISIONS}
+    rounds = {precision: [] for precision in PRECISIONS}
+    for _ in range(args.rounds):
+        for precision, train in timers.items():
+            rounds[precision].append(train() / args.steps)
+
+    fields = cpuinfo_fields(CPUINFO.read_text()) if CPUINFO.exists() else {}
+    bfloat16_flags = sorted(cpu_flags(fields) & BFLOAT16_FLAGS)
+    steps_an_epoch = int(np.ceil(len(data["y_train"]) / params.training.batch_size))
+    print(f"{fields.get('model name', 'unknown CPU')}, {len(os.sched_getaffinity(0))} cores; {params.arch}, "
+          f"batches of {params.training.batch_size}, {steps_an_epoch} steps an epoch; "
+          f"median of {args.rounds} rounds of {args.steps} steps, alternated")
+    print()
+    print("| precision | ms a step | s an epoch | time vs float32 |")
+    print("|---|---|---|---|")
+    reference = statistics.median(rounds["float32"])
+    for precision, seconds in rounds.items():
+        step = statistics.median(seconds)
+        print(f"| {precision} | {step * 1000:.0f} | {step * steps_an_epoch:.1f} | {step / reference:.2f} |")
+    print()
+    print(f"precision: auto computes in {compute_precision('auto')} here: the CPU's bfloat16 instructions: "
+          f"{', '.join(bfloat16_flags) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
