@@ -8,7 +8,8 @@ update are a small fraction of them and run at memory speed, not at the FMA unit
 
 The float32 peak is cores x FMA units x float32 lanes of the widest FMA instruction x 2 (a fused multiply-add
 is two operations) x clock. Intel's Xeons with AVX-512 have two 512-bit FMA units a core; AMD's Zen 4 issues
-AVX-512 as two 256-bit halves on its two FMA pipes, which is one unit of sixteen lanes; anything else is
+AVX-512 as two 256-bit halves on its two FMA pipes, which is one unit of sixteen lanes, and Zen 5 has two.
+Without AVX-512, Intel's cores since Haswell and AMD's since Zen 2 have two 256-bit FMA units; anything else is
 counted as one unit. A virtual machine's cpuinfo gives the base clock, and the cores may run faster: a large
 float32 matrix product, timed here, is a floor under the real peak, and where it beats the computed one it
 is taken instead.
@@ -129,14 +130,19 @@ class Processor:
         return text
 
 
-def fma_units(vendor: str, family: int, model_name: str, flags: set[str]) -> int:
+def fma_units(vendor: str, family: int, model: int, model_name: str, flags: set[str]) -> int:
     """FMA instructions of the widest width a core issues each cycle, where it is known to be two."""
-    if "avx512f" not in flags:
+    if "avx512f" in flags:
+        if vendor == "GenuineIntel" and "Xeon" in model_name:
+            return 2  # ports 0 and 5 of Skylake-SP and later server cores
+        if vendor == "AuthenticAMD" and family >= 26:
+            return 2  # Zen 5: a full 512-bit data path on both FMA pipes
         return 1
-    if vendor == "GenuineIntel" and "Xeon" in model_name:
-        return 2  # ports 0 and 5 of Skylake-SP and later server cores
-    if vendor == "AuthenticAMD" and family >= 26:
-        return 2  # Zen 5: a full 512-bit data path on both FMA pipes
+    if "fma" in flags:
+        if vendor == "GenuineIntel":
+            return 2  # ports 0 and 1 of Haswell and later cores
+        if vendor == "AuthenticAMD" and (family > 23 or (family == 23 and model >= 0x30)):
+            return 2  # Zen 2 and Zen 3: two 256-bit FMA pipes (Zen 1 splits a 256-bit FMA over its two 128-bit ones)
     return 1
 
 
@@ -148,7 +154,8 @@ def parse_cpuinfo(text: str, cores: int, max_khz: int | None = None) -> Processo
     lanes = next((lanes for flag, lanes in FMA_LANES if flag in flags), 4)
     ghz = max_khz / 1e6 if max_khz else float(fields.get("cpu MHz", "nan")) / 1e3
     model = fields.get("model name", "unknown")
-    units = fma_units(fields.get("vendor_id", ""), int(fields.get("cpu family", "0")), model, flags)
+    units = fma_units(fields.get("vendor_id", ""), int(fields.get("cpu family", "0")), int(fields.get("model", "0")),
+                      model, flags)
     return Processor(model=model, cores=cores, lanes=lanes, ghz=ghz, fma_units=units,
                      bfloat16_dot="avx512_bf16" in flags, amx="amx_bf16" in flags)
 

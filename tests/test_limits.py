@@ -63,14 +63,20 @@ def test_peak_from_cpuinfo_and_cpufreq():
     assert parse_cpuinfo(CPUINFO, cores=2, max_khz=3_700_000).ghz == 3.7
 
 
+ZEN3 = CPUINFO.replace("model name\t: AMD EPYC 9R14", "cpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC").replace(
+    " avx512f avx512bw", "")
 XEON = CPUINFO.replace("AuthenticAMD", "GenuineIntel").replace("AMD EPYC 9R14", "Intel(R) Xeon(R) Processor")
 
 
 @pytest.mark.parametrize(("text", "units"), [
     (XEON, 2),                                                       # two AVX-512 FMA ports a core
-    (XEON.replace(" avx512f avx512bw", ""), 1),                      # AVX2 only: counted as one
+    (XEON.replace(" avx512f avx512bw", ""), 2),                      # Haswell and later: ports 0 and 1
+    (XEON.replace(" fma avx512f avx512bw", ""), 1),                  # no FMA at all: counted as one
     (CPUINFO, 1),                                                    # Zen 4: 512 bits as two 256-bit halves
     (CPUINFO.replace("model name", "cpu family\t: 26\nmodel name"), 2),  # Zen 5: full 512-bit pipes
+    (ZEN3, 2),                                                       # Zen 3 (family 25, model 1): two 256-bit pipes
+    (ZEN3.replace("cpu family\t: 25\nmodel\t\t: 1", "cpu family\t: 23\nmodel\t\t: 49"), 2),  # Zen 2
+    (ZEN3.replace("cpu family\t: 25\nmodel\t\t: 1", "cpu family\t: 23\nmodel\t\t: 1"), 1),   # Zen 1: 128-bit halves
 ])
 def test_fma_units_a_core(text, units):
     processor = parse_cpuinfo(text, cores=2)
