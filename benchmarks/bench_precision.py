@@ -1,9 +1,9 @@
 """The default network's training step in float32 and in bfloat16 on this machine, and what ``precision: auto``
 picks here.
 
-    python -m benchmarks.bench_precision            # about a minute where the CPU has bfloat16 instructions
+    python -m benchmarks.bench_precision            # about a minute on 2 cores
 
-bfloat16 halves a step's time on a CPU with bfloat16 instructions and multiplies it by ten on one without,
+bfloat16 halves a step's time on a CPU with bfloat16 instructions and multiplies it by about nine on one without,
 where oneDNN emulates them: ``train_nn.cnn.precision: auto`` reads the CPU's flags to choose
 (:mod:`mnist_pipeline.cpu`). This times the choice. The two policies train alternately, a few steps at a time,
 so a drift in the machine's speed meets both; each policy's time is the median of its rounds. Needs `dvc repro

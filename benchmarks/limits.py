@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mnist_pipeline.cpu import cpu_flags, cpuinfo_fields
+from mnist_pipeline.cpu import CPUINFO, cpu_flags, cpuinfo_fields
 from mnist_pipeline.tensorflow_env import import_keras, import_tensorflow
 
 # float32 lanes of the widest FMA instruction a CPU flag announces, widest first.
@@ -180,7 +180,7 @@ def this_processor() -> Processor:
     cores = len(os.sched_getaffinity(0))
     max_freq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
     max_khz = int(max_freq.read_text()) if max_freq.exists() else None
-    processor = parse_cpuinfo(Path("/proc/cpuinfo").read_text(), cores, max_khz)
+    processor = parse_cpuinfo(CPUINFO.read_text(), cores, max_khz)
     return replace(processor, matmul_flops=measure_matmul_flops(),
                    bfloat16_matmul_flops=measure_matmul_flops(dtype="bfloat16"))
 
