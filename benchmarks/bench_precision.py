@@ -3,10 +3,11 @@ picks here.
 
     python -m benchmarks.bench_precision            # about a minute on 2 cores
 
-bfloat16 halves a step's time on a CPU with bfloat16 instructions and multiplies it by about nine on one without,
-where oneDNN emulates them: ``train_nn.cnn.precision: auto`` reads the CPU's flags to choose
-(:mod:`mnist_pipeline.cpu`). This times the choice. The two policies train alternately, a few steps at a time,
-so a drift in the machine's speed meets both; each policy's time is the median of its rounds. Needs `dvc repro
+bfloat16 halves a step's time on a CPU with AMX, multiplies it by about 1.3 to 1.5 on an Intel one with AVX512_BF16
+but no AMX, and by about nine on one without bfloat16 instructions, where oneDNN emulates them:
+``train_nn.cnn.precision: auto`` reads the CPU's flags to choose (:mod:`mnist_pipeline.cpu`). This times the
+choice. The two policies train alternately, a few steps at a time, on the pipeline's distorted batches, so a
+drift in the machine's speed meets both; each policy's time is the median of its rounds. Needs `dvc repro
 preprocess` first.
 """
 
@@ -42,7 +43,7 @@ def step_timer(params: TrainNnParams, precision: str, images: np.ndarray, labels
     params = dataclasses.replace(params, **{params.arch: training})
     model = build_model(params)
     model.compile(optimizer="adam", loss="categorical_crossentropy")
-    data = batches(images, labels, training.batch_size, shuffle_seed=params.seed)
+    data = batches(images, labels, training.batch_size, shuffle_seed=params.seed, augment=params.augment)
     model.fit(data.take(2), epochs=1, verbose=0)
     chunk = data.take(steps)
 
@@ -86,7 +87,7 @@ def main() -> None:
         print(f"| {precision} | {step * 1000:.0f} | {step * steps_an_epoch:.1f} | {step / reference:.2f} |")
     print()
     print(f"precision: auto computes in {compute_precision('auto')} here: the CPU's bfloat16 instructions: "
-          f"{', '.join(bfloat16_flags) or 'none'}")
+          f"{', '.join(bfloat16_flags) or 'none'} ({fields.get('vendor_id', 'unknown vendor')})")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from typing import Literal
 
 import numpy as np
 
-from mnist_pipeline.cpu import has_bfloat16_arithmetic
+from mnist_pipeline.augment import AugmentParams, distort
+from mnist_pipeline.cpu import bfloat16_is_faster
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
 from mnist_pipeline.params import bounded
 from mnist_pipeline.tensorflow_env import import_keras, import_tensorflow
@@ -24,9 +25,9 @@ class ArchTraining:
     epochs: int = bounded(1, 1000)
     batch_size: int = bounded(1, 65_536)
     learning_rate: float = bounded(0, 10, low_open=True)  # peak of the one-cycle schedule
-    # Keras' dtype policy for the layers after augmentation: "mixed_bfloat16" computes in bfloat16 and keeps the
+    # Keras' dtype policy for the layers after the input scaling: "mixed_bfloat16" computes in bfloat16 and keeps the
     # weights and the softmax in float32. It pays only where a layer's arithmetic outweighs the casts, and only on
-    # a CPU with bfloat16 instructions: "auto" picks it there and float32 elsewhere (compute_precision).
+    # some CPUs with bfloat16 instructions: "auto" picks it there and float32 elsewhere (compute_precision).
     precision: Literal["auto", "float32", "mixed_bfloat16"]
 
 
@@ -46,15 +47,6 @@ class MlpParams(ArchTraining):
 
     hidden_units: list[int]
     dropout: float = bounded(0, 0.95)
-
-
-@dataclasses.dataclass(frozen=True)
-class AugmentParams:
-    """Training-time distortions: ``train_nn.augment``."""
-
-    # Fractions of the image size / of a full turn, as Keras' RandomTranslation and RandomRotation take them.
-    shift: float = bounded(0, 0.5)
-    rotation: float = bounded(0, 0.5)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,34 +89,28 @@ def configure_tensorflow(threads: int) -> None:
         log.warning("TensorFlow already ran in this process: its thread pools keep their sizes")
 
 
-def compute_precision(precision: str, bfloat16_native: bool | None = None) -> str:
+def compute_precision(precision: str, bfloat16_faster: bool | None = None) -> str:
     """The Keras dtype policy a ``precision`` param stands for on this machine.
 
-    "auto" is "mixed_bfloat16" where the CPU multiplies bfloat16 in hardware (``bfloat16_native``; None: ask
-    this one) and "float32" elsewhere, where oneDNN emulates bfloat16 at a tenth of float32's speed.
+    "auto" is "mixed_bfloat16" where the CPU trains faster in bfloat16 (``bfloat16_faster``; None: ask this one,
+    :mod:`mnist_pipeline.cpu`) and "float32" elsewhere.
     """
     if precision != "auto":
         return precision
-    native = has_bfloat16_arithmetic() if bfloat16_native is None else bfloat16_native
-    return "mixed_bfloat16" if native else "float32"
+    faster = bfloat16_is_faster() if bfloat16_faster is None else bfloat16_faster
+    return "mixed_bfloat16" if faster else "float32"
 
 
 def build_model(params: TrainNnParams):
-    """The network, with input scaling and (training-only) augmentation as its first layers."""
+    """The network, from raw pixels (0-255) to probabilities; training distorts its inputs in ``batches``."""
     keras = import_keras()
     layers = keras.layers
 
-    # Scaling and augmentation stay in float32; the layers after them take the architecture's policy.
+    # Scaling stays in float32; the layers after it take the architecture's policy.
     compute = {"dtype": compute_precision(params.training.precision)}
     inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE), name="pixels")
     x = layers.Rescaling(1 / 255, name="scale")(inputs)
     x = layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1))(x)
-    # Random layers are the identity at inference, so the saved model predicts deterministically.
-    if params.augment.rotation:
-        x = layers.RandomRotation(params.augment.rotation, fill_mode="constant", seed=params.seed)(x)
-    if params.augment.shift:
-        x = layers.RandomTranslation(params.augment.shift, params.augment.shift, fill_mode="constant",
-                                     seed=params.seed + 1)(x)
     if params.arch == "cnn":
         for filters in params.cnn.filters:
             # Batch norm makes each step steadier but costs about a quarter of a CPU epoch's time.
@@ -165,12 +151,16 @@ def with_test_time_augmentation(model):
     return keras.Model(inputs, layers.Average(name="probabilities")(views), name=f"{model.name}_tta")
 
 
-def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle_seed: int | None = None):
+def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle_seed: int | None = None,
+            augment: AugmentParams | None = None):
     """A tf.data pipeline of (images, one-hot labels) batches, reshuffled each epoch if ``shuffle_seed`` is given.
+
+    With ``augment`` (and a ``shuffle_seed``), each batch is distorted afresh every epoch (:mod:`augment`), from
+    seeds drawn from ``shuffle_seed``: the same seed gives the same batches.
 
     Keras' own pipeline for arrays autotunes its parallelism, and the end of each epoch waits for the
     autotuner's thread, which sleeps for seconds between its rounds: on 2 cores that added up to 5 s to an
-    epoch of 5 s. This one gathers each batch by index in one map, which has nothing to tune, so it turns
+    epoch of 5 s. This one gathers and distorts each batch in one map, which has nothing to tune, so it turns
     autotuning off.
     """
     tf = import_tensorflow()
@@ -180,12 +170,16 @@ def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle_
     indices = tf.data.Dataset.range(len(labels))
     if shuffle_seed is not None:
         indices = indices.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
+    indices = indices.batch(batch_size)
+    if shuffle_seed is not None and augment is not None and augment.any:
+        seeds = tf.data.Dataset.random(seed=shuffle_seed + 1, rerandomize_each_iteration=True).batch(2)
+        pipeline = tf.data.Dataset.zip(indices, seeds).map(
+            lambda batch, seed: (distort(tf.gather(images, batch), augment, seed), tf.gather(one_hot, batch)))
+    else:
+        pipeline = indices.map(lambda batch: (tf.gather(images, batch), tf.gather(one_hot, batch)))
     options = tf.data.Options()
     options.autotune.enabled = False
-    return (indices.batch(batch_size)
-            .map(lambda batch: (tf.gather(images, batch), tf.gather(one_hot, batch)))
-            .prefetch(1)
-            .with_options(options))
+    return pipeline.prefetch(1).with_options(options)
 
 
 def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
@@ -219,7 +213,7 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
         metrics=["accuracy"],
     )
     model.fit(
-        batches(x_train, y_train, training.batch_size, shuffle_seed=params.seed),
+        batches(x_train, y_train, training.batch_size, shuffle_seed=params.seed, augment=params.augment),
         validation_data=batches(x_val, y_val, training.batch_size),
         epochs=training.epochs, shuffle=False, callbacks=list(callbacks), verbose=2,  # the batches reshuffle
     )

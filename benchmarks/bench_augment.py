@@ -1,0 +1,93 @@
+"""Where the training-time distortions run: Keras' random layers inside the model, or one resampling in the input
+pipeline (``mnist_pipeline.augment``), against no distortion at all.
+
+    python -m benchmarks.bench_augment            # a few minutes on 2 cores
+
+Three copies of the default network train alternately, one epoch each a round: the first with Keras'
+RandomRotation, RandomTranslation (and RandomZoom) layers in front of it (fed the plain batches, as this project trained
+before), the second fed the pipeline's distorted batches, the third undistorted batches. Each variant's time is
+the median of its rounds' epochs, and its ratio is against the Keras layers' in the same process. Needs `dvc
+repro preprocess` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import statistics
+import time
+
+from mnist_pipeline.artifacts import load_arrays
+from mnist_pipeline.cpu import CPUINFO, cpuinfo_fields
+from mnist_pipeline.nn import TrainNnParams, batches, build_model, compute_precision, configure_tensorflow
+from mnist_pipeline.params import load_section
+from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
+from mnist_pipeline.tensorflow_env import import_keras
+
+
+def with_keras_layers(model, params: TrainNnParams):
+    """``model`` behind Keras' own random layers for ``params.augment``'s rotation, shift and zoom, as the network
+    was built before (it had no zoom then)."""
+    keras = import_keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=model.input_shape[1:])
+    x = layers.Reshape((*model.input_shape[1:], 1))(inputs)
+    x = layers.RandomRotation(params.augment.rotation, fill_mode="constant", seed=params.seed)(x)
+    x = layers.RandomTranslation(params.augment.shift, params.augment.shift, fill_mode="constant",
+                                 seed=params.seed + 1)(x)
+    if params.augment.zoom:
+        x = layers.RandomZoom(params.augment.zoom, fill_mode="constant", seed=params.seed + 2)(x)
+    x = layers.Reshape(model.input_shape[1:])(x)
+    return keras.Model(inputs, model(x))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="epochs of each variant, alternated (default: 3)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    keras = import_keras()
+    params = load_section(PARAMS, "train_nn", TrainNnParams)
+    configure_tensorflow(params.threads)
+    data = load_arrays(PROCESSED_DATA)
+    x, y, size = data["x_train"], data["y_train"], params.training.batch_size
+    undistorted = dataclasses.replace(params.augment, shift=0.0, rotation=0.0, zoom=0.0)
+    variants = {
+        "Keras' random layers in the model": (True, None),
+        "one resampling in the input pipeline": (False, params.augment),
+        "no distortion": (False, undistorted),
+    }
+    models, feeds = {}, {}
+    for name, (keras_layers, augment) in variants.items():
+        keras.utils.set_random_seed(params.seed)
+        model = build_model(params)
+        models[name] = with_keras_layers(model, params) if keras_layers else model
+        models[name].compile(optimizer="adam", loss="categorical_crossentropy")
+        feeds[name] = batches(x, y, size, shuffle_seed=params.seed, augment=augment)
+        models[name].fit(feeds[name].take(2), epochs=1, verbose=0)  # tracing and oneDNN's set-up, off the clock
+    epochs = {name: [] for name in variants}
+    for _ in range(args.rounds):
+        for name in variants:
+            start = time.perf_counter()
+            models[name].fit(feeds[name], epochs=1, verbose=0)
+            epochs[name].append(time.perf_counter() - start)
+
+    fields = cpuinfo_fields(CPUINFO.read_text()) if CPUINFO.exists() else {}
+    augment = params.augment
+    print(f"{fields.get('model name', 'unknown CPU')}, {len(os.sched_getaffinity(0))} cores; {params.arch} in "
+          f"{compute_precision(params.training.precision)}, batches of {size}; shift {augment.shift}, rotation "
+          f"{augment.rotation}, zoom {augment.zoom}; median of {args.rounds} epochs each, alternated")
+    print()
+    print("| distortions | s an epoch | time vs Keras' layers |")
+    print("|---|---|---|")
+    reference = statistics.median(epochs["Keras' random layers in the model"])
+    for name, seconds in epochs.items():
+        median = statistics.median(seconds)
+        print(f"| {name} | {median:.1f} | {median / reference:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
