@@ -5,9 +5,9 @@
 
 - AMX's bfloat16 tiles (an Intel Xeon of the Sapphire Rapids kind): 0.47 (an epoch in 5.2 s against 11.0 s);
 - AVX512_BF16 on AMD's Zen 4, whose AVX-512 runs on 256-bit halves, so its float32 FMAs go at half width: 0.75;
-- AVX512_BF16 on an Intel Xeon without AMX (two full 512-bit FMA units a core): 1.47, slower. A bfloat16 matrix
-  product ran there at 162 GFLOP/s against float32's 278: its dot product adds no arithmetic to two 512-bit
-  FMA units, and the casts around each layer cost the rest;
+- AVX512_BF16 on an Intel Xeon without AMX (two full 512-bit FMA units a core): 1.36, slower (1.47 with Keras'
+  random layers in the model). A bfloat16 matrix product ran there at 162 GFLOP/s against float32's 278: its dot
+  product adds no arithmetic to two 512-bit FMA units, and the casts around each layer cost the rest;
 - no bfloat16 instructions at all (AMD's Zen 3): 9.12, since oneDNN emulates them.
 
 Arm's BF16 (Graviton 3 and later) has not been measured here; its matrix-multiply instruction does four times
