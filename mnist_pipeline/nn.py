@@ -173,14 +173,8 @@ def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle_
     indices = indices.batch(batch_size)
     if shuffle_seed is not None and augment is not None and augment.any:
         seeds = tf.data.Dataset.random(seed=shuffle_seed + 1, rerandomize_each_iteration=True).batch(2)
-
-        # Plain TensorFlow ops, no Python control flow: AutoGraph has nothing to convert (and would log a warning
-        # about import_tensorflow's os.environ.setdefault, quoting the whole environment).
-        @tf.autograph.experimental.do_not_convert
-        def distorted(batch, seed):
-            return distort(tf.gather(images, batch), augment, seed), tf.gather(one_hot, batch)
-
-        pipeline = tf.data.Dataset.zip(indices, seeds).map(distorted)
+        pipeline = tf.data.Dataset.zip(indices, seeds).map(
+            lambda batch, seed: (distort(tf.gather(images, batch), augment, seed), tf.gather(one_hot, batch)))
     else:
         pipeline = indices.map(lambda batch: (tf.gather(images, batch), tf.gather(one_hot, batch)))
     options = tf.data.Options()

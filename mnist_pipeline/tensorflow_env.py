@@ -22,10 +22,15 @@ def import_tensorflow(*, hide_startup_notices: bool = False):
     Some start-up notices go straight to file descriptor 2 before TensorFlow's logging exists, whatever the
     log level says; ``hide_startup_notices`` sends them to /dev/null, for a command whose stderr is for its
     own messages. A failing import still raises, with its traceback, once stderr is back.
+
+    Once TensorFlow is imported there is nothing left to set up, and it is returned at once: code that TensorFlow
+    traces (a ``tf.data`` map) calls this too, and AutoGraph would otherwise convert the call to
+    ``os.environ.setdefault`` and log a warning that quotes the whole environment.
     """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
     quiet_tensorflow_logs()
-    silenced = hide_startup_notices and "tensorflow" not in sys.modules
-    with _stderr_to_devnull() if silenced else contextlib.nullcontext():
+    with _stderr_to_devnull() if hide_startup_notices else contextlib.nullcontext():
         import tensorflow
     return tensorflow
 
