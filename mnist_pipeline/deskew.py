@@ -17,16 +17,22 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from mnist_pipeline.digits import IMAGE_SIDE
 
 _CENTRE = (IMAGE_SIDE - 1) / 2
-_CHUNK = 2048
+_CHUNK = 512
 
 
 def deskew(images: np.ndarray) -> np.ndarray:
     """Deskew and centre images given as (n, 28, 28) or (n, 784) pixels; returns float32 of the same shape."""
-    square = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
-    starts = range(0, len(square), _CHUNK)
+    square = np.asarray(images).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+    out = np.empty(square.shape, dtype=np.float32)
+
+    def deskew_chunk(start: int) -> None:
+        # Each worker converts and writes its own chunk: done once over the whole array, the conversion to float32
+        # and the concatenation of the results took as long as the deskewing itself.
+        chunk = slice(start, start + _CHUNK)
+        out[chunk] = _deskew_chunk(square[chunk].astype(np.float32))
+
     with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
-        chunks = list(pool.map(_deskew_chunk, [square[start:start + _CHUNK] for start in starts]))
-    out = np.concatenate(chunks) if chunks else square.copy()
+        list(pool.map(deskew_chunk, range(0, len(square), _CHUNK)))
     return out.reshape(np.shape(images))
 
 
@@ -53,9 +59,11 @@ def _deskew_chunk(images: np.ndarray) -> np.ndarray:
     np.clip(source_col, 0, IMAGE_SIDE + 1 - 1e-3, out=source_col)
     left = source_col.astype(np.intp)
     weight = source_col - left
-    out = np.take_along_axis(rows, left, axis=2)
-    out += (np.take_along_axis(rows, left + 1, axis=2) - out) * weight
-    return out
+    # Gathering from the flat rows with whole indices is several times faster than take_along_axis's.
+    index = left + (np.arange(n * IMAGE_SIDE) * (IMAGE_SIDE + 2)).reshape(n, IMAGE_SIDE, 1)
+    flat_rows = rows.reshape(-1)
+    left_pixels = flat_rows.take(index)
+    return (left_pixels + (flat_rows.take(index + 1) - left_pixels) * weight).astype(np.float32)
 
 
 class Deskew(TransformerMixin, BaseEstimator):

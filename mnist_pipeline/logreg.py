@@ -11,10 +11,10 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from mnist_pipeline.deskew import Deskew
 from mnist_pipeline.params import bounded
+from mnist_pipeline.scaling import ChunkedStandardScaler
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def build_logreg(params: TrainLogregParams) -> Pipeline:
     """
     steps = [("deskew", Deskew())] if params.deskew else []
     steps += [
-        ("scale", StandardScaler()),
+        ("scale", ChunkedStandardScaler()),
         ("classify", LogisticRegression(C=params.C, max_iter=params.max_iter, tol=params.tol,
                                         solver=params.solver, random_state=params.seed)),
     ]

@@ -7,10 +7,11 @@ from pathlib import Path
 from mnist_pipeline.artifacts import write_bytes
 from mnist_pipeline.deskew import Deskew
 from mnist_pipeline.errors import ModelLoadError
+from mnist_pipeline.scaling import ChunkedStandardScaler
 from mnist_pipeline.stable_zip import stable_skops
 
 # The project's own types a skops file may hold; skops trusts scikit-learn's and NumPy's by default.
-TRUSTED_TYPES = [f"{Deskew.__module__}.{Deskew.__qualname__}"]
+TRUSTED_TYPES = [f"{kind.__module__}.{kind.__qualname__}" for kind in (Deskew, ChunkedStandardScaler)]
 
 
 def save_skops(model, path: Path) -> None:

@@ -1,0 +1,39 @@
+"""Per-pixel standardisation for the linear model, fitted without a float64 copy of the data.
+
+scikit-learn's StandardScaler fits by copying the whole matrix to float64 and computing on the copy: for 55,000
+deskewed float32 digits, 345 MB written and read several times over, 0.6 to 2.1 s on 2 cores of a logistic
+regression trained in 6. :class:`ChunkedStandardScaler` accumulates the same float64 moments a block of rows at a
+time (0.35 s) and keeps StandardScaler's transform, which works on float32 and gives the same values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import validate_data
+
+_BLOCK = 4096  # rows a block: 13 MB of float64 differences, in the cache
+
+
+class ChunkedStandardScaler(StandardScaler):
+    """StandardScaler (centring and unit variance, both on) whose ``fit`` works block by block."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        if sample_weight is not None or not (self.with_mean and self.with_std):
+            return super().fit(X, y, sample_weight)
+        rows = validate_data(self, X, dtype=[np.float64, np.float32])
+        n = len(rows)
+        mean = rows.sum(axis=0, dtype=np.float64) / n
+        squares = np.zeros(rows.shape[1])
+        for start in range(0, n, _BLOCK):
+            centred = rows[start:start + _BLOCK] - mean
+            squares += np.einsum("ij,ij->j", centred, centred)
+        self.n_samples_seen_ = n
+        self.mean_ = mean
+        self.var_ = squares / n
+        # StandardScaler's rule: a pixel constant up to rounding keeps a scale of 1, so it comes out 0, not NaN.
+        eps = np.finfo(np.float64).eps
+        constant = self.var_ <= n * eps * self.var_ + (n * mean * eps) ** 2
+        std = np.sqrt(self.var_)
+        self.scale_ = np.where(constant | (std < 10 * eps), 1.0, std)
+        return self

@@ -1,0 +1,56 @@
+"""The chunked scaler fits what scikit-learn's StandardScaler fits and transforms to the same values."""
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import StandardScaler
+
+from mnist_pipeline.scaling import _BLOCK, ChunkedStandardScaler
+
+
+def pixels(dtype) -> np.ndarray:
+    """More rows than one block, with a constant column, a nearly constant one and a wide-ranging one."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (_BLOCK * 2 + 17, 6)).astype(dtype)
+    x[:, 0] = 0
+    x[:, 1] = 3.5
+    x[::1000, 2] += 1
+    x[:, 3] *= 1e4
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fits_and_transforms_as_standard_scaler(dtype):
+    x = pixels(dtype)
+    ours, theirs = ChunkedStandardScaler().fit(x), StandardScaler().fit(x)
+    np.testing.assert_allclose(ours.mean_, theirs.mean_, rtol=1e-12)
+    np.testing.assert_allclose(ours.var_, theirs.var_, rtol=1e-9)
+    np.testing.assert_array_equal(ours.scale_ == 1, theirs.scale_ == 1)  # the constant columns stay unscaled
+    np.testing.assert_allclose(ours.transform(x), theirs.transform(x), rtol=1e-5, atol=1e-5)
+    assert ours.transform(x).dtype == dtype and ours.n_features_in_ == 6
+
+
+def test_constant_columns_come_out_zero():
+    out = ChunkedStandardScaler().fit_transform(pixels(np.float32))
+    assert not np.isnan(out).any()
+    assert np.all(out[:, :2] == 0)
+
+
+@pytest.mark.parametrize("options", [{"with_mean": False}, {"with_std": False}])
+def test_other_options_fit_as_standard_scaler_does(options):
+    x = pixels(np.float32)
+    np.testing.assert_array_equal(ChunkedStandardScaler(**options).fit_transform(x),
+                                  StandardScaler(**options).fit_transform(x))
+
+
+def test_sample_weights_fit_as_standard_scaler_does():
+    x = pixels(np.float64)[:, 2:]  # StandardScaler's weighted variance of a constant column comes out negative
+    weights = np.linspace(0.5, 2, len(x))
+    np.testing.assert_allclose(ChunkedStandardScaler().fit(x, sample_weight=weights).mean_,
+                               StandardScaler().fit(x, sample_weight=weights).mean_)
+
+
+def test_refuses_non_finite_pixels_as_standard_scaler_does():
+    x = pixels(np.float32)
+    x[5, 4] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        ChunkedStandardScaler().fit(x)
