@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
-import statistics
 import time
 
+from benchmarks.alternate import alternated_medians, cpu_line
 from mnist_pipeline.artifacts import load_arrays
 from mnist_pipeline.cpu import CPUINFO, cpuinfo_fields
 from mnist_pipeline.nn import TrainNnParams, batches, build_model, compute_precision, configure_tensorflow
@@ -43,6 +42,17 @@ def with_keras_layers(model, params: TrainNnParams):
     return keras.Model(inputs, model(x))
 
 
+def epoch_timer(model, feed):
+    """A function that trains ``model`` for one epoch of ``feed`` and returns the seconds."""
+
+    def train() -> float:
+        start = time.perf_counter()
+        model.fit(feed, epochs=1, verbose=0)
+        return time.perf_counter() - start
+
+    return train
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="epochs of each variant, alternated (default: 3)")
@@ -60,33 +70,28 @@ def main() -> None:
         "one resampling in the input pipeline": (False, params.augment),
         "no distortion": (False, undistorted),
     }
-    models, feeds = {}, {}
+    timers = {}
     for name, (keras_layers, augment) in variants.items():
         keras.utils.set_random_seed(params.seed)
         model = build_model(params)
-        models[name] = with_keras_layers(model, params) if keras_layers else model
-        models[name].compile(optimizer="adam", loss="categorical_crossentropy")
-        feeds[name] = batches(x, y, size, shuffle_seed=params.seed, augment=augment)
-        models[name].fit(feeds[name].take(2), epochs=1, verbose=0)  # tracing and oneDNN's set-up, off the clock
-    epochs = {name: [] for name in variants}
-    for _ in range(args.rounds):
-        for name in variants:
-            start = time.perf_counter()
-            models[name].fit(feeds[name], epochs=1, verbose=0)
-            epochs[name].append(time.perf_counter() - start)
+        model = with_keras_layers(model, params) if keras_layers else model
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        feed = batches(x, y, size, shuffle_seed=params.seed, augment=augment)
+        model.fit(feed.take(2), epochs=1, verbose=0)  # tracing and oneDNN's set-up, off the clock
+        timers[name] = epoch_timer(model, feed)
+    epochs = alternated_medians(timers, args.rounds)
 
     fields = cpuinfo_fields(CPUINFO.read_text()) if CPUINFO.exists() else {}
     augment = params.augment
-    print(f"{fields.get('model name', 'unknown CPU')}, {len(os.sched_getaffinity(0))} cores; {params.arch} in "
+    print(f"{cpu_line(fields)}; {params.arch} in "
           f"{compute_precision(params.training.precision)}, batches of {size}; shift {augment.shift}, rotation "
           f"{augment.rotation}, zoom {augment.zoom}; median of {args.rounds} epochs each, alternated")
     print()
     print("| distortions | s an epoch | time vs Keras' layers |")
     print("|---|---|---|")
-    reference = statistics.median(epochs["Keras' random layers in the model"])
+    reference = epochs["Keras' random layers in the model"]
     for name, seconds in epochs.items():
-        median = statistics.median(seconds)
-        print(f"| {name} | {median:.1f} | {median / reference:.2f} |")
+        print(f"| {name} | {seconds:.1f} | {seconds / reference:.2f} |")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
-import statistics
 import time
 
 import numpy as np
 
+from benchmarks.alternate import alternated_medians, cpu_line
 from mnist_pipeline.artifacts import load_arrays
 from mnist_pipeline.cpu import BFLOAT16_FLAGS, CPUINFO, cpu_flags, cpuinfo_fields
 from mnist_pipeline.nn import TrainNnParams, batches, build_model, compute_precision, configure_tensorflow
@@ -67,24 +66,20 @@ def main() -> None:
     data = load_arrays(PROCESSED_DATA)
     timers = {precision: step_timer(params, precision, data["x_train"], data["y_train"], args.steps)
               for precision in PRECISIONS}
-    rounds = {precision: [] for precision in PRECISIONS}
-    for _ in range(args.rounds):
-        for precision, train in timers.items():
-            rounds[precision].append(train() / args.steps)
+    steps = alternated_medians(timers, args.rounds)
 
     fields = cpuinfo_fields(CPUINFO.read_text()) if CPUINFO.exists() else {}
     bfloat16_flags = sorted(cpu_flags(fields) & BFLOAT16_FLAGS)
     steps_an_epoch = int(np.ceil(len(data["y_train"]) / params.training.batch_size))
-    print(f"{fields.get('model name', 'unknown CPU')}, {len(os.sched_getaffinity(0))} cores; {params.arch}, "
+    print(f"{cpu_line(fields)}; {params.arch}, "
           f"batches of {params.training.batch_size}, {steps_an_epoch} steps an epoch; "
           f"median of {args.rounds} rounds of {args.steps} steps, alternated")
     print()
     print("| precision | ms a step | s an epoch | time vs float32 |")
     print("|---|---|---|---|")
-    reference = statistics.median(rounds["float32"])
-    for precision, seconds in rounds.items():
-        step = statistics.median(seconds)
-        print(f"| {precision} | {step * 1000:.0f} | {step * steps_an_epoch:.1f} | {step / reference:.2f} |")
+    for precision, seconds in steps.items():
+        step = seconds / args.steps
+        print(f"| {precision} | {step * 1000:.0f} | {step * steps_an_epoch:.1f} | {seconds / steps['float32']:.2f} |")
     print()
     print(f"precision: auto computes in {compute_precision('auto')} here: the CPU's bfloat16 instructions: "
           f"{', '.join(bfloat16_flags) or 'none'} ({fields.get('vendor_id', 'unknown vendor')})")

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.preprocessing import StandardScaler
+
+# StandardScaler's own rule for a pixel constant up to rounding; private, so tests/test_scaling.py compares the two
+# scalers on constant and nearly constant columns (scikit-learn is pinned in requirements.txt).
+from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
 from sklearn.utils.validation import validate_data
 
 _BLOCK = 4096  # rows a block: 26 MB of float64 differences at a time, not 345 MB at once
@@ -31,9 +35,7 @@ class ChunkedStandardScaler(StandardScaler):
         self.n_samples_seen_ = n
         self.mean_ = mean
         self.var_ = squares / n
-        # StandardScaler's rule: a pixel constant up to rounding keeps a scale of 1, so it comes out 0, not NaN.
-        eps = np.finfo(np.float64).eps
-        constant = self.var_ <= n * eps * self.var_ + (n * mean * eps) ** 2
-        std = np.sqrt(self.var_)
-        self.scale_ = np.where(constant | (std < 10 * eps), 1.0, std)
+        # A pixel constant up to rounding keeps a scale of 1, so it comes out 0, not NaN.
+        constant = _is_constant_feature(self.var_, mean, n)
+        self.scale_ = _handle_zeros_in_scale(np.sqrt(self.var_), copy=False, constant_mask=constant)
         return self
