@@ -61,7 +61,7 @@ def main() -> None:
 
     keras = import_keras()
     params = load_section(PARAMS, "train_nn", TrainNnParams)
-    configure_tensorflow(params.threads)
+    configure_tensorflow(params.threads, params.towers)
     data = load_arrays(PROCESSED_DATA)
     x, y, size = data["x_train"], data["y_train"], params.training.batch_size
     undistorted = dataclasses.replace(params.augment, shift=0.0, rotation=0.0, zoom=0.0)

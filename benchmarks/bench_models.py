@@ -1,4 +1,4 @@
-"""Side by side, in one process on the same data: the recipes a user would copy against this project's defaults.
+"""Side by side on the same data: the recipes a user would copy against this project's defaults.
 
     python -m benchmarks.bench_models            # all three pairs, the CNN with 3 seeds: about 10 minutes
     python -m benchmarks.bench_models --only logreg
@@ -16,7 +16,9 @@ This project's CNN trains with three seeds: each, then their mean and standard d
 
 The ratios hold on a machine whose speed drifts from minute to minute (a shared virtual machine's does): each
 Keras reference trains a few epochs at a time between the epochs of this project's trainings, so both meet the
-same slow and fast minutes, and the two logistic regressions train three times each, alternately.
+same slow and fast minutes, and the two logistic regressions train three times each, alternately. The Keras
+references train in a process of their own, with TensorFlow's default settings, as a user who copies them
+would: this process's thread pools are set up for this project's network.
 
 A second table says how far each training runs from the machine's limit (:mod:`benchmarks.limits`): its
 arithmetic, from the layer shapes and the number of steps, against the processor's peak.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import multiprocessing
 import platform
 import time
 import warnings
@@ -130,8 +133,13 @@ class EpochClock(keras.callbacks.Callback):
         self.seconds = self._trained(time.perf_counter())
 
     def time_to(self, target):
-        reached = [t for t, a in zip(self.elapsed, self.accuracy, strict=True) if a >= target]
-        return reached[0] if reached else None
+        return first_time_to(self.elapsed, self.accuracy, target)
+
+
+def first_time_to(elapsed, accuracy, target):
+    """The first of the ``elapsed`` seconds whose ``accuracy`` reached ``target``; None if none did."""
+    reached = [t for t, a in zip(elapsed, accuracy, strict=True) if a >= target]
+    return reached[0] if reached else None
 
 
 def keras_predict(model, images):
@@ -139,35 +147,60 @@ def keras_predict(model, images):
 
 
 class InterleavedReference:
-    """A reference Keras recipe trained a few epochs at a time, between the epochs of this project's trainings.
+    """A reference Keras recipe trained a few epochs at a time, between the epochs of this project's trainings,
+    in a process of its own.
 
     A machine's speed drifts from minute to minute, and a reference trained before or after this project's
-    model can meet a different machine from it; spread through them, it meets the same one.
+    model can meet a different machine from it; spread through them, it meets the same one. Its own process
+    gives it what a user who copies the recipe gets, TensorFlow's defaults (both thread pools a thread per core,
+    no op determinism), whatever this process set up for this project's network: on 2 cores its steps took
+    1.48 times as long with a single inter-op thread, this project's setting before towers, and 1.10 times with
+    this project's setting now (``python -m benchmarks.bench_towers``).
     ``catch_up(done, total)`` trains the reference up to the same fraction of its epochs as ``done`` of
     ``total`` of ours. A ``fit`` per chunk draws its own shuffles, so the reference's accuracy differs a little
-    from one unbroken ``fit``'s (the CNN's: 99.21% against 99.15%).
+    from one unbroken ``fit``'s (the CNN's: 99.21% against 99.15%). ``build`` must be importable by name
+    (a module's function): the process is a new interpreter.
     """
 
-    def __init__(self, model, data, *, epochs, batch_size):
-        self.model, self.data, self.epochs, self.batch_size = model, data, epochs, batch_size
-        self.clock = EpochClock(data["x_test"], data["y_test"], keras_predict)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    def __init__(self, build, data, *, epochs, batch_size, seed):
+        context = multiprocessing.get_context("spawn")
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(target=train_reference, args=(theirs, build, data, batch_size, seed),
+                                        daemon=True)
+        self._process.start()
+        self.epochs = epochs
+        self.elapsed, self.accuracy, self.seconds = [], [], 0.0
 
     @property
     def done(self) -> int:
-        return len(self.clock.elapsed)
-
-    @property
-    def seconds(self) -> float:
-        return self.clock.seconds
+        return len(self.elapsed)
 
     def catch_up(self, done: int, total: int) -> None:
         target = round(self.epochs * done / total)
         if target > self.done:
-            self.model.fit(self.data["x_train"], self.data["y_train"],
-                           validation_data=(self.data["x_val"], self.data["y_val"]),
-                           initial_epoch=self.done, epochs=target, batch_size=self.batch_size, verbose=0,
-                           callbacks=[self.clock])
+            self._connection.send(target)
+            self.elapsed, self.accuracy, self.seconds = self._connection.recv()
+
+    def time_to(self, target):
+        return first_time_to(self.elapsed, self.accuracy, target)
+
+    def close(self) -> None:
+        self._connection.send(None)
+        self._process.join()
+
+
+def train_reference(connection, build, data, batch_size, seed):
+    """The reference's process: trains up to each epoch count it receives and answers with its clock's
+    (elapsed, accuracy, seconds); None ends it."""
+    keras.utils.set_random_seed(seed)
+    model = build()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    clock = EpochClock(data["x_test"], data["y_test"], keras_predict)
+    while (target := connection.recv()) is not None:
+        model.fit(data["x_train"], data["y_train"], validation_data=(data["x_val"], data["y_val"]),
+                  initial_epoch=len(clock.elapsed), epochs=target, batch_size=batch_size, verbose=0,
+                  callbacks=[clock])
+        connection.send((clock.elapsed, clock.accuracy, clock.seconds))
 
 
 def row(name, accuracy, seconds, reference_seconds, clock=None):
@@ -217,8 +250,7 @@ def bench_nn(data, rows, limits, processor, arch):
     }[arch]
     seeds = range(params.seed, params.seed + (CNN_SEEDS if arch == "cnn" else 1))
     samples = len(data["y_train"])
-    keras.utils.set_random_seed(params.seed)
-    reference = InterleavedReference(build_reference(), data, epochs=epochs, batch_size=batch_size)
+    reference = InterleavedReference(build_reference, data, epochs=epochs, batch_size=batch_size, seed=params.seed)
 
     # The reference trains between our epochs: after each, it catches up to the same share of its own.
     our_epochs = params.training.epochs * len(seeds)
@@ -236,8 +268,9 @@ def bench_nn(data, rows, limits, processor, arch):
         runs.append((accuracy, seconds, clock))
         flops = training_flops(model, samples, params.training.epochs)  # the augmented views are the same size
 
-    rows.append(row(label, percent(reference.clock.accuracy[-1]), reference.seconds, None, reference.clock))
-    limits.append(limits_row(label, training_flops(reference.model, samples, epochs), reference.seconds,
+    reference.close()
+    rows.append(row(label, percent(reference.accuracy[-1]), reference.seconds, None, reference))
+    limits.append(limits_row(label, training_flops(build_reference(), samples, epochs), reference.seconds,
                              processor.peak_flops))
     for seed, (accuracy, seconds, clock) in zip(seeds, runs, strict=True):
         name = f"{arch}: this project" + (f", seed {seed}" if arch == "cnn" else "")
@@ -262,7 +295,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     nn_params = load_section(PARAMS, "train_nn", TrainNnParams)
-    configure_tensorflow(nn_params.threads)
+    configure_tensorflow(nn_params.threads, nn_params.towers)
     data = load_arrays(PROCESSED_DATA)
     processor = this_processor()
     rows = ["| model | test accuracy | training s | time vs reference | s to 99.2% | s to 99.5% |",

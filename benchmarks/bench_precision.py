@@ -62,7 +62,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     params = load_section(PARAMS, "train_nn", TrainNnParams)
-    configure_tensorflow(params.threads)
+    configure_tensorflow(params.threads, params.towers)
     data = load_arrays(PROCESSED_DATA)
     timers = {precision: step_timer(params, precision, data["x_train"], data["y_train"], args.steps)
               for precision in PRECISIONS}

@@ -58,7 +58,9 @@ class TrainNnParams:
     warmup: float = bounded(0, 0.9)
     label_smoothing: float = bounded(0, 0.5)
     seed: int = bounded(0, 2**31 - 1)
-    # TensorFlow's intra-op thread pool; 0 means one thread per CPU core.
+    # Parts of each training batch that the network runs on side by side, one core's threads each (towers.py).
+    towers: int = bounded(1, 256)
+    # TensorFlow's intra-op threads, for each tower; 0 shares the CPU's cores among the towers.
     threads: int = bounded(0, 256)
     # Average the saved model's predictions over one-pixel shifts of each image.
     tta: bool
@@ -72,19 +74,27 @@ class TrainNnParams:
         return self.cnn if self.arch == "cnn" else self.mlp
 
 
-def configure_tensorflow(threads: int) -> None:
-    """Make TensorFlow's ops deterministic and size its thread pools.
+def thread_pools(threads: int, towers: int, cores: int) -> tuple[int, int]:
+    """TensorFlow's (intra-op, inter-op) thread counts for ``towers`` side by side on ``cores``.
+
+    The inter-op pool gets a thread per tower, which is what a step's graph has to run side by side; each op
+    gets ``threads`` intra-op threads, 0 meaning the cores shared among the towers (at least one).
+    """
+    return threads or max(1, cores // towers), towers
+
+
+def configure_tensorflow(threads: int, towers: int = 1) -> None:
+    """Make TensorFlow's ops deterministic and size its thread pools (:func:`thread_pools`) on this machine.
 
     The pools can be sized only before TensorFlow's first op: a stage process calls this first. In a
     process where TensorFlow already ran (a notebook, the in-process tests), the pools stay as they are.
-    ``threads`` = 0 uses one intra-op thread per core; the inter-op pool gets one thread, since the graph of a
-    small network has little to run in parallel and a second pool only competes for the same cores.
     """
     tf = import_tensorflow()
     tf.config.experimental.enable_op_determinism()
+    intra, inter = thread_pools(threads, towers, os.cpu_count() or 1)
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads or os.cpu_count() or 1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
     except RuntimeError:
         log.warning("TensorFlow already ran in this process: its thread pools keep their sizes")
 
@@ -154,8 +164,10 @@ def with_test_time_augmentation(model):
 
 
 def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle_seed: int | None = None,
-            augment: AugmentParams | None = None):
+            augment: AugmentParams | None = None, min_size: int = 1):
     """A tf.data pipeline of (images, one-hot labels) batches, reshuffled each epoch if ``shuffle_seed`` is given.
+
+    An epoch's last batch is left out if it holds fewer than ``min_size`` digits (towers need a digit each).
 
     With ``augment`` (and a ``shuffle_seed``), each batch is distorted afresh every epoch (:mod:`augment`), from
     seeds drawn from ``shuffle_seed``: the same seed gives the same batches.
@@ -173,6 +185,11 @@ def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle_
     if shuffle_seed is not None:
         indices = indices.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
     indices = indices.batch(batch_size)
+    if min_size > 1:
+        # Keras reads an epoch's steps from the cardinality, which a filter leaves unknown.
+        full, last = divmod(len(labels), batch_size)
+        indices = indices.filter(lambda batch: tf.size(batch) >= min_size).apply(
+            tf.data.experimental.assert_cardinality(full + (last >= min_size)))
     if shuffle_seed is not None and augment is not None and augment.any:
         seeds = tf.data.Dataset.random(seed=shuffle_seed + 1, rerandomize_each_iteration=True).batch(2)
         pipeline = tf.data.Dataset.zip(indices, seeds).map(
@@ -188,10 +205,11 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
              params: TrainNnParams, callbacks: list = ()):
     """Train on (n, 28, 28) uint8 images with Adam and a one-cycle learning rate.
 
-    The rate climbs linearly from a tenth of the architecture's ``learning_rate`` to it over the first ``warmup``
-    fraction of the steps, then follows a cosine down to zero. Per-epoch loss and accuracy on both
-    sets reach ``callbacks``. Returns the model to save: wrapped for test-time augmentation if
-    ``params.tta``.
+    The rate climbs linearly from a tenth of the architecture's ``learning_rate`` to it over the first
+    ``warmup`` fraction of the steps, then follows a cosine down to zero. With ``params.towers`` above 1, each
+    batch trains in that many parts side by side (:mod:`towers`), for the whole batch's loss. Per-epoch loss
+    and accuracy on both sets reach ``callbacks``. Returns the model to save: the network alone, wrapped for
+    test-time augmentation if ``params.tta``.
     """
     keras = import_keras()
 
@@ -201,7 +219,9 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
     training = params.training
     log.info("%s computes in %s (precision: %s)", params.arch, compute_precision(training.precision),
              training.precision)
-    steps = training.epochs * int(np.ceil(len(x_train) / training.batch_size))
+    train_batches = batches(x_train, y_train, training.batch_size, shuffle_seed=params.seed, augment=params.augment,
+                            min_size=params.towers)
+    steps = training.epochs * int(train_batches.cardinality())
     warmup_steps = int(steps * params.warmup)
     schedule = keras.optimizers.schedules.CosineDecay(
         training.learning_rate / 10 if warmup_steps else training.learning_rate,
@@ -209,13 +229,18 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
         warmup_target=training.learning_rate if warmup_steps else None,
         warmup_steps=warmup_steps,
     )
-    model.compile(
+    trained = model
+    if params.towers > 1:
+        from mnist_pipeline.towers import Towers
+
+        trained = Towers(model, params.towers)
+    trained.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=params.label_smoothing),
         metrics=["accuracy"],
     )
-    model.fit(
-        batches(x_train, y_train, training.batch_size, shuffle_seed=params.seed, augment=params.augment),
+    trained.fit(
+        train_batches,
         validation_data=batches(x_val, y_val, training.batch_size),
         epochs=training.epochs, shuffle=False, callbacks=list(callbacks), verbose=2,  # the batches reshuffle
     )

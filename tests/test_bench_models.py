@@ -51,20 +51,25 @@ def test_the_clock_leaves_scoring_and_the_work_between_epochs_out_and_adds_up_ov
     assert clock.time_to(0.75) == 10.0 and clock.time_to(0.8) is None
 
 
-def test_the_reference_catches_up_to_the_same_share_of_its_epochs():
+def tiny_reference():
     keras = bench_models.keras
+    return keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+
+
+def test_the_reference_catches_up_to_the_same_share_of_its_epochs_in_a_process_of_its_own():
     rng = np.random.default_rng(0)
     split = {name: rng.integers(0, 256, (20, 28, 28), dtype=np.uint8) for name in ("x_train", "x_val", "x_test")}
     split |= {name: rng.integers(0, 10, 20) for name in ("y_train", "y_val", "y_test")}
-    keras.utils.set_random_seed(0)
-    tiny = keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
-    reference = InterleavedReference(tiny, split, epochs=5, batch_size=10)
+    reference = InterleavedReference(tiny_reference, split, epochs=5, batch_size=10, seed=0)
 
     done = []
     for ours in range(1, 9):  # 8 epochs of ours (two seeds of 4) against the reference's 5
         reference.catch_up(ours, 8)
         done.append(reference.done)
     assert done == [round(5 * ours / 8) for ours in range(1, 9)] == [1, 1, 2, 2, 3, 4, 4, 5]
-    assert len(reference.clock.accuracy) == 5 and reference.seconds > 0
+    assert len(reference.accuracy) == 5 and reference.seconds > 0
+    assert reference.elapsed == sorted(reference.elapsed)
     reference.catch_up(8, 8)  # caught up: nothing more to train
     assert reference.done == 5
+    reference.close()
+    assert reference._process.exitcode == 0

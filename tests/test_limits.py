@@ -111,7 +111,8 @@ def test_measure_matmul_flops_counts_two_operations_per_multiply_add_at_the_best
     # A clock whose timed intervals last 4, 2 and 3 s, in that order: the best is 2 s.
     ticks = iter([0.0, 4.0, 10.0, 12.0, 20.0, 23.0])
     monkeypatch.setattr("benchmarks.limits.time.perf_counter", lambda: next(ticks))
-    assert measure_matmul_flops(size=64, repeats=3) == 2 * 64**3 / 2.0
+    monkeypatch.setattr("benchmarks.limits.products_side_by_side", lambda: 3)  # 3 products a round
+    assert measure_matmul_flops(size=64, repeats=3) == 3 * 2 * 64**3 / 2.0
 
 
 def test_the_bfloat16_peak_follows_the_instructions_and_the_measured_product():

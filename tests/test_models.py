@@ -35,7 +35,7 @@ def logreg_params(**overrides) -> TrainLogregParams:
 def nn_params(**overrides) -> TrainNnParams:
     """A tiny network's params; a mapping in ``overrides`` (``cnn={...}``) updates that section's defaults."""
     values = {
-        "arch": "cnn", "warmup": 0.25, "label_smoothing": 0.1, "tta": False, "seed": 0, "threads": 0,
+        "arch": "cnn", "warmup": 0.25, "label_smoothing": 0.1, "tta": False, "seed": 0, "towers": 1, "threads": 0,
         "augment": {"shift": 0.1, "rotation": 0.03, "zoom": 0.1},
         "cnn": {"epochs": 1, "batch_size": 50, "learning_rate": 0.01, "precision": "float32", "filters": [2],
                 "batch_norm": False, "dense_units": 4, "dropout": 0.1},
