@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import statistics
 import subprocess
 import sys
 import time
 
-from benchmarks.alternate import cpu_line
+from benchmarks.alternate import alternated_medians, cpu_line
 from mnist_pipeline.cpu import CPUINFO, cpuinfo_fields
 
 # (label, network, towers, threads): towers 0 leaves TensorFlow's defaults and op determinism alone.
@@ -58,12 +57,10 @@ def time_steps(network: str, towers: int, threads: int, steps: int) -> float:
         def train(n):
             model.fit(data["x_train"][:n * batch], data["y_train"][:n * batch], batch_size=batch, verbose=0)
     else:
-        params = dataclasses.replace(params, towers=max(towers, 1))
-        model = build_model(params)
-        if params.towers > 1:
-            from mnist_pipeline.towers import Towers
+        from mnist_pipeline.towers import for_training
 
-            model = Towers(model, params.towers)
+        params = dataclasses.replace(params, towers=max(towers, 1))
+        model = for_training(build_model(params), params.towers)
         model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
                       metrics=["accuracy"])
         pipeline = batches(data["x_train"], data["y_train"], params.training.batch_size,
@@ -77,6 +74,18 @@ def time_steps(network: str, towers: int, threads: int, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def worker(steps: int, network: str, towers: int, threads: int):
+    """A function that times a step of the variant in a new process (:func:`time_steps`) and returns its seconds."""
+    command = [sys.executable, "-m", "benchmarks.bench_towers", "--steps", str(steps),
+               "--worker", network, str(towers), str(threads)]
+
+    def run() -> float:
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.splitlines()[-1])
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=40, help="training steps a round (default: 40)")
@@ -88,14 +97,8 @@ def main() -> None:
         print(json.dumps(time_steps(network, int(towers), int(threads), args.steps)))
         return
 
-    seconds = {label: [] for label, *_ in VARIANTS}
-    for _ in range(args.rounds):
-        for label, network, towers, threads in VARIANTS:
-            worker = [sys.executable, "-m", "benchmarks.bench_towers", "--steps", str(args.steps),
-                      "--worker", network, str(towers), str(threads)]
-            done = subprocess.run(worker, capture_output=True, text=True, check=True)
-            seconds[label].append(json.loads(done.stdout.splitlines()[-1]))
-    medians = {label: statistics.median(values) for label, values in seconds.items()}
+    medians = alternated_medians({label: worker(args.steps, network, towers, threads)
+                                  for label, network, towers, threads in VARIANTS}, args.rounds)
 
     fields = cpuinfo_fields(CPUINFO.read_text()) if CPUINFO.exists() else {}
     print(f"{cpu_line(fields)}; median of {args.rounds} rounds of {args.steps} steps, each variant in its own "

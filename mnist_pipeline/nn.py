@@ -83,7 +83,7 @@ def thread_pools(threads: int, towers: int, cores: int) -> tuple[int, int]:
     return threads or max(1, cores // towers), towers
 
 
-def configure_tensorflow(threads: int, towers: int = 1) -> None:
+def configure_tensorflow(threads: int, towers: int) -> None:
     """Make TensorFlow's ops deterministic and size its thread pools (:func:`thread_pools`) on this machine.
 
     The pools can be sized only before TensorFlow's first op: a stage process calls this first. In a
@@ -229,11 +229,9 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
         warmup_target=training.learning_rate if warmup_steps else None,
         warmup_steps=warmup_steps,
     )
-    trained = model
-    if params.towers > 1:
-        from mnist_pipeline.towers import Towers
+    from mnist_pipeline.towers import for_training  # imports Keras: only where a network trains
 
-        trained = Towers(model, params.towers)
+    trained = for_training(model, params.towers)
     trained.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=params.label_smoothing),

@@ -16,6 +16,11 @@ keras = import_keras()
 tf = import_tensorflow()
 
 
+def for_training(network, towers: int):
+    """What trains ``network`` in ``towers``: the network itself for one, a :class:`Towers` around it for more."""
+    return network if towers == 1 else Towers(network, towers)
+
+
 class Towers(keras.Model):
     """``network`` trained on ``towers`` parts of each batch side by side; predicts as ``network`` does.
 
