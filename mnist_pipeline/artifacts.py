@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_pipeline.errors import ArtifactError
+from mnist_pipeline.stable_zip import stable_npz
 
 
 @contextlib.contextmanager
@@ -67,9 +68,8 @@ def write_json(path: Path, obj) -> None:
 
 
 def save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    """Save named arrays in one compressed ``.npz`` (byte-identical for identical arrays)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
+    """Save named arrays in one compressed ``.npz`` (byte-identical for identical arrays, whatever the Python)."""
+    write_bytes(path, stable_npz(arrays))
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:

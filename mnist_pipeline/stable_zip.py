@@ -1,4 +1,5 @@
-"""The same model gives the same file: skops and Keras zip files stripped of what varies from save to save.
+"""The same model gives the same file: skops and Keras zip files stripped of what varies from save to save,
+and ``.npz`` files written the same way whatever the Python.
 
 Both formats are zip archives, and both stamp them with things that change on every save without meaning
 anything: zip timestamps (``writestr`` uses the clock), skops' object ids (``id()`` of each object, used as
@@ -6,6 +7,11 @@ anything: zip timestamps (``writestr`` uses the clock), skops' object ids (``id(
 it writes as ``shared_object_id`` for a tensor that several layers share. Rewriting them to
 fixed values keeps each file what its format says it is: the standard loaders read it, with their safety
 checks (skops' trusted types, Keras' safe mode), and rebuild the same model.
+
+NumPy's ``savez_compressed`` asks ``zipfile`` for zip64 local headers, whose bytes changed within Python 3.11
+(3.11.2 writes the members' sizes there, 3.11.7 the zip64 marker and a higher "version needed"): the same
+arrays gave two hashes, and `dvc repro` on Debian's Python rewrote the committed ``dvc.lock``. :func:`stable_npz`
+writes plain zip headers, which read the same in NumPy's loader.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
+
+import numpy as np
 
 # The earliest date a zip file can hold, as NumPy's .npz files and reproducible-builds tools use.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -39,6 +47,17 @@ def _rezip(members: list[tuple[str, bytes, int]]) -> bytes:
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return buffer.getvalue()
+
+
+def stable_npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """The compressed ``.npz`` of ``arrays`` (as ``np.savez_compressed``: ``name.npy`` members, deflated), with
+    bytes that depend only on the arrays and zlib."""
+    members = []
+    for name, array in arrays.items():
+        npy = io.BytesIO()
+        np.lib.format.write_array(npy, np.asanyarray(array), allow_pickle=False)
+        members.append((f"{name}.npy", npy.getvalue(), zipfile.ZIP_DEFLATED))
+    return _rezip(members)
 
 
 def _dicts(node: Any) -> Iterator[dict]:

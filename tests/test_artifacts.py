@@ -1,6 +1,8 @@
 """Atomic writes, the arrays' on-disk form and the training history dvclive leaves behind."""
 
 import json
+import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -137,6 +139,22 @@ def test_save_and_load_arrays_round_trip(tmp_path, arrays):
         assert loaded[name].dtype == array.dtype and loaded[name].shape == array.shape
         np.testing.assert_array_equal(loaded[name], array)
     assert leftovers(tmp_path / "d") == []
+
+
+def test_npz_headers_do_not_depend_on_the_python(tmp_path, arrays):
+    # np.savez_compressed forces zip64 local headers, which Python 3.11.2 and 3.11.7 write differently (sizes or
+    # the zip64 marker, "version needed" 20 or 45): each member's local header must hold its real sizes instead.
+    path = tmp_path / "a.npz"
+    save_arrays(path, **arrays)
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    assert [info.filename for info in infos] == [f"{name}.npy" for name in arrays]
+    for info in infos:
+        (version_needed, compressed, size, extra_length) = struct.unpack_from(
+            "<H12xII2xH", data, info.header_offset + 4)
+        assert (version_needed, compressed, size, extra_length) == (20, info.compress_size, info.file_size, 0)
+        assert info.compress_type == zipfile.ZIP_DEFLATED and info.date_time == (1980, 1, 1, 0, 0, 0)
 
 
 def test_identical_arrays_give_identical_bytes(tmp_path, arrays):
