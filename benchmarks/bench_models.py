@@ -52,7 +52,7 @@ from mnist_pipeline.model_io import predict_proba
 from mnist_pipeline.nn import TrainNnParams, compute_precision, configure_tensorflow, train_nn
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
-from mnist_pipeline.tensorflow_env import import_keras
+from mnist_pipeline.tensorflow_env import import_keras, tensorflow_defaults
 
 keras = import_keras()
 layers = keras.layers
@@ -153,7 +153,8 @@ class InterleavedReference:
     A machine's speed drifts from minute to minute, and a reference trained before or after this project's
     model can meet a different machine from it; spread through them, it meets the same one. Its own process
     gives it what a user who copies the recipe gets, TensorFlow's defaults (both thread pools a thread per core,
-    no op determinism), whatever this process set up for this project's network: on 2 cores its steps took
+    no op determinism, oneDNN's kernels only where TensorFlow picks them), whatever this process set up for this
+    project's network: on 2 cores its steps took
     1.48 times as long with a single inter-op thread, this project's setting before towers, and 1.10 times with
     this project's setting now (``python -m benchmarks.bench_towers``).
     ``catch_up(done, total)`` trains the reference up to the same fraction of its epochs as ``done`` of
@@ -167,7 +168,8 @@ class InterleavedReference:
         self._connection, theirs = context.Pipe()
         self._process = context.Process(target=train_reference, args=(theirs, build, data, batch_size, seed),
                                         daemon=True)
-        self._process.start()
+        with tensorflow_defaults():  # its kernels too: TensorFlow's choice, not this project's
+            self._process.start()
         self.epochs = epochs
         self.elapsed, self.accuracy, self.seconds = [], [], 0.0
 

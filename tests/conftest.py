@@ -16,7 +16,7 @@ from hermetic import hermetic_environ
 from local_http import LocalServer
 from mnist_for_tests import mnist_folder
 
-from mnist_pipeline.tensorflow_env import quiet_tensorflow_logs
+from mnist_pipeline.tensorflow_env import configure_environment
 
 # A skip under CI=true fails the run unless a server program is missing (tests/ci_skips.py).
 pytest_plugins = ["ci_skips"]
@@ -32,7 +32,7 @@ def pytest_configure(config):
     environ = hermetic_environ(os.environ, config_home)
     os.environ.clear()
     os.environ.update(environ)
-    quiet_tensorflow_logs()
+    configure_environment()
 
 
 def pytest_collection_modifyitems(items):
