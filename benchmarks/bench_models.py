@@ -156,7 +156,7 @@ class InterleavedReference:
     no op determinism, oneDNN's kernels only where TensorFlow picks them), whatever this process set up for this
     project's network: on 2 cores its steps took
     1.48 times as long with a single inter-op thread, this project's setting before towers, and 1.10 times with
-    this project's setting now (``python -m benchmarks.bench_towers``).
+    this project's setting now, on an Intel Xeon (``python -m benchmarks.bench_towers``).
     ``catch_up(done, total)`` trains the reference up to the same fraction of its epochs as ``done`` of
     ``total`` of ours. A ``fit`` per chunk draws its own shuffles, so the reference's accuracy differs a little
     from one unbroken ``fit``'s (the CNN's: 99.21% against 99.15%). ``build`` must be importable by name
