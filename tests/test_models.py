@@ -144,6 +144,25 @@ def test_build_model_holds_no_random_layers_and_a_dense_layer_only_if_asked():
     assert names.count("Dense") == 1  # only the output layer
 
 
+@pytest.mark.parametrize("shape", [(7, 7), (8, 8), (7, 8), (5, 6)])
+def test_pooled_convolution_computes_what_the_pooling_reads_of_a_same_convolution(shape):
+    import keras
+
+    from mnist_pipeline.nn import pooled_convolution
+
+    inputs = keras.Input(shape=(*shape, 3))
+    pooled = keras.Model(inputs, keras.layers.MaxPooling2D()(pooled_convolution(inputs, 4)))
+    same = keras.Sequential([keras.Input(shape=(*shape, 3)), keras.layers.Conv2D(4, 3, padding="same"),
+                             keras.layers.MaxPooling2D()])
+    same.set_weights(pooled.get_weights())
+    images = np.random.default_rng(0).normal(size=(2, *shape, 3)).astype(np.float32)
+    np.testing.assert_allclose(pooled.predict(images, verbose=0), same.predict(images, verbose=0), rtol=1e-5,
+                               atol=1e-6)
+    # An odd side is convolved without the row or column the pooling drops.
+    convolution = next(layer for layer in pooled.layers if isinstance(layer, keras.layers.Conv2D))
+    assert convolution.output.shape[1:3] == tuple(side - side % 2 for side in shape)
+
+
 def epoch_recorder():
     """A Keras callback (standing in for dvclive's) that keeps each epoch's logs in ``.epochs``."""
     import keras
