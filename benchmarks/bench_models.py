@@ -1,6 +1,6 @@
 """Side by side on the same data: the recipes a user would copy against this project's defaults.
 
-    python -m benchmarks.bench_models            # all three pairs, the CNN with 3 seeds: about 10 minutes
+    python -m benchmarks.bench_models            # all three pairs, the CNN with 3 seeds: 15 to 25 minutes on 2 cores
     python -m benchmarks.bench_models --only logreg
 
 The tables are printed and written to ``benchmarks/results.md`` (``--output``), the file docs/benchmark.md
