@@ -145,20 +145,20 @@ def build_model(params: TrainNnParams):
     return keras.Model(inputs, outputs, name=f"mnist_{params.arch}")
 
 
-def pooled_convolution(x, filters: int, **layer_args):
+def pooled_convolution(x, filters: int, *, use_bias: bool = True, dtype=None):
     """A 3x3 convolution of ``x`` as "same" padding computes it, but only the outputs a 2x2 pooling then reads.
 
     The pooling drops the last row and column of a map of odd size, so on such a map (7 x 7 in the default
     network) the "same" convolution would spend a quarter of its arithmetic on outputs nobody reads. Padding only
-    the top and the left and convolving "valid" leaves them out: the same function for less work.
+    the top and the left and convolving "valid" leaves them out: the same function for less work. A map of even
+    sides keeps the plain "same" convolution, with no padding layer to copy it through.
     """
     layers = import_keras().layers
     height, width = x.shape[1:3]
-    if height % 2 == 0 and width % 2 == 0:
-        return layers.Conv2D(filters, 3, padding="same", **layer_args)(x)
-    dtype = {"dtype": layer_args["dtype"]} if "dtype" in layer_args else {}
-    x = layers.ZeroPadding2D(((1, 1 - height % 2), (1, 1 - width % 2)), **dtype)(x)
-    return layers.Conv2D(filters, 3, padding="valid", **layer_args)(x)
+    if height % 2 or width % 2:
+        x = layers.ZeroPadding2D(((1, 1 - height % 2), (1, 1 - width % 2)), dtype=dtype)(x)
+        return layers.Conv2D(filters, 3, padding="valid", use_bias=use_bias, dtype=dtype)(x)
+    return layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, dtype=dtype)(x)
 
 
 def with_test_time_augmentation(model):
