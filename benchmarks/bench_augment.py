@@ -61,7 +61,7 @@ def main() -> None:
 
     keras = import_keras()
     params = load_section(PARAMS, "train_nn", TrainNnParams)
-    configure_tensorflow(params.threads, params.towers)
+    configure_tensorflow(params.threads, params.towers, params.compute)
     data = load_arrays(PROCESSED_DATA)
     x, y, size = data["x_train"], data["y_train"], params.training.batch_size
     undistorted = dataclasses.replace(params.augment, shift=0.0, rotation=0.0, zoom=0.0)
@@ -84,7 +84,8 @@ def main() -> None:
     fields = cpuinfo_fields(CPUINFO.read_text()) if CPUINFO.exists() else {}
     augment = params.augment
     print(f"{cpu_line(fields)}; {params.arch} in "
-          f"{compute_precision(params.training.precision)}, batches of {size}; shift {augment.shift}, rotation "
+          f"{compute_precision(params.training.precision, params.compute)}, batches of {size}; "
+          f"shift {augment.shift}, rotation "
           f"{augment.rotation}, zoom {augment.zoom}; median of {args.rounds} epochs each, alternated")
     print()
     print("| distortions | s an epoch | time vs Keras' layers |")

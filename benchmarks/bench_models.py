@@ -1,7 +1,7 @@
 """Side by side on the same data: the recipes a user would copy against this project's defaults.
 
-    python -m benchmarks.bench_models            # all three pairs, the CNN with 3 seeds: 15 to 25 minutes on 2 cores
-    python -m benchmarks.bench_models --only logreg
+    python -m benchmarks.bench_models            # all three pairs, the CNN with 3 seeds, both compute profiles
+    python -m benchmarks.bench_models --only cnn --seeds 1 --compute fast
 
 The tables are printed and written to ``benchmarks/results.md`` (``--output``), the file docs/benchmark.md
 quotes (``tests/test_docs.py`` checks that they agree).
@@ -20,6 +20,10 @@ same slow and fast minutes, and the two logistic regressions train three times e
 references train in a process of their own, with TensorFlow's default settings, as a user who copies them
 would: this process's thread pools are set up for this project's network.
 
+Each compute profile (``train_nn.compute``: portable, fast) runs in a process of its own, with a reference of its
+own between its epochs: oneDNN fixes its kernels for a whole process. The tables of the profiles follow each
+other in the output.
+
 A second table says how far each training runs from the machine's limit (:mod:`benchmarks.limits`): its
 arithmetic, from the layer shapes and the number of steps, against the processor's peak.
 """
@@ -31,6 +35,9 @@ import dataclasses
 import logging
 import multiprocessing
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -244,13 +251,13 @@ def bench_logreg(data, rows, limits, processor):
     limits.append(limits_row("logreg: this project", flops, seconds, processor.peak_flops))
 
 
-def bench_nn(data, rows, limits, processor, arch):
-    params = dataclasses.replace(load_section(PARAMS, "train_nn", TrainNnParams), arch=arch)
+def bench_nn(data, rows, limits, processor, arch, compute, n_seeds):
+    params = dataclasses.replace(load_section(PARAMS, "train_nn", TrainNnParams), arch=arch, compute=compute)
     build_reference, epochs, batch_size, label = {
         "cnn": (reference_cnn, 15, 128, "cnn: Keras simple MNIST convnet, 15 epochs"),
         "mlp": (reference_mlp, 10, 32, "mlp: Dense 128 + softmax, 10 epochs"),
     }[arch]
-    seeds = range(params.seed, params.seed + (CNN_SEEDS if arch == "cnn" else 1))
+    seeds = range(params.seed, params.seed + (n_seeds if arch == "cnn" else 1))
     samples = len(data["y_train"])
     reference = InterleavedReference(build_reference, data, epochs=epochs, batch_size=batch_size, seed=params.seed)
 
@@ -283,7 +290,7 @@ def bench_nn(data, rows, limits, processor, arch):
         rows.append(row(f"{arch}: this project, mean of {len(runs)} seeds", mean, times.mean(), reference.seconds))
     # The peak of the precision the layers compute in.
     limits.append(limits_row(f"{arch}: this project", flops, times.mean(),
-                             processor.peak_for(compute_precision(params.training.precision))))
+                             processor.peak_for(compute_precision(params.training.precision, params.compute))))
     keras.backend.clear_session()
 
 
@@ -291,13 +298,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=["logreg", "cnn", "mlp"], action="append",
                         help="run only these pairs (repeatable); default: all")
+    parser.add_argument("--compute", choices=["portable", "fast"], action="append",
+                        help="train_nn's compute profiles to measure (repeatable); default: both")
+    parser.add_argument("--seeds", type=int, default=CNN_SEEDS, help=f"CNN seeds (default: {CNN_SEEDS})")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"where to write the table (default: {RESULTS})")
     args = parser.parse_args()
     only = args.only or ["logreg", "cnn", "mlp"]
+    profiles = args.compute or ["portable", "fast"]
+    if len(profiles) > 1:
+        # The logistic regression does not depend on the profile: measured once.
+        tables = [run_profile(profile, only if i == 0 else [name for name in only if name != "logreg"], args.seeds)
+                  for i, profile in enumerate(profiles)]
+        write_text(args.output, "\n".join(tables))
+        return
     logging.basicConfig(level=logging.WARNING)
 
     nn_params = load_section(PARAMS, "train_nn", TrainNnParams)
-    configure_tensorflow(nn_params.threads, nn_params.towers)
+    configure_tensorflow(nn_params.threads, nn_params.towers, profiles[0])
     data = load_arrays(PROCESSED_DATA)
     processor = this_processor()
     rows = ["| model | test accuracy | training s | time vs reference | s to 99.2% | s to 99.5% |",
@@ -307,12 +324,22 @@ def main() -> None:
         if name == "logreg":
             bench_logreg(data, rows, limits, processor)
         else:
-            bench_nn(data, rows, limits, processor, name)
+            bench_nn(data, rows, limits, processor, name, profiles[0], args.seeds)
     table = "\n".join([
-        f"{processor.describe(MATMUL_SIZE)}; {platform.machine()}; "
+        f"train_nn.compute: {profiles[0]}. {processor.describe(MATMUL_SIZE)}; {platform.machine()}; "
         f"train {len(data['y_train'])}, test {len(data['y_test'])} digits", "", *rows, "", *limits])
     print(table)
     write_text(args.output, table + "\n")
+
+
+def run_profile(profile: str, only: list[str], seeds: int) -> str:
+    """This benchmark for one compute profile, in a process of its own; returns its tables."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "results.md"
+        command = [sys.executable, "-m", "benchmarks.bench_models", "--compute", profile, "--seeds", str(seeds),
+                   "--output", str(output), *(f"--only={name}" for name in only)]
+        subprocess.run(command, check=True)
+        return output.read_text()
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     params = load_section(PARAMS, "train_nn", TrainNnParams)
-    configure_tensorflow(params.threads, params.towers)
+    configure_tensorflow(params.threads, params.towers, "fast")  # bfloat16 needs native instructions
     data = load_arrays(PROCESSED_DATA)
     timers = {precision: step_timer(params, precision, data["x_train"], data["y_train"], args.steps)
               for precision in PRECISIONS}
@@ -81,7 +81,7 @@ def main() -> None:
         step = seconds / args.steps
         print(f"| {precision} | {step * 1000:.0f} | {step * steps_an_epoch:.1f} | {seconds / steps['float32']:.2f} |")
     print()
-    print(f"precision: auto computes in {compute_precision('auto')} here: the CPU's bfloat16 instructions: "
+    print(f"precision: auto computes in {compute_precision('auto', 'fast')} here: the CPU's bfloat16 instructions: "
           f"{', '.join(bfloat16_flags) or 'none'} ({fields.get('vendor_id', 'unknown vendor')})")
 
 

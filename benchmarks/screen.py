@@ -53,10 +53,10 @@ def main() -> None:
 
     section = with_overrides(yaml.safe_load(PARAMS.read_text())["train_nn"], args.overrides)
     params = parse(TrainNnParams, section, "train_nn")
-    configure_tensorflow(params.threads, params.towers)
+    configure_tensorflow(params.threads, params.towers, params.compute)
     data = load_arrays(PROCESSED_DATA)
     label = ", ".join(args.overrides) or "the default recipe"
-    print(f"{label} ({params.arch}, {compute_precision(params.training.precision)})")
+    print(f"{label} ({params.arch}, {compute_precision(params.training.precision, params.compute)})")
     print()
     print("| seed | test accuracy | training s |")
     print("|---|---|---|")

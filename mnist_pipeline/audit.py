@@ -2,9 +2,18 @@
 
 The committed ``dvc.lock`` records the hash of every output of the run that produced it. A fresh clone of
 the revision, with no DVC cache and no run-cache, reruns every stage; each output's new hash is then
-"identical" to the recorded one or it "differs". Float results depend on the processor (its vector
-instructions change the order of additions), so the trained models and everything computed from them may
-differ on another kind of CPU; the raw and processed data must be identical everywhere.
+"identical" to the recorded one or it "differs". Under ``train_nn.compute: portable`` (the default) every
+output must come out identical on any x86-64 CPU with AVX2; under ``fast`` the float results are the kind of
+CPU's own, and the raw and processed data must be identical everywhere.
+
+Where outputs differ, the audit also says whether the difference matters: each model's recorded predictions
+(committed at the revision) against the reproduced ones, digit by digit, with both accuracies' intervals and
+McNemar's exact test (:mod:`mnist_pipeline.compare`), and one verdict. The exit status says which:
+
+    0  same bytes
+    1  different bytes, no evidence of a different model
+    2  the audit could not run
+    3  a different model, or different data
 
     $ make audit                 # HEAD of the project around the working directory
     $ python -m mnist_pipeline.audit --rev v1.0
@@ -25,12 +34,15 @@ from pathlib import Path
 
 import yaml
 
+from mnist_pipeline.compare import ModelComparison, Revisions, compare_revisions, format_comparison
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import find_project_root
+from mnist_pipeline.significance import ALPHA
 
 PROG = "mnist-audit"
 # Stages whose outputs are integers copied or reordered, never float arithmetic: the same on every machine.
 PLATFORM_INDEPENDENT_STAGES = ("fetch", "preprocess")
+SAME, EQUIVALENT, FAILED, DIFFERENT = 0, 1, 2, 3
 
 
 class AuditError(PipelineError):
@@ -74,6 +86,27 @@ def metric_changes(metrics_diff: dict) -> list[tuple[str, object, object]]:
             for file_changes in metrics_diff.values() for name, change in sorted(file_changes.items())]
 
 
+def verdict(checks: list[OutputCheck], comparisons: list[ModelComparison] | None, alpha: float = ALPHA
+            ) -> tuple[str, int]:
+    """The audit's one-line verdict and exit status: the same bytes, an equivalent model, or a different one.
+
+    ``comparisons`` are the models' recorded against reproduced predictions (None: they could not be read).
+    """
+    differing = [check for check in checks if not check.identical]
+    if not differing:
+        return "same bytes", SAME
+    data = [check.path for check in differing if check.platform_independent]
+    if data:
+        return f"different data: {', '.join(data)} must be the same on every machine", DIFFERENT
+    if comparisons is None:
+        return "different bytes, and no recorded predictions to tell whether the models differ", DIFFERENT
+    p_values = {comparison.model: comparison.result.p_value for comparison in comparisons}
+    different = [f"{model} (p = {p:.2g})" for model, p in p_values.items() if p < alpha]
+    if different:
+        return f"different model: {', '.join(different)}", DIFFERENT
+    return f"different bytes, no evidence of a different model (p = {min(p_values.values()):.2g})", EQUIVALENT
+
+
 def format_audit(checks: list[OutputCheck], changes: list[tuple[str, object, object]], header: str) -> str:
     stage_width = max(len("stage"), *(len(check.stage) for check in checks))
     path_width = max(len("output"), *(len(check.path) for check in checks))
@@ -84,8 +117,9 @@ def format_audit(checks: list[OutputCheck], changes: list[tuple[str, object, obj
             result += f" (recorded {check.recorded or 'nothing'}, reproduced {check.reproduced or 'nothing'})"
         mark = "" if check.platform_independent else "  *"
         lines.append(f"{check.stage:<{stage_width}}  {check.path:<{path_width}}  {result}{mark}")
-    lines += ["", f"* float results: may differ on another kind of CPU. The outputs of "
-                  f"{' and '.join(PLATFORM_INDEPENDENT_STAGES)} must be identical everywhere."]
+    lines += ["", f"* float results: identical on any x86-64 CPU with AVX2 under train_nn.compute: portable, this "
+                  f"kind of CPU's own under fast. The outputs of {' and '.join(PLATFORM_INDEPENDENT_STAGES)} must "
+                  f"be identical everywhere."]
     if changes:
         lines += ["", "Metric changes (recorded -> reproduced):"]
         lines += [f"  {name}: {old} -> {new}" for name, old, new in changes]
@@ -117,7 +151,15 @@ def _run(command: list[str], cwd: Path, *, quiet: bool = False) -> subprocess.Co
     return result
 
 
-def audit(root: Path, rev: str, workdir: Path) -> tuple[list[OutputCheck], list[tuple[str, object, object]], str]:
+@dataclass(frozen=True)
+class AuditResult:
+    commit: str
+    checks: list[OutputCheck]
+    changes: list[tuple[str, object, object]]
+    comparisons: list[ModelComparison] | None  # recorded against reproduced predictions; None: none recorded
+
+
+def audit(root: Path, rev: str, workdir: Path) -> AuditResult:
     """Clone ``root`` at ``rev`` into ``workdir``, run every stage there, and compare with its dvc.lock."""
     clone = workdir / "clone"
     _run(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(clone)], root, quiet=True)
@@ -129,7 +171,13 @@ def audit(root: Path, rev: str, workdir: Path) -> tuple[list[OutputCheck], list[
     reproduced_lock = yaml.safe_load((clone / "dvc.lock").read_text())
     # The metrics are committed to git: DVC compares the rerun's with the recorded ones.
     metrics_diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], clone, quiet=True).stdout or "{}")
-    return compare_locks(recorded_lock, reproduced_lock), metric_changes(metrics_diff), commit
+    # So are the predictions: the revision's against the rerun's in the clone's workspace.
+    try:
+        comparisons = compare_revisions(Revisions(clone), "HEAD", None)
+    except PipelineError:
+        comparisons = None
+    return AuditResult(commit, compare_locks(recorded_lock, reproduced_lock), metric_changes(metrics_diff),
+                       comparisons)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,17 +190,23 @@ def main(argv: list[str] | None = None) -> int:
         root = find_project_root()
         workdir = Path(tempfile.mkdtemp(prefix="mnist-audit-"))
         try:
-            checks, changes, commit = audit(root, args.rev, workdir)
+            result = audit(root, args.rev, workdir)
         finally:
             if args.keep:
                 print(f"{PROG}: the clone is in {workdir / 'clone'}", file=sys.stderr)  # noqa: T201
             else:
                 shutil.rmtree(workdir, ignore_errors=True)
     except PipelineError as error:
-        parser.exit(2, f"{PROG}: error: {error}\n")
-    header = f"Reproduction audit of {commit} ({args.rev}), every stage rerun in a fresh clone on {describe_machine()}"
-    print(format_audit(checks, changes, header))  # noqa: T201
-    return 0 if all(check.identical for check in checks) else 1
+        parser.exit(FAILED, f"{PROG}: error: {error}\n")
+    header = (f"Reproduction audit of {result.commit} ({args.rev}), every stage rerun in a fresh clone on "
+              f"{describe_machine()}")
+    print(format_audit(result.checks, result.changes, header))  # noqa: T201
+    summary, status = verdict(result.checks, result.comparisons)
+    if status != SAME and result.comparisons:
+        print()  # noqa: T201
+        print(format_comparison(result.comparisons, "recorded", "reproduced"))  # noqa: T201
+    print(f"\nVerdict: {summary}.")  # noqa: T201
+    return status
 
 
 if __name__ == "__main__":

@@ -1,17 +1,17 @@
 """What this processor computes natively, as Linux's ``/proc/cpuinfo`` announces it, and whether bfloat16 pays.
 
-``train_nn``'s ``precision: auto`` asks :func:`bfloat16_is_faster`. Measured with the default CNN
-(``python -m benchmarks.bench_precision``, a training step in bfloat16 against float32):
+Under ``train_nn.compute: fast``, ``precision: auto`` asks :func:`bfloat16_is_faster`. The rule follows
+``python -m benchmarks.bench_precision`` (a training step of the default CNN in bfloat16 against float32; the
+figures are in docs/benchmark.md):
 
-- AMX's bfloat16 tiles (an Intel Xeon of the Sapphire Rapids kind): 0.47 (an epoch in 5.2 s against 11.0 s);
-- AVX512_BF16 on AMD's Zen 4, whose AVX-512 runs on 256-bit halves, so its float32 FMAs go at half width: 0.75;
-- AVX512_BF16 on an Intel Xeon without AMX (two full 512-bit FMA units a core): 1.36, slower (1.47 with Keras'
-  random layers in the model). A bfloat16 matrix product ran there at 162 GFLOP/s against float32's 278: its dot
-  product adds no arithmetic to two 512-bit FMA units, and the casts around each layer cost the rest;
-- no bfloat16 instructions at all (AMD's Zen 3): 9.12, since oneDNN emulates them.
+- AMX's bfloat16 tiles (Intel Xeons since Sapphire Rapids): faster;
+- AVX512_BF16 on AMD's EPYCs (Zen 4, Zen 5): faster;
+- AVX512_BF16 on an Intel Xeon without AMX: slower, since its two 512-bit FMA units already run float32 at full
+  width and the casts around each layer cost more than the dot product saves;
+- no bfloat16 instructions at all (AMD's Zen 3, Intel's AVX2 cores): far slower, since oneDNN emulates them.
 
-Arm's BF16 (Graviton 3 and later) has not been measured here; its matrix-multiply instruction does four times
-the multiply-adds of a float32 FMA, and it is counted with AMX.
+Arm's BF16 (Graviton 3 and later) has not been measured; its matrix-multiply instruction does four times the
+multiply-adds of a float32 FMA, and it is counted with AMX.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def bfloat16_pays(fields: dict[str, str]) -> bool:
     flags = cpu_flags(fields)
     if flags & FASTER_BFLOAT16_FLAGS:
         return True
-    # AVX512_BF16 pays only where float32's AVX-512 runs at half width: AMD's cores (Zen 4), not Intel's.
+    # AVX512_BF16 pays on AMD's cores (measured on Zen 4 and Zen 5), not on Intel's without AMX.
     return "avx512_bf16" in flags and fields.get("vendor_id") == "AuthenticAMD"
 
 

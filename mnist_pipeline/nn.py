@@ -12,8 +12,8 @@ import numpy as np
 from mnist_pipeline.augment import AugmentParams, distort
 from mnist_pipeline.cpu import bfloat16_is_faster
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
-from mnist_pipeline.params import bounded
-from mnist_pipeline.tensorflow_env import import_keras, import_tensorflow
+from mnist_pipeline.params import ParamsError, bounded
+from mnist_pipeline.tensorflow_env import Compute, configure_environment, import_keras, import_tensorflow
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ class ArchTraining:
     learning_rate: float = bounded(0, 10, low_open=True)  # peak of the one-cycle schedule
     # Keras' dtype policy for the layers after the input scaling: "mixed_bfloat16" computes in bfloat16 and keeps the
     # weights and the softmax in float32. It pays only where a layer's arithmetic outweighs the casts, and only on
-    # some CPUs with bfloat16 instructions: "auto" picks it there and float32 elsewhere (compute_precision).
+    # some CPUs with bfloat16 instructions: "auto" picks it there under the fast compute profile, and float32
+    # elsewhere and under the portable one (compute_precision).
     precision: Literal["auto", "float32", "mixed_bfloat16"]
 
 
@@ -54,6 +55,9 @@ class TrainNnParams:
     """The ``train_nn`` section of params.yaml."""
 
     arch: Literal["cnn", "mlp"]
+    # Which kernels compute (mnist_pipeline/tensorflow_env.py): "portable", the same bytes on any x86-64 with AVX2,
+    # or "fast", every instruction this CPU has and bfloat16 where it pays, its own bytes.
+    compute: Compute
     # Fraction of the training steps spent warming the learning rate up (one-cycle schedule).
     warmup: float = bounded(0, 0.9)
     label_smoothing: float = bounded(0, 0.5)
@@ -68,45 +72,63 @@ class TrainNnParams:
     cnn: CnnParams
     mlp: MlpParams
 
+    def __post_init__(self):
+        # oneDNN's AVX2 kernels have no bfloat16 convolution: the portable profile computes in float32.
+        for arch in ("cnn", "mlp"):
+            if self.compute == "portable" and getattr(self, arch).precision == "mixed_bfloat16":
+                raise ParamsError(f"train_nn.{arch}.precision = 'mixed_bfloat16' needs train_nn.compute: fast; the "
+                                  f"portable profile computes in float32 on every CPU (precision: auto or float32)")
+
     @property
     def training(self) -> ArchTraining:
         """The chosen architecture's section: its epochs, batch size, learning rate and precision."""
         return self.cnn if self.arch == "cnn" else self.mlp
 
 
-def thread_pools(threads: int, towers: int, cores: int) -> tuple[int, int]:
+def thread_pools(threads: int, towers: int, cores: int, compute: str = "portable") -> tuple[int, int]:
     """TensorFlow's (intra-op, inter-op) thread counts for ``towers`` side by side on ``cores``.
 
     The inter-op pool gets a thread per tower, which is what a step's graph has to run side by side; each op
-    gets ``threads`` intra-op threads, 0 meaning the cores shared among the towers (at least one).
+    gets ``threads`` intra-op threads. 0 means one under the portable ``compute`` profile, and the cores shared
+    among the towers (at least one) under the fast one: some of oneDNN's kernels split a product's additions
+    among their threads when its rows and columns are few, so the thread count is an input of the bytes, and
+    only a count fixed in params.yaml gives the same ones on a machine with more cores.
     """
-    return threads or max(1, cores // towers), towers
+    if threads:
+        return threads, towers
+    return (1 if compute == "portable" else max(1, cores // towers)), towers
 
 
-def configure_tensorflow(threads: int, towers: int) -> None:
-    """Make TensorFlow's ops deterministic and size its thread pools (:func:`thread_pools`) on this machine.
+def configure_tensorflow(threads: int, towers: int, compute: str = "portable") -> None:
+    """Set the kernels of the ``compute`` profile, make TensorFlow's ops deterministic and size its thread pools
+    (:func:`thread_pools`) on this machine.
 
-    The pools can be sized only before TensorFlow's first op: a stage process calls this first. In a
-    process where TensorFlow already ran (a notebook, the in-process tests), the pools stay as they are.
+    Kernels and pools can be set only before TensorFlow's first op: a stage process calls this first. In a
+    process where TensorFlow already ran (a notebook, the in-process tests), they stay as they are.
     """
+    configure_environment(compute)
     tf = import_tensorflow()
     tf.config.experimental.enable_op_determinism()
-    intra, inter = thread_pools(threads, towers, os.cpu_count() or 1)
+    intra, inter = thread_pools(threads, towers, os.cpu_count() or 1, compute)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra)
         tf.config.threading.set_inter_op_parallelism_threads(inter)
+        log.info("compute: %s; %d intra-op thread(s) an op, %d inter-op", compute, intra, inter)
     except RuntimeError:
         log.warning("TensorFlow already ran in this process: its thread pools keep their sizes")
 
 
-def compute_precision(precision: str, bfloat16_faster: bool | None = None) -> str:
-    """The Keras dtype policy a ``precision`` param stands for on this machine.
+def compute_precision(precision: str, compute: str, bfloat16_faster: bool | None = None) -> str:
+    """The Keras dtype policy a ``precision`` param stands for under the ``compute`` profile on this machine.
 
-    "auto" is "mixed_bfloat16" where the CPU trains faster in bfloat16 (``bfloat16_faster``; None: ask this one,
-    :mod:`mnist_pipeline.cpu`) and "float32" elsewhere.
+    "auto" is "float32" under the portable profile; under the fast one, "mixed_bfloat16" where the CPU trains
+    faster in bfloat16 (``bfloat16_faster``; None: ask this one, :mod:`mnist_pipeline.cpu`) and "float32"
+    elsewhere.
     """
     if precision != "auto":
         return precision
+    if compute == "portable":
+        return "float32"
     faster = bfloat16_is_faster() if bfloat16_faster is None else bfloat16_faster
     return "mixed_bfloat16" if faster else "float32"
 
@@ -117,7 +139,7 @@ def build_model(params: TrainNnParams):
     layers = keras.layers
 
     # Scaling stays in float32; the layers after it take the architecture's policy.
-    compute = {"dtype": compute_precision(params.training.precision)}
+    compute = {"dtype": compute_precision(params.training.precision, params.compute)}
     inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE), name="pixels")
     x = layers.Rescaling(1 / 255, name="scale")(inputs)
     x = layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1))(x)
@@ -233,8 +255,8 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
     keras.utils.set_random_seed(params.seed)
     model = build_model(params)
     training = params.training
-    log.info("%s computes in %s (precision: %s)", params.arch, compute_precision(training.precision),
-             training.precision)
+    log.info("%s computes in %s (precision: %s, compute: %s)", params.arch,
+             compute_precision(training.precision, params.compute), training.precision, params.compute)
     train_batches = batches(x_train, y_train, training.batch_size, shuffle_seed=params.seed, augment=params.augment,
                             min_size=params.towers)
     steps = training.epochs * int(train_batches.cardinality())

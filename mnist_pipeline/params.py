@@ -36,15 +36,33 @@ def bounded(low: float | None = None, high: float | None = None, *, low_open: bo
 
 def load_section(path: Path, section: str, schema: type[T]) -> T:
     """Read ``params.yaml`` and return its ``section`` as the validated dataclass ``schema``."""
+    return parse(schema, _lookup(_read(path), section, path), section)
+
+
+def load_value(path: Path, key: str, hint: Any) -> Any:
+    """Read ``params.yaml`` and return the one value at the dotted ``key`` (``train_nn.compute``), checked against
+    the type ``hint``: for a stage that reads a single param of another stage's section."""
+    value, parts = _read(path), key.split(".")
+    for depth in range(1, len(parts) + 1):
+        value = _lookup(value, ".".join(parts[:depth]), path)
+    return _check_type(hint, value, key)
+
+
+def _read(path: Path) -> Any:
     try:
-        document = yaml.safe_load(Path(path).read_text())
+        return yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise ParamsError(f"{path} not found: run the stage from the project root") from None
     except yaml.YAMLError as error:
         raise ParamsError(f"{path} is not valid YAML: {error}") from None
-    if not isinstance(document, dict) or section not in document:
-        raise ParamsError(f"{path} has no section '{section}'")
-    return parse(schema, document[section], section)
+
+
+def _lookup(mapping: Any, key: str, path: Path) -> Any:
+    """``mapping``'s entry for the last part of the dotted ``key``."""
+    name = key.rsplit(".", 1)[-1]
+    if not isinstance(mapping, dict) or name not in mapping:
+        raise ParamsError(f"{path} has no {'section' if '.' not in key else 'key'} '{key}'")
+    return mapping[name]
 
 
 def parse(cls: type, mapping: Any, where: str):

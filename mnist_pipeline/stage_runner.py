@@ -4,6 +4,10 @@ A stage's ``main(root)`` raises :class:`PipelineError` for what it can name itse
 input); a missing input surfaces as ``FileNotFoundError`` from wherever it was opened. Both end the stage
 with one log line and exit status 1, never a traceback. Ctrl-C and SIGTERM end it with status 130 after its
 temporary outputs are removed (:func:`mnist_pipeline.artifacts.atomic_path`).
+
+A stage that finished logs the kernels and threads its NumPy and BLAS libraries ran
+(:mod:`mnist_pipeline.cpu_dispatch`), and warns where they are not the pinned ones: its outputs may then differ
+from another machine's.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import signal
 import sys
 from collections.abc import Callable
 
+from mnist_pipeline.cpu_dispatch import check_this_process
 from mnist_pipeline.errors import PipelineError
 
 log = logging.getLogger("mnist_pipeline")
@@ -37,6 +42,22 @@ def run_stage(main: Callable[[], None]) -> None:
         sys.exit(130)
     finally:
         signal.signal(signal.SIGTERM, previous)
+    report_kernels(_stage_name(main))
+
+
+def report_kernels(stage: str) -> None:
+    """Log what NumPy, BLAS and oneDNN ran in ``stage``; warn where it was not the portable kernels."""
+    description, problems = check_this_process()
+    log.info("%s kernels: %s", stage, description)
+    for problem in problems:
+        log.warning("%s did not run the portable kernels: %s; its float outputs may differ from another "
+                    "machine's", stage, problem)
+
+
+def _stage_name(main: Callable) -> str:
+    """``train_nn`` for the ``main`` of ``python -m stages.train_nn``, whose module is ``__main__``."""
+    spec = getattr(main, "__globals__", {}).get("__spec__")
+    return spec.name.rsplit(".", 1)[-1] if spec else "stage"
 
 
 def _raise_interrupted(signum, frame):

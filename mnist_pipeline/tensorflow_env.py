@@ -3,13 +3,22 @@
 TensorFlow's C++ start-up notices (oneDNN, CPU features) bury a stage's own log and a command's own
 messages, so its C++ log level is set to warnings before the first import.
 
-TensorFlow runs its convolutions and matrix products on oneDNN's kernels only where it finds AVX-512's
-deep-learning instructions or AMX in the CPU, and on Eigen's everywhere else: on AVX2 machines (AMD's Zen 2 and
-Zen 3, Intel's cores before Ice Lake) the default network's training step took 0.81 of the time on oneDNN's
-(88 ms against 102 on an AMD EPYC of the Zen 3 generation, ``python -m benchmarks.bench_towers``), so they are
-turned on everywhere.
-A user's own ``TF_ENABLE_ONEDNN_OPTS`` wins, and a process with ``MNIST_TENSORFLOW_DEFAULTS`` set keeps
-TensorFlow's own choice, as a user's own script gets it (the reference recipes of ``benchmarks``).
+The rest decides which kernels compute, and so the float results. TensorFlow runs its convolutions and matrix
+products on oneDNN's kernels only where it finds AVX-512's deep-learning instructions or AMX in the CPU, and on
+Eigen's everywhere else; oneDNN's are faster on AVX2 machines too (``python -m benchmarks.bench_towers``), so they
+are turned on everywhere. oneDNN then generates code for the widest instructions it finds, and each width adds
+up in its own order: a compute profile (``train_nn.compute``) decides how far it may go.
+
+- ``portable``: oneDNN's AVX2 kernels, on every CPU that has AVX2, so a model trains to the same bytes on any
+  such x86-64 (AMD's or Intel's, any generation).
+- ``fast``: every instruction the CPU has (AVX-512, AMX), and bfloat16 where it trains faster
+  (:mod:`mnist_pipeline.cpu`): the outputs are then this kind of CPU's own.
+
+Both keep oneDNN's float32 arithmetic strict (a user's ``ONEDNN_DEFAULT_FPMATH_MODE=BF16`` would round each
+float32 product to bfloat16). These variables are set whatever the user's shell says, since a stage's outputs
+must depend only on what dvc.yaml declares; oneDNN reads them before its first kernel. Only a process with
+``MNIST_TENSORFLOW_DEFAULTS`` set keeps TensorFlow's own choices, as a user's own script gets them (the
+reference recipes of ``benchmarks``).
 """
 
 from __future__ import annotations
@@ -17,36 +26,64 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import typing
+from typing import Literal
 
 ONEDNN_OPTS = "TF_ENABLE_ONEDNN_OPTS"
+ONEDNN_ISA = "ONEDNN_MAX_CPU_ISA"
+ONEDNN_FPMATH = "ONEDNN_DEFAULT_FPMATH_MODE"
 KEEP_DEFAULTS = "MNIST_TENSORFLOW_DEFAULTS"
-# What configure_environment set in this process, as opposed to what the user had set.
-_set_here: dict[str, str] = {}
+Compute = Literal["portable", "fast"]
+COMPUTE_PROFILES = typing.get_args(Compute)
+# oneDNN's cap on the instructions its kernels use, for each profile ("ALL": no cap).
+MAX_ISA = {"portable": "AVX2", "fast": "ALL"}
+# What configure_environment changed in this process: each variable's value before (None: it was unset).
+_before: dict[str, str | None] = {}
+_profile: list[str] = []
 
 
-def configure_environment() -> None:
-    """Set TensorFlow's C++ log level to warnings and turn on oneDNN's kernels (unless ``KEEP_DEFAULTS`` is set);
-    a user's own ``TF_CPP_MIN_LOG_LEVEL`` and ``TF_ENABLE_ONEDNN_OPTS`` win. Read by TensorFlow at its import."""
-    _setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def kernel_environment(compute: str) -> dict[str, str]:
+    """The variables of TensorFlow and oneDNN that decide the kernels, as the ``compute`` profile sets them."""
+    if compute not in MAX_ISA:
+        raise ValueError(f"unknown compute profile {compute!r}; choose one of {list(COMPUTE_PROFILES)}")
+    return {ONEDNN_OPTS: "1", ONEDNN_ISA: MAX_ISA[compute], ONEDNN_FPMATH: "STRICT"}
+
+
+def configure_environment(compute: str | None = None) -> str:
+    """Set TensorFlow's C++ log level to warnings (unless the user set one) and the kernels of the ``compute``
+    profile (:func:`kernel_environment`; None: the profile already set in this process, else ``portable``),
+    unless ``KEEP_DEFAULTS`` is set. Returns the profile in force.
+
+    TensorFlow and oneDNN read these before their first kernel: a later call with another profile, once
+    TensorFlow has run, changes the environment but not the kernels.
+    """
+    compute = compute or (_profile[-1] if _profile else "portable")
+    _set("TF_CPP_MIN_LOG_LEVEL", "2", override=False)
     if KEEP_DEFAULTS not in os.environ:
-        _setdefault(ONEDNN_OPTS, "1")
+        for name, value in kernel_environment(compute).items():
+            _set(name, value)
+    _profile.append(compute)
+    return compute
 
 
-def _setdefault(name: str, value: str) -> None:
-    if name not in os.environ:
-        os.environ[name] = value
-        _set_here[name] = value
+def _set(name: str, value: str, *, override: bool = True) -> None:
+    if name in os.environ and (not override or os.environ[name] == value):
+        return
+    _before.setdefault(name, os.environ.get(name))
+    os.environ[name] = value
 
 
 @contextlib.contextmanager
 def tensorflow_defaults():
     """Inside the block, this process's environment is what a process needs to run TensorFlow under its own
-    defaults: without what :func:`configure_environment` set, and with ``KEEP_DEFAULTS``. For starting one; the
-    TensorFlow already imported here keeps its settings."""
+    defaults: what :func:`configure_environment` changed put back as the user had it, and ``KEEP_DEFAULTS`` set.
+    For starting one; the TensorFlow already imported here keeps its settings."""
     saved = dict(os.environ)
-    for name, value in _set_here.items():
-        if os.environ.get(name) == value:
-            del os.environ[name]
+    for name, value in _before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     os.environ[KEEP_DEFAULTS] = "1"
     try:
         yield

@@ -10,15 +10,19 @@ from mnist_pipeline.artifacts import load_arrays, write_json, write_text
 from mnist_pipeline.calibration import calibration_csv, expected_calibration_error, reliability_table
 from mnist_pipeline.metrics import classification_metrics, predictions_csv
 from mnist_pipeline.model_io import load_model, predict_proba
-from mnist_pipeline.paths import METRICS, MODEL_FILES, PROCESSED_DATA, calibration_file, predictions_file
+from mnist_pipeline.params import load_value
+from mnist_pipeline.paths import METRICS, MODEL_FILES, PARAMS, PROCESSED_DATA, calibration_file, predictions_file
 from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.stage_runner import run_stage
+from mnist_pipeline.tensorflow_env import Compute, configure_environment
 
 log = logging.getLogger(__name__)
 
 
 def main(root: Path = Path()) -> None:
     """Evaluate in the project folder ``root`` (DVC runs each stage in the project root)."""
+    # The network predicts on the kernels it trained on: the same bytes everywhere, or this CPU's fastest.
+    configure_environment(load_value(root / PARAMS, "train_nn.compute", Compute))
     data = load_arrays(root / PROCESSED_DATA)
     # Every model is loaded before anything is written: a missing one leaves the old outputs as they were.
     models = {name: load_model(root / path) for name, path in MODEL_FILES.items()}

@@ -18,7 +18,7 @@ def main(root: Path = Path()) -> None:
     """Train in the project folder ``root`` (DVC runs each stage in the project root)."""
     params = load_section(root / PARAMS, "train_nn", TrainNnParams)
     data = load_arrays(root / PROCESSED_DATA)
-    configure_tensorflow(params.threads, params.towers)
+    configure_tensorflow(params.threads, params.towers, params.compute)
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback
 

@@ -32,7 +32,9 @@ def pytest_configure(config):
     environ = hermetic_environ(os.environ, config_home)
     os.environ.clear()
     os.environ.update(environ)
-    configure_environment()
+    # The in-process tests run on the fast profile's kernels, every instruction this CPU has (bfloat16 layers need
+    # them); the end-to-end tests run the pipeline's own default, the portable profile, through `dvc repro`.
+    configure_environment("fast")
 
 
 def pytest_collection_modifyitems(items):

@@ -129,7 +129,8 @@ def train_models(folder: Path, x: np.ndarray, y: np.ndarray, *, max_iter: int, e
                                        "solver": "lbfgs", "seed": 0}, "train_logreg")
     save_skops(train_logreg(flatten(x), y, logreg), folder / "logreg.skops")
     nn = parse(TrainNnParams, {
-        "arch": "cnn", "warmup": 0.1, "label_smoothing": 0.0, "tta": False, "seed": 0, "towers": 1, "threads": 0,
+        "arch": "cnn", "compute": "portable", "warmup": 0.1, "label_smoothing": 0.0, "tta": False, "seed": 0,
+        "towers": 1, "threads": 0,
         "augment": {"shift": 0.05, "rotation": 0.02, "zoom": 0.05},
         "cnn": {"epochs": epochs, "batch_size": 64, "learning_rate": 0.003, "precision": "float32",
                 "filters": filters, "batch_norm": False, "dense_units": dense_units, "dropout": 0.2},

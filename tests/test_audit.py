@@ -3,7 +3,20 @@
 import copy
 import re
 
-from mnist_pipeline.audit import compare_locks, format_audit, metric_changes
+import numpy as np
+
+from mnist_pipeline.audit import (
+    DIFFERENT,
+    EQUIVALENT,
+    FAILED,
+    SAME,
+    compare_locks,
+    format_audit,
+    metric_changes,
+    verdict,
+)
+from mnist_pipeline.compare import ModelComparison
+from mnist_pipeline.significance import compare_predictions
 
 LOCK = {
     "schema": "2.0",
@@ -38,7 +51,7 @@ def test_a_changed_hash_differs_and_a_missing_output_differs():
     assert "1 of 3 outputs identical; 2 differ." in text
 
 
-def test_only_the_data_stages_are_promised_identical_on_every_cpu():
+def test_only_the_data_stages_are_promised_identical_under_either_profile():
     checks = {check.path: check for check in compare_locks(LOCK, LOCK)}
     assert checks["data/raw"].platform_independent
     assert not checks["models/nn.keras"].platform_independent
@@ -52,3 +65,51 @@ def test_metric_changes_name_each_changed_value_from_dvc_metrics_diff():
     assert metric_changes({}) == []
     text = format_audit(compare_locks(LOCK, LOCK), metric_changes(diff), "header")
     assert "nn.accuracy: 0.99 -> 0.991" in text
+
+
+def checks_with(differing: set[str]) -> list:
+    reproduced = copy.deepcopy(LOCK)
+    for stage in reproduced["stages"].values():
+        for out in stage["outs"]:
+            if out["path"] in differing:
+                out["md5"] = "changed"
+    return compare_locks(LOCK, reproduced)
+
+
+def paired(recorded_only: int, reproduced_only: int, total: int = 1000) -> list[ModelComparison]:
+    """A model whose recorded and reproduced predictions disagree on that many digits, each side right on its own."""
+    actual = np.zeros(total, dtype=int)
+    recorded, reproduced = actual.copy(), actual.copy()
+    reproduced[:recorded_only] = 1
+    recorded[recorded_only:recorded_only + reproduced_only] = 1
+    return [ModelComparison("nn", compare_predictions(actual, recorded, reproduced))]
+
+
+def test_the_verdict_is_same_bytes_only_when_every_output_is_identical():
+    assert verdict(checks_with(set()), None) == ("same bytes", SAME)
+
+
+def test_different_model_bytes_with_predictions_that_split_evenly_are_equivalent():
+    # 8 digits against 9, as between two kinds of CPU: McNemar's p = 1.0.
+    summary, status = verdict(checks_with({"models/nn.keras"}), paired(8, 9))
+    assert (summary, status) == ("different bytes, no evidence of a different model (p = 1)", EQUIVALENT)
+
+
+def test_predictions_that_split_unevenly_are_a_different_model():
+    summary, status = verdict(checks_with({"models/nn.keras"}), paired(0, 20))
+    assert status == DIFFERENT
+    assert summary == "different model: nn (p = 1.9e-06)"
+
+
+def test_different_data_is_different_whatever_the_predictions_say():
+    summary, status = verdict(checks_with({"data/raw", "models/nn.keras"}), paired(0, 0))
+    assert (summary, status) == ("different data: data/raw must be the same on every machine", DIFFERENT)
+
+
+def test_different_bytes_without_recorded_predictions_cannot_be_called_equivalent():
+    summary, status = verdict(checks_with({"models/nn.keras"}), None)
+    assert status == DIFFERENT and "no recorded predictions" in summary
+
+
+def test_the_exit_statuses_are_distinct():
+    assert len({SAME, EQUIVALENT, FAILED, DIFFERENT}) == 4 and SAME == 0

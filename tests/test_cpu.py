@@ -48,12 +48,15 @@ def test_no_cpuinfo_means_float32(tmp_path):
     assert bfloat16_is_faster(tmp_path / "missing") is False
 
 
-@pytest.mark.parametrize(("precision", "faster", "policy"), [
-    ("auto", True, "mixed_bfloat16"),
-    ("auto", False, "float32"),
-    # An explicit choice stands, whatever the CPU.
-    ("float32", True, "float32"),
-    ("mixed_bfloat16", False, "mixed_bfloat16"),
+@pytest.mark.parametrize(("precision", "compute", "faster", "policy"), [
+    ("auto", "fast", True, "mixed_bfloat16"),
+    ("auto", "fast", False, "float32"),
+    # The portable profile computes in float32 on every CPU: bfloat16's instructions exist on some only.
+    ("auto", "portable", True, "float32"),
+    # An explicit choice stands, whatever the CPU and the profile.
+    ("float32", "fast", True, "float32"),
+    ("mixed_bfloat16", "fast", False, "mixed_bfloat16"),
+    ("mixed_bfloat16", "portable", False, "mixed_bfloat16"),
 ])
-def test_auto_precision_follows_the_cpu(precision, faster, policy):
-    assert compute_precision(precision, bfloat16_faster=faster) == policy
+def test_auto_precision_follows_the_profile_and_the_cpu(precision, compute, faster, policy):
+    assert compute_precision(precision, compute, bfloat16_faster=faster) == policy

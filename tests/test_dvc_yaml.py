@@ -45,8 +45,10 @@ def test_stage_lists_its_script_and_every_module_it_imports(stage):
     script = REPO_ROOT / "stages" / f"{stage}.py"
     assert STAGES[stage]["cmd"] == f"python -m stages.{stage}"
     listed = {dep for dep in STAGES[stage]["deps"] if dep.endswith(".py")}
-    # `python -m stages.<name>` runs the package's __init__ (the environment check) first.
-    expected = {rel(script), "stages/__init__.py"} | {rel(module) for module in imported_modules(script)}
+    # `python -m stages.<name>` runs the package's __init__ (the environment check, the kernels' pins) first.
+    package = REPO_ROOT / "stages" / "__init__.py"
+    modules = imported_modules(script) | imported_modules(package)
+    expected = {rel(script), rel(package)} | {rel(module) for module in modules}
     assert listed == expected
 
 
@@ -57,11 +59,12 @@ def test_library_init_file_holds_no_code():
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
-def test_stage_depends_on_exactly_the_params_section_it_loads(stage):
+def test_stage_depends_on_exactly_the_params_it_loads(stage):
+    # A section (load_section) or a single dotted key of another stage's section (load_value).
     script = (REPO_ROOT / "stages" / f"{stage}.py").read_text()
     loads = {
         node.args[1].value for node in ast.walk(ast.parse(script))
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load_section"
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("load_section", "load_value")
     }
     assert set(STAGES[stage].get("params", [])) == loads
 

@@ -35,7 +35,8 @@ def logreg_params(**overrides) -> TrainLogregParams:
 def nn_params(**overrides) -> TrainNnParams:
     """A tiny network's params; a mapping in ``overrides`` (``cnn={...}``) updates that section's defaults."""
     values = {
-        "arch": "cnn", "warmup": 0.25, "label_smoothing": 0.1, "tta": False, "seed": 0, "towers": 1, "threads": 0,
+        "arch": "cnn", "compute": "portable", "warmup": 0.25, "label_smoothing": 0.1, "tta": False, "seed": 0,
+        "towers": 1, "threads": 0,
         "augment": {"shift": 0.1, "rotation": 0.03, "zoom": 0.1},
         "cnn": {"epochs": 1, "batch_size": 50, "learning_rate": 0.01, "precision": "float32", "filters": [2],
                 "batch_norm": False, "dense_units": 4, "dropout": 0.1},
@@ -281,7 +282,7 @@ def test_mixed_bfloat16_computes_in_bfloat16_and_keeps_weights_and_probabilities
     from mnist_pipeline.nn import train_nn
 
     x, y = digits
-    params = nn_params(tta=True, cnn={"precision": "mixed_bfloat16"})
+    params = nn_params(tta=True, compute="fast", cnn={"precision": "mixed_bfloat16"})
     model = train_nn(x[:200], y[:200], x[200:250], y[200:250], params)
     network = model.get_layer("mnist_cnn")
     dtypes = {type(layer).__name__: (layer.compute_dtype, layer.variable_dtype) for layer in network.layers}
@@ -302,10 +303,11 @@ def test_mixed_bfloat16_computes_in_bfloat16_and_keeps_weights_and_probabilities
 
 @pytest.mark.parametrize(("faster", "dtype"), [(True, "bfloat16"), (False, "float32")])
 def test_auto_precision_builds_bfloat16_layers_only_where_bfloat16_is_faster(monkeypatch, faster, dtype):
+    # Under the fast profile; the portable one builds float32 layers everywhere (test_cpu.py).
     from mnist_pipeline import nn
 
     monkeypatch.setattr(nn, "bfloat16_is_faster", lambda: faster)
-    model = nn.build_model(nn_params(cnn={"precision": "auto"}))
+    model = nn.build_model(nn_params(compute="fast", cnn={"precision": "auto"}))
     convolution = next(layer for layer in model.layers if type(layer).__name__ == "Conv2D")
     assert convolution.compute_dtype == dtype
     assert model.get_layer("probabilities").compute_dtype == "float32"

@@ -11,8 +11,9 @@ from mnist_pipeline.dataset import PreprocessParams
 from mnist_pipeline.figures import VisualizeParams
 from mnist_pipeline.logreg import TrainLogregParams
 from mnist_pipeline.nn import TrainNnParams
-from mnist_pipeline.params import ParamsError, load_section, parse
+from mnist_pipeline.params import ParamsError, load_section, load_value, parse
 from mnist_pipeline.sources import FetchParams
+from mnist_pipeline.tensorflow_env import Compute
 
 # Each section's schema lives beside the code that uses it; this is the whole set.
 SECTIONS = {
@@ -65,6 +66,7 @@ def test_loaded_values_have_the_declared_types():
 def test_training_follows_the_chosen_architecture(write_params):
     def to_mlp(doc):
         doc["train_nn"]["arch"] = "mlp"
+        doc["train_nn"]["compute"] = "fast"
         doc["train_nn"]["cnn"].update(epochs=3, batch_size=64, learning_rate=0.001, precision="mixed_bfloat16")
         doc["train_nn"]["mlp"].update(epochs=5, batch_size=256, learning_rate=0.003, precision="float32")
 
@@ -127,6 +129,11 @@ def delete_key(section, *path):
     ("visualize", set_key("visualize", "dpi", value=10), ["visualize.dpi", "10", "50 <= visualize.dpi"]),
     # bad choices
     ("train_nn", set_key("train_nn", "arch", value="rnn"), ["train_nn.arch", "'rnn'", "'cnn'", "'mlp'"]),
+    ("train_nn", set_key("train_nn", "compute", value="native"), ["train_nn.compute", "'native'", "'portable'",
+                                                                  "'fast'"]),
+    # bfloat16 has no kernels among oneDNN's AVX2 ones
+    ("train_nn", set_key("train_nn", "mlp", "precision", value="mixed_bfloat16"),
+     ["train_nn.mlp.precision", "'mixed_bfloat16'", "train_nn.compute: fast"]),
     ("train_logreg", set_key("train_logreg", "solver", value="liblinear"), ["train_logreg.solver", "'liblinear'",
                                                                              "lbfgs"]),
 ])
@@ -195,3 +202,15 @@ def test_params_are_frozen():
     params = load_section(PARAMS_FILE, "visualize", SECTIONS["visualize"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         params.dpi = 1
+
+
+def test_one_key_of_another_section_is_read_and_checked_alone(write_params):
+    # What evaluate reads of train_nn's section: only its compute profile, whatever else that section holds.
+    path = write_params(set_key("train_nn", "arch", value="rnn"))
+    assert load_value(path, "train_nn.compute", Compute) == COMMITTED["train_nn"]["compute"]
+    with pytest.raises(ParamsError, match=r"train_nn\.compute = 'turbo' is not allowed; choose one of"):
+        load_value(write_params(set_key("train_nn", "compute", value="turbo")), "train_nn.compute", Compute)
+    with pytest.raises(ParamsError, match=r"has no key 'train_nn\.computer'"):
+        load_value(path, "train_nn.computer", Compute)
+    with pytest.raises(ParamsError, match=r"has no section 'train'"):
+        load_value(path, "train.compute", Compute)

@@ -7,18 +7,28 @@ committed run finds every output identical.
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
 import venv
 from pathlib import Path
 
+import yaml
 from helpers import ALL_STAGES
 
 
-def test_audit_reruns_everything_in_a_clone_and_finds_every_output_identical(project):
+def test_audit_reruns_everything_in_a_clone_and_weighs_what_differs(project):
+    # A committed lock whose network hash no run can reproduce: every other output must come out identical, and
+    # the network's predictions, identical too, make it "no evidence of a different model", exit status 1.
+    lock_text = (project.root / "dvc.lock").read_text()
+    recorded = yaml.safe_load(lock_text)["stages"]["train_nn"]["outs"][0]
+    assert recorded["path"] == "models/nn.keras"
+    (project.root / "dvc.lock").write_text(lock_text.replace(recorded["md5"], "deadbeef" * 4))
+    project.commit("a lock that records another network")
+
     result = project.run(sys.executable, "-m", "mnist_pipeline.audit", check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     for stage in ALL_STAGES:
         assert f"Running stage '{stage}'" in result.stderr  # really rerun, not restored
     rows = [line.split() for line in result.stdout.splitlines() if line.split()[:1] and line.split()[0] in ALL_STAGES]
@@ -27,8 +37,12 @@ def test_audit_reruns_everything_in_a_clone_and_finds_every_output_identical(pro
                                         "reports/predictions/logreg.csv", "reports/predictions/nn.csv",
                                         "reports/calibration/logreg.csv", "reports/calibration/nn.csv",
                                         "reports/figures", "reports/report.md"}
-    assert all(row[2] == "identical" for row in rows), result.stdout
-    assert f"{len(rows)} of {len(rows)} outputs identical." in result.stdout
+    assert [row[1] for row in rows if row[2] != "identical"] == ["models/nn.keras"], result.stdout
+    assert f"{len(rows) - 1} of {len(rows)} outputs identical; 1 differ." in result.stdout
+    # The recorded predictions against the reproduced ones, model by model.
+    assert re.search(r"^nn +\S+ \(.+\) +\S+ \(.+\) +0 +0 +1\.0000 +no evidence of a difference", result.stdout, re.M)
+    assert result.stdout.rstrip().endswith("Verdict: different bytes, no evidence of a different model (p = 1).")
+    project.git("revert", "--no-edit", "HEAD")
 
 
 def test_forced_rerun_writes_the_same_bytes_whatever_the_stages_must_not_depend_on(project, tmp_path):
@@ -39,11 +53,28 @@ def test_forced_rerun_writes_the_same_bytes_whatever_the_stages_must_not_depend_
     (project.root / "scratch").mkdir()
     (project.root / "scratch" / "digits.npz").write_bytes(b"unrelated")
     env = {**project.env, "TZ": "Pacific/Chatham", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8",
-           "PYTHONHASHSEED": "12345", "SOURCE_DATE_EPOCH": "86400", "TMPDIR": str(tmp_path), "COLUMNS": "37"}
+           "PYTHONHASHSEED": "12345", "SOURCE_DATE_EPOCH": "86400", "TMPDIR": str(tmp_path), "COLUMNS": "37",
+           # What a user's shell may say of threads and kernels; each stage pins its own. (The OpenBLAS variables
+           # stay as this machine sets them: OMP_NUM_THREADS is what OpenBLAS reads when its own is unset.)
+           "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3", "TF_NUM_INTRAOP_THREADS": "3",
+           "TF_NUM_INTEROP_THREADS": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX",
+           "ONEDNN_DEFAULT_FPMATH_MODE": "BF16", "NPY_DISABLE_CPU_FEATURES": "X86_V3"}
     time.sleep(1.1)  # anything that stamps the clock would now stamp another second
 
-    assert project.repro("--force", env=env) == ALL_STAGES
+    result = project.run("dvc", "repro", "--force", env=env)
+    assert set(re.findall(r"Running stage '([^']+)'", result.stdout)) == ALL_STAGES
     assert project.output_digests() == outputs
+    # Each stage logs the kernels it ran: the pinned ones, whatever it inherited.
+    kernels = dict(re.findall(r"mnist_pipeline: (\w+) kernels: (.*)", result.stderr))
+    assert set(kernels) == ALL_STAGES, result.stderr
+    for stage, line in kernels.items():
+        assert line.startswith("NumPy dispatch up to AVX2; "), (stage, line)
+        libraries = dict((name, (kernels, threads)) for name, kernels, threads in
+                         re.findall(r"(lib\w+) (\w+) x(\d+)", line))
+        assert "libscipy_openblas64_" in libraries, (stage, line)  # NumPy's
+        assert set(libraries.values()) == {("Haswell", "1")}, (stage, line)
+        assert line.endswith("; oneDNN up to AVX2") == (stage in {"train_nn", "evaluate"}), (stage, line)
+    assert "did not run the portable kernels" not in result.stderr
     assert (project.root / "dvc.lock").read_text() == lock
     assert set(project.git("status", "--porcelain").stdout.splitlines()) == {"?? notes.txt", "?? scratch/"}
     (project.root / "notes.txt").unlink()

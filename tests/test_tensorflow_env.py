@@ -5,32 +5,59 @@ import os
 import pytest
 
 from mnist_pipeline import tensorflow_env
-from mnist_pipeline.tensorflow_env import KEEP_DEFAULTS, ONEDNN_OPTS, configure_environment, tensorflow_defaults
+from mnist_pipeline.tensorflow_env import (
+    KEEP_DEFAULTS,
+    ONEDNN_FPMATH,
+    ONEDNN_ISA,
+    ONEDNN_OPTS,
+    configure_environment,
+    kernel_environment,
+    tensorflow_defaults,
+)
+
+KERNEL_VARIABLES = (ONEDNN_OPTS, ONEDNN_ISA, ONEDNN_FPMATH)
 
 
 @pytest.fixture
 def fresh_environment(monkeypatch):
     """No oneDNN setting of the user's, and nothing set by this module yet."""
-    monkeypatch.delenv(ONEDNN_OPTS, raising=False)
-    monkeypatch.delenv(KEEP_DEFAULTS, raising=False)
-    monkeypatch.setattr(tensorflow_env, "_set_here", {})
+    for name in (*KERNEL_VARIABLES, KEEP_DEFAULTS):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tensorflow_env, "_before", {})
+    monkeypatch.setattr(tensorflow_env, "_profile", [])
 
 
-def test_onednn_kernels_are_turned_on_but_a_reference_process_gets_tensorflows_choice(fresh_environment):
-    configure_environment()
-    assert os.environ[ONEDNN_OPTS] == "1"
+def test_onednn_kernels_are_capped_at_avx2_but_a_reference_process_gets_tensorflows_choice(fresh_environment):
+    assert configure_environment() == "portable"
+    assert [os.environ[name] for name in KERNEL_VARIABLES] == ["1", "AVX2", "STRICT"]
     with tensorflow_defaults():
-        assert ONEDNN_OPTS not in os.environ
+        assert not set(KERNEL_VARIABLES) & set(os.environ)
         assert os.environ[KEEP_DEFAULTS] == "1"
         configure_environment()  # what the reference's own process runs when it imports TensorFlow
-        assert ONEDNN_OPTS not in os.environ
-    assert os.environ[ONEDNN_OPTS] == "1"
+        assert not set(KERNEL_VARIABLES) & set(os.environ)
+    assert os.environ[ONEDNN_ISA] == "AVX2"
     assert KEEP_DEFAULTS not in os.environ
 
 
-def test_the_users_own_onednn_setting_wins_everywhere(fresh_environment, monkeypatch):
-    monkeypatch.setenv(ONEDNN_OPTS, "0")
-    configure_environment()
-    assert os.environ[ONEDNN_OPTS] == "0"
+def test_the_fast_profile_lifts_the_cap_and_stays_in_force_for_later_imports(fresh_environment):
+    assert configure_environment("fast") == "fast"
+    assert os.environ[ONEDNN_ISA] == "ALL"
+    assert configure_environment() == "fast"  # what import_tensorflow calls
+    assert os.environ[ONEDNN_ISA] == "ALL"
+
+
+@pytest.mark.parametrize("compute", ["portable", "fast"])
+def test_the_users_own_kernel_settings_are_overridden_and_given_back_to_a_reference_process(
+        fresh_environment, monkeypatch, compute):
+    users = {ONEDNN_OPTS: "0", ONEDNN_ISA: "AVX512_CORE_AMX", ONEDNN_FPMATH: "BF16"}
+    for name, value in users.items():
+        monkeypatch.setenv(name, value)
+    configure_environment(compute)
+    assert {name: os.environ[name] for name in KERNEL_VARIABLES} == kernel_environment(compute)
     with tensorflow_defaults():
-        assert os.environ[ONEDNN_OPTS] == "0"
+        assert {name: os.environ[name] for name in KERNEL_VARIABLES} == users
+
+
+def test_an_unknown_profile_is_refused():
+    with pytest.raises(ValueError, match="choose one of"):
+        kernel_environment("turbo")

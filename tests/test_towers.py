@@ -88,5 +88,13 @@ def test_a_training_in_towers_is_deterministic_and_saves_the_plain_network(tmp_p
 @pytest.mark.parametrize("threads, towers, cores, pools", [
     (0, 1, 2, (2, 1)), (0, 2, 2, (1, 2)), (0, 2, 8, (4, 2)), (0, 4, 2, (1, 4)), (3, 2, 2, (3, 2)),
 ])
-def test_thread_pools_share_the_cores_among_the_towers(threads, towers, cores, pools):
-    assert thread_pools(threads, towers, cores) == pools
+def test_the_fast_profile_shares_the_cores_among_the_towers(threads, towers, cores, pools):
+    assert thread_pools(threads, towers, cores, "fast") == pools
+
+
+@pytest.mark.parametrize("cores", [1, 2, 16, 128])
+def test_the_portable_profile_runs_one_thread_an_op_on_any_number_of_cores_unless_told(cores):
+    # The tiny network trained with 2 intra-op threads a tower wrote other bytes than with 1: the count is an
+    # input, so only params.yaml may set it.
+    assert thread_pools(0, 2, cores, "portable") == (1, 2)
+    assert thread_pools(4, 2, cores, "portable") == (4, 2)
