@@ -187,15 +187,16 @@ def measure_matmul_flops(size: int = MATMUL_SIZE, repeats: int = 10, dtype: str 
     return side_by_side * 2 * size**3 / best
 
 
-def this_processor() -> Processor:
+def this_processor(bfloat16: bool = True) -> Processor:
     """This machine's processor, as Linux describes it, with the cores this process may use and the rates of a
-    float32 and a bfloat16 matrix product timed here."""
+    float32 and (with ``bfloat16``) a bfloat16 matrix product timed here. A process under the portable compute
+    profile has no bfloat16 kernels: a bfloat16 product there would abort it."""
     cores = len(os.sched_getaffinity(0))
     max_freq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
     max_khz = int(max_freq.read_text()) if max_freq.exists() else None
     processor = parse_cpuinfo(CPUINFO.read_text(), cores, max_khz)
     return replace(processor, matmul_flops=measure_matmul_flops(),
-                   bfloat16_matmul_flops=measure_matmul_flops(dtype="bfloat16"))
+                   bfloat16_matmul_flops=measure_matmul_flops(dtype="bfloat16") if bfloat16 else 0.0)
 
 
 def limits_row(name: str, flops: int, seconds: float, peak_flops: float) -> str:
