@@ -52,7 +52,7 @@ def test_benchmark_page_quotes_the_tables_the_benchmark_wrote():
     written = committed_or_workspace("benchmarks/results.md").split("\n\n")
     tables = [block.strip() for block in written if block.startswith("|")]
     headers = [block for block in written if block.startswith("train_nn.compute: ")]
-    assert [header.split(".", 1)[0] for header in headers] == ["train_nn.compute: portable", "train_nn.compute: fast"]
+    assert [header.split(". ", 1)[0] for header in headers] == ["train_nn.compute: portable", "train_nn.compute: fast"]
     assert len(tables) == 2 * len(headers) and all(len(table.splitlines()) >= 3 for table in tables)
     page = DOCS["benchmark.md"]
     assert [page.count(f"\n{table}\n") for table in tables] == [1] * len(tables)
