@@ -124,9 +124,10 @@ class Processor:
         if self.matmul_flops > self.nominal_flops:
             text += f", faster: the float32 peak is taken as {self.peak_flops / 1e9:.0f} GFLOP/s"
         instruction = "AMX" if self.amx else "AVX512_BF16" if self.bfloat16_dot else "no bfloat16 instructions"
+        measured = (f"the product ran at {self.bfloat16_matmul_flops / 1e9:.0f}" if self.bfloat16_matmul_flops
+                    else "the product not run (no bfloat16 kernels in this process)")
         text += (f"; bfloat16 ({instruction}): {self.nominal_bfloat16_flops / 1e9:.0f} GFLOP/s nominal, "
-                 f"the product ran at {self.bfloat16_matmul_flops / 1e9:.0f}: the bfloat16 peak is taken as "
-                 f"{self.bfloat16_peak_flops / 1e9:.0f} GFLOP/s")
+                 f"{measured}: the bfloat16 peak is taken as {self.bfloat16_peak_flops / 1e9:.0f} GFLOP/s")
         return text
 
 

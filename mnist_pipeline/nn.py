@@ -90,9 +90,9 @@ def thread_pools(threads: int, towers: int, cores: int, compute: str = "portable
 
     The inter-op pool gets a thread per tower, which is what a step's graph has to run side by side; each op
     gets ``threads`` intra-op threads. 0 means one under the portable ``compute`` profile, and the cores shared
-    among the towers (at least one) under the fast one: some of oneDNN's kernels split a product's additions
-    among their threads when its rows and columns are few, so the thread count is an input of the bytes, and
-    only a count fixed in params.yaml gives the same ones on a machine with more cores.
+    among the towers (at least one) under the fast one. Some kernels split a sum among their threads, so the
+    count can change the bytes (the tests' tiny network trained with 2 intra-op threads a tower wrote another
+    file than with 1), and only a count fixed in params.yaml gives the same ones on a machine with more cores.
     """
     if threads:
         return threads, towers

@@ -96,6 +96,9 @@ def test_a_measured_matrix_product_faster_than_the_reported_clock_raises_the_pea
     slower = Processor(model="x", cores=2, lanes=16, ghz=2.5, matmul_flops=120e9)
     assert slower.peak_flops == 160e9
     assert "the float32 peak is taken" not in slower.describe(2048)
+    # A portable-profile process runs no bfloat16 product: it says so instead of a rate of 0.
+    assert "bfloat16 (no bfloat16 instructions): 160 GFLOP/s nominal, the product not run (no bfloat16 kernels in " \
+           "this process)" in slower.describe(2048)
     faster = Processor(model="x", cores=2, lanes=16, ghz=2.5, matmul_flops=192e9, bfloat16_matmul_flops=150e9)
     assert faster.peak_flops == 192e9
     assert faster.describe(2048) == (
