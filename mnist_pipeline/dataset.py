@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from mnist_pipeline.digits import N_CLASSES
 from mnist_pipeline.params import bounded
 
 
@@ -14,7 +15,8 @@ from mnist_pipeline.params import bounded
 class PreprocessParams:
     """The ``preprocess`` section of params.yaml: the validation split."""
 
-    val_size: int = bounded(1, 30_000)
+    # The split is stratified: it holds out at least one digit of each class.
+    val_size: int = bounded(N_CLASSES, 30_000)
     # Use only the first ``train_limit`` training digits (after the split); 0 keeps all.
     train_limit: int = bounded(0, 60_000)
     seed: int = bounded(0, 2**32 - 1)

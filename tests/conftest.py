@@ -18,7 +18,7 @@ from mnist_for_tests import mnist_folder
 
 from mnist_pipeline.tensorflow_env import configure_environment
 
-# A skip under CI=true fails the run unless a server program is missing (tests/ci_skips.py).
+# A skip under CI=true fails the run (tests/ci_skips.py).
 pytest_plugins = ["ci_skips"]
 
 # A test that uses a copy of the pipeline is end to end; marked here, so none is forgotten.

@@ -30,6 +30,15 @@ def test_reliability_table_and_ece_by_hand():
     assert expected_calibration_error(table) == pytest.approx(0.45)
 
 
+def test_bins_weigh_by_their_size_in_the_ece():
+    # Three digits at 95%, all right, and one at 55%, wrong: bins of 3 and 1. Weighted by size the ECE is
+    # (3 x |1 - 0.95| + 1 x |0 - 0.55|) / 4 = 0.175; an unweighted mean of the bins' gaps would say 0.3.
+    probabilities = rows_with_confidence([1, 2, 3, 4], [0.95, 0.95, 0.95, 0.55])
+    table = reliability_table(np.array([1, 2, 3, 0]), probabilities)
+    np.testing.assert_allclose(table, [[0.55, 0.0, 1], [0.95, 1.0, 3]])
+    assert expected_calibration_error(table) == pytest.approx(0.175)
+
+
 def test_a_confidence_of_one_falls_in_the_top_bin():
     table = reliability_table(np.array([7]), rows_with_confidence([7], [1.0]))
     np.testing.assert_allclose(table, [[1.0, 1.0, 1]])

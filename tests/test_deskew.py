@@ -5,11 +5,12 @@ import numpy as np
 from mnist_pipeline.deskew import _CHUNK, deskew
 
 
-def slanted_bar(slope: float, column: float) -> np.ndarray:
-    """A 28 x 28 image of a one-pixel stroke through rows 4-23, leaning by ``slope`` pixels a row."""
+def slanted_bar(slope: float, column: float, rows: range = range(4, 24)) -> np.ndarray:
+    """A 28 x 28 image of a one-pixel stroke through ``rows``, leaning by ``slope`` pixels a row."""
     image = np.zeros((28, 28), dtype=np.uint8)
-    for row in range(4, 24):
-        image[row, round(column + slope * (row - 13.5))] = 255
+    middle = (rows.start + rows.stop - 1) / 2
+    for row in rows:
+        image[row, round(column + slope * (row - middle))] = 255
     return image
 
 
@@ -26,6 +27,17 @@ def test_a_slanted_stroke_comes_out_upright_and_centred():
     image = slanted_bar(slope=0.4, column=10)
     before, _, _ = centres(image.astype(np.float32))
     assert np.ptp(before) > 7  # leans by 8 columns over its 20 rows
+
+    after, centre_row, centre_col = centres(deskew(image[None])[0])
+    assert np.ptp(after) < 1.0
+    assert abs(centre_row - 13.5) <= 0.5 and abs(centre_col - 13.5) <= 0.5
+
+
+def test_a_stroke_off_centre_both_ways_moves_to_the_centre():
+    # In the top left corner: rows 1-10, around column 6. The centring must move it down and right.
+    image = slanted_bar(slope=-0.3, column=6, rows=range(1, 11))
+    _, row_before, col_before = centres(image.astype(np.float32))
+    assert row_before < 6 and col_before < 7
 
     after, centre_row, centre_col = centres(deskew(image[None])[0])
     assert np.ptp(after) < 1.0

@@ -120,6 +120,8 @@ def delete_key(section, *path):
     ("train_nn", set_key("train_nn", "cnn", value=[1, 2]), ["train_nn.cnn", "mapping", "[1, 2]"]),
     # out of range
     ("preprocess", set_key("preprocess", "val_size", value=0), ["preprocess.val_size", "0", "out of range"]),
+    ("preprocess", set_key("preprocess", "val_size", value=9),
+     ["preprocess.val_size = 9", "10 <= preprocess.val_size"]),
     ("preprocess", set_key("preprocess", "val_size", value=30_001), ["preprocess.val_size", "30001", "<= 30000"]),
     ("fetch", set_key("fetch", "timeout", value=0), ["fetch.timeout", "0.0", "0 < fetch.timeout"]),
     ("fetch", set_key("fetch", "retries", value=0), ["fetch.retries", "0", "1 <= fetch.retries <= 10"]),
@@ -153,11 +155,11 @@ def test_a_bad_value_in_another_section_does_not_block_this_one(write_params):
 
 def test_range_bounds_are_inclusive_where_declared(write_params):
     def edit(doc):
-        doc["preprocess"]["val_size"] = 1
+        doc["preprocess"]["val_size"] = 10  # a digit of each class: the least a stratified split can hold out
         doc["preprocess"]["train_limit"] = 0
 
     params = load_section(write_params(edit), "preprocess", SECTIONS["preprocess"])
-    assert (params.val_size, params.train_limit) == (1, 0)
+    assert (params.val_size, params.train_limit) == (10, 0)
 
 
 def test_missing_file(tmp_path):
