@@ -13,7 +13,13 @@ from mnist_pipeline.augment import AugmentParams, distort
 from mnist_pipeline.cpu import bfloat16_is_faster
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
 from mnist_pipeline.params import ParamsError, bounded
-from mnist_pipeline.tensorflow_env import Compute, configure_environment, import_keras, import_tensorflow
+from mnist_pipeline.tensorflow_env import (
+    Compute,
+    configure_environment,
+    import_keras,
+    import_tensorflow,
+    set_thread_pools,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +116,9 @@ def configure_tensorflow(threads: int, towers: int, compute: str = "portable") -
     tf = import_tensorflow()
     tf.config.experimental.enable_op_determinism()
     intra, inter = thread_pools(threads, towers, os.cpu_count() or 1, compute)
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(intra)
-        tf.config.threading.set_inter_op_parallelism_threads(inter)
+    if set_thread_pools(intra, inter):
         log.info("compute: %s; %d intra-op thread(s) an op, %d inter-op", compute, intra, inter)
-    except RuntimeError:
+    else:
         log.warning("TensorFlow already ran in this process: its thread pools keep their sizes")
 
 

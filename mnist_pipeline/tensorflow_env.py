@@ -73,6 +73,24 @@ def _set(name: str, value: str, *, override: bool = True) -> None:
     os.environ[name] = value
 
 
+def set_thread_pools(intra: int, inter: int | None = None) -> bool:
+    """Size TensorFlow's intra-op pool (threads an op) and, if given, its inter-op pool (ops side by side); False
+    where TensorFlow already ran in this process, whose pools then keep their sizes.
+
+    Under the portable profile the intra-op count is fixed by params, never by the cores: some kernels split a sum
+    among their threads, and the default network's probabilities came out with other last bits on 8 threads
+    than on 1 or 2.
+    """
+    tf = import_tensorflow()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        if inter is not None:
+            tf.config.threading.set_inter_op_parallelism_threads(inter)
+    except RuntimeError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def tensorflow_defaults():
     """Inside the block, this process's environment is what a process needs to run TensorFlow under its own
