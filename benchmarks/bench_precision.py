@@ -82,8 +82,8 @@ def main() -> None:
         step = seconds / args.steps
         print(f"| {precision} | {step * 1000:.0f} | {step * steps_an_epoch:.1f} | {seconds / steps['float32']:.2f} |")
     print()
-    print(f"precision: auto computes in {compute_precision('auto', 'fast')} here: the CPU's bfloat16 instructions: "
-          f"{', '.join(bfloat16_flags) or 'none'} ({fields.get('vendor_id', 'unknown vendor')})")
+    print(f"precision: auto computes in {compute_precision('auto', params.compute)} here: the CPU's bfloat16 "
+          f"instructions: {', '.join(bfloat16_flags) or 'none'} ({fields.get('vendor_id', 'unknown vendor')})")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from mnist_pipeline.tensorflow_env import (
     configure_environment,
     import_keras,
     import_tensorflow,
+    intra_op_threads,
     set_thread_pools,
 )
 
@@ -95,14 +96,10 @@ def thread_pools(threads: int, towers: int, cores: int, compute: str = "portable
     """TensorFlow's (intra-op, inter-op) thread counts for ``towers`` side by side on ``cores``.
 
     The inter-op pool gets a thread per tower, which is what a step's graph has to run side by side; each op
-    gets ``threads`` intra-op threads. 0 means one under the portable ``compute`` profile, and the cores shared
-    among the towers (at least one) under the fast one. Some kernels split a sum among their threads, so the
-    count can change the bytes (the tests' tiny network trained with 2 intra-op threads a tower wrote another
-    file than with 1), and only a count fixed in params.yaml gives the same ones on a machine with more cores.
+    gets :func:`~mnist_pipeline.tensorflow_env.intra_op_threads`: ``threads``, or for 0 one under the portable
+    ``compute`` profile and the cores shared among the towers under the fast one.
     """
-    if threads:
-        return threads, towers
-    return (1 if compute == "portable" else max(1, cores // towers)), towers
+    return intra_op_threads(threads, compute, cores // towers), towers
 
 
 def configure_tensorflow(threads: int, towers: int, compute: str = "portable") -> None:

@@ -39,7 +39,8 @@ COMPUTE_PROFILES = typing.get_args(Compute)
 MAX_ISA = {"portable": "AVX2", "fast": "ALL"}
 # What configure_environment changed in this process: each variable's value before (None: it was unset).
 _before: dict[str, str | None] = {}
-_profile: list[str] = []
+# The profile configure_environment last set in this process.
+_profile: str | None = None
 
 
 def kernel_environment(compute: str) -> dict[str, str]:
@@ -57,12 +58,13 @@ def configure_environment(compute: str | None = None) -> str:
     TensorFlow and oneDNN read these before their first kernel: a later call with another profile, once
     TensorFlow has run, changes the environment but not the kernels.
     """
-    compute = compute or (_profile[-1] if _profile else "portable")
+    global _profile
+    compute = compute or _profile or "portable"
     _set("TF_CPP_MIN_LOG_LEVEL", "2", override=False)
     if KEEP_DEFAULTS not in os.environ:
         for name, value in kernel_environment(compute).items():
             _set(name, value)
-    _profile.append(compute)
+    _profile = compute
     return compute
 
 
@@ -73,14 +75,30 @@ def _set(name: str, value: str, *, override: bool = True) -> None:
     os.environ[name] = value
 
 
+def intra_op_threads(threads: int, compute: str, cores: int) -> int:
+    """The threads an op gets: ``threads`` where params.yaml fixes them (not 0); else one under the portable
+    profile and ``cores`` (at least one) under the fast one.
+
+    Some kernels split a sum among their threads, so the count is an input of the bytes: the tests' tiny network
+    trained with 2 threads a tower wrote another file than with 1, and the default network's probabilities came
+    out with other last bits on 8 threads than on 1 or 2. Only a count that does not follow the cores gives the
+    same bytes on a machine with more of them.
+    """
+    if threads:
+        return threads
+    return 1 if compute == "portable" else max(1, cores)
+
+
+def configure_inference(compute: str) -> None:
+    """For a process that only predicts: the kernels of the ``compute`` profile, and its threads an op
+    (:func:`intra_op_threads`). Before TensorFlow's first op."""
+    configure_environment(compute)
+    set_thread_pools(intra_op_threads(0, compute, os.cpu_count() or 1))
+
+
 def set_thread_pools(intra: int, inter: int | None = None) -> bool:
     """Size TensorFlow's intra-op pool (threads an op) and, if given, its inter-op pool (ops side by side); False
-    where TensorFlow already ran in this process, whose pools then keep their sizes.
-
-    Under the portable profile the intra-op count is fixed by params, never by the cores: some kernels split a sum
-    among their threads, and the default network's probabilities came out with other last bits on 8 threads
-    than on 1 or 2.
-    """
+    where TensorFlow already ran in this process, whose pools then keep their sizes."""
     tf = import_tensorflow()
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra)

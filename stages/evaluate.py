@@ -14,7 +14,7 @@ from mnist_pipeline.params import load_value
 from mnist_pipeline.paths import METRICS, MODEL_FILES, PARAMS, PROCESSED_DATA, calibration_file, predictions_file
 from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.stage_runner import run_stage
-from mnist_pipeline.tensorflow_env import Compute, configure_environment, set_thread_pools
+from mnist_pipeline.tensorflow_env import Compute, configure_inference
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,7 @@ log = logging.getLogger(__name__)
 def main(root: Path = Path()) -> None:
     """Evaluate in the project folder ``root`` (DVC runs each stage in the project root)."""
     # The network predicts on the kernels it trained on: the same bytes everywhere, or this CPU's fastest.
-    compute = load_value(root / PARAMS, "train_nn.compute", Compute)
-    configure_environment(compute)
-    if compute == "portable":
-        set_thread_pools(intra=1)
+    configure_inference(load_value(root / PARAMS, "train_nn.compute", Compute))
     data = load_arrays(root / PROCESSED_DATA)
     # Every model is loaded before anything is written: a missing one leaves the old outputs as they were.
     models = {name: load_model(root / path) for name, path in MODEL_FILES.items()}

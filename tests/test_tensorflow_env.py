@@ -11,6 +11,7 @@ from mnist_pipeline.tensorflow_env import (
     ONEDNN_ISA,
     ONEDNN_OPTS,
     configure_environment,
+    intra_op_threads,
     kernel_environment,
     tensorflow_defaults,
 )
@@ -24,7 +25,7 @@ def fresh_environment(monkeypatch):
     for name in (*KERNEL_VARIABLES, KEEP_DEFAULTS):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(tensorflow_env, "_before", {})
-    monkeypatch.setattr(tensorflow_env, "_profile", [])
+    monkeypatch.setattr(tensorflow_env, "_profile", None)
 
 
 def test_onednn_kernels_are_capped_at_avx2_but_a_reference_process_gets_tensorflows_choice(fresh_environment):
@@ -61,3 +62,10 @@ def test_the_users_own_kernel_settings_are_overridden_and_given_back_to_a_refere
 def test_an_unknown_profile_is_refused():
     with pytest.raises(ValueError, match="choose one of"):
         kernel_environment("turbo")
+
+
+def test_threads_an_op_follow_the_cores_only_under_the_fast_profile():
+    # evaluate's count (train_nn's, per tower, is in test_towers.py): fixed under portable, whatever the cores.
+    assert [intra_op_threads(0, "portable", cores) for cores in (1, 2, 16)] == [1, 1, 1]
+    assert [intra_op_threads(0, "fast", cores) for cores in (0, 2, 16)] == [1, 2, 16]
+    assert intra_op_threads(3, "portable", 16) == intra_op_threads(3, "fast", 16) == 3
