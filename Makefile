@@ -32,11 +32,13 @@ $(PLOTS_TEMPLATE): $(VENV)/.installed mnist_pipeline/plots_page.py
 repro: $(ENV)  ## Run the pipeline: only the stages whose code, data or params changed
 	dvc repro
 
+# The tests spread over every core (pytest-xdist), each module's tests kept together on one worker, since they
+# share the module's copy of the tiny pipeline run.
 test: $(ENV)  ## Unit, stage and end-to-end tests (the tiny `dvc repro` and its copies; minutes)
-	python -m pytest
+	python -m pytest -n auto --dist loadscope
 
-test-fast: $(ENV)  ## The inner loop: unit and in-process stage tests, no subprocesses (seconds)
-	python -m pytest -m "not e2e and not slow"
+test-fast: $(ENV)  ## The inner loop: unit tests, no TensorFlow, no subprocesses (seconds)
+	python -m pytest -m "not e2e and not heavy and not slow"
 
 test-slow: $(ENV)  ## Accuracy floors: the default params trained on the full data
 	python -m pytest -m slow

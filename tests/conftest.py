@@ -1,12 +1,15 @@
 """Fixtures shared by the test layers. Helpers the test modules import live in ``helpers.py``, not here.
 
-The layers: unit and stage tests run in-process on tiny synthetic inputs (the inner loop,
-``pytest -m "not e2e and not slow"``); ``e2e`` tests drive the real `dvc`, `git`, `pip` or `pytest` in
-subprocesses, on copies of one tiny pipeline run made once per session; ``slow`` tests train on the full data.
+The layers: unit tests run in-process on tiny synthetic inputs (the inner loop, ``make test-fast``); ``heavy``
+tests run in-process too, but train or load networks or read full-size pictures (seconds each); ``e2e`` tests
+drive the real `dvc`, `git`, `pip` or `pytest` in subprocesses, on copies of one tiny pipeline run made once per
+session; ``slow`` tests train on the full data.
 """
 
+import fcntl
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +26,9 @@ pytest_plugins = ["ci_skips"]
 
 # A test that uses a copy of the pipeline is end to end; marked here, so none is forgotten.
 PROJECT_FIXTURES = {"tiny_run", "project", "new_project", "default_run"}
+# Fixtures that train networks or read thousands of full-size pictures: a test that uses one is heavy (seconds),
+# in `make test` but not in the inner loop, `make test-fast`. Modules that are heavy throughout say so themselves.
+HEAVY_FIXTURES = {"models_dir", "models", "accurate_models", "rendered", "test_digits"}
 
 
 def pytest_configure(config):
@@ -41,6 +47,30 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if PROJECT_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.e2e)
+        if HEAVY_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.heavy)
+
+
+def _keeps_the_inner_loop_light(item, phase: str):
+    """Run a test's phase; fail it if it loaded TensorFlow without being marked ``heavy`` (or e2e or slow): the
+    inner loop stays in seconds because none of its tests pays TensorFlow's start-up."""
+    loaded = "tensorflow" in sys.modules
+    result = yield
+    if not loaded and "tensorflow" in sys.modules and not any(
+            item.get_closest_marker(name) for name in ("heavy", "e2e", "slow")):
+        raise pytest.fail.Exception(f"{item.nodeid} loaded TensorFlow in its {phase}: mark it "
+                                    "@pytest.mark.heavy, or leave TensorFlow out of it", pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _keeps_the_inner_loop_light(item, "setup"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _keeps_the_inner_loop_light(item, "call"))
 
 
 @pytest.fixture(scope="session")
@@ -66,14 +96,27 @@ def serve(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory, mnist_mirror) -> Project:
+def tiny_run(tmp_path_factory, worker_id, mnist_mirror) -> Project:
     """The pipeline run once with `dvc repro` on the tiny configuration and committed: the template that every
-    end-to-end module copies (``project``). Never changed by a test."""
-    project = Project.create(tmp_path_factory.mktemp("tiny-run"), mnist_mirror, **TINY_PARAMS)
-    stages_run = project.repro()
-    assert stages_run == ALL_STAGES, f"the first run ran {sorted(stages_run)}"
-    project.commit("tiny run")
-    return project
+    end-to-end module copies (``project``). Never changed by a test.
+
+    One run for the whole test session: under pytest-xdist the workers share it, the first to need it making it
+    while the others wait (the workers' own temporary folders sit side by side in one parent)."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    root, done = shared / "tiny-run", shared / "tiny-run.done"
+    with open(shared / "tiny-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)  # a worker's failed attempt
+            root.mkdir()
+            project = Project.create(root, mnist_mirror, **TINY_PARAMS)
+            stages_run = project.repro()
+            assert stages_run == ALL_STAGES, f"the first run ran {sorted(stages_run)}"
+            project.commit("tiny run")
+            done.touch()
+    return Project(root, mnist_mirror)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,9 @@ import pytest
 
 from mnist_pipeline.augment import AugmentParams, affine_maps, distort, transform
 
+# TensorFlow's image ops do the distortions: seconds to load, in `make test`, not in the inner loop.
+pytestmark = pytest.mark.heavy
+
 NONE = AugmentParams(shift=0.0, rotation=0.0, zoom=0.0)
 DEFAULT = dataclasses.replace(NONE, shift=0.1, rotation=0.028)
 EVERYTHING = dataclasses.replace(DEFAULT, zoom=0.1)

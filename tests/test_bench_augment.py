@@ -1,12 +1,14 @@
 """The augmentation benchmark's reference: the network behind Keras' own random layers, as it was built before."""
 
 import numpy as np
+import pytest
 from test_models import nn_params
 
 from benchmarks.bench_augment import with_keras_layers
 from mnist_pipeline.nn import build_model
 
 
+@pytest.mark.heavy
 def test_keras_layers_distort_only_in_training_and_leave_the_network_as_it_is():
     params = nn_params(augment={"zoom": 0.1})
     network = build_model(params)

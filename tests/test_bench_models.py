@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from benchmarks import bench_models
-from benchmarks.bench_models import EpochClock, InterleavedReference
+# The benchmark builds Keras networks: imported by the tests, not at collection, which stays free of TensorFlow.
+pytestmark = pytest.mark.heavy
+
+
+@pytest.fixture(scope="module")
+def bench_models():
+    from benchmarks import bench_models
+
+    return bench_models
 
 
 class ScriptedClock:
@@ -18,13 +25,13 @@ class ScriptedClock:
 
 
 @pytest.fixture
-def clock_time(monkeypatch):
+def clock_time(monkeypatch, bench_models):
     scripted = ScriptedClock()
     monkeypatch.setattr(bench_models.time, "perf_counter", scripted)
     return scripted
 
 
-def test_the_clock_leaves_scoring_and_the_work_between_epochs_out_and_adds_up_over_fits(clock_time):
+def test_the_clock_leaves_scoring_and_the_work_between_epochs_out_and_adds_up_over_fits(clock_time, bench_models):
     y_test = np.array([0, 1, 1, 0])
     scored = np.eye(2)[[0, 1, 0, 0]]  # three of the four right
 
@@ -37,7 +44,7 @@ def test_the_clock_leaves_scoring_and_the_work_between_epochs_out_and_adds_up_ov
         between.calls.append(done)
 
     between.calls = []
-    clock = EpochClock(np.zeros((4, 28, 28)), y_test, score, between_epochs=between)
+    clock = bench_models.EpochClock(np.zeros((4, 28, 28)), y_test, score, between_epochs=between)
     for _ in range(2):  # two fits of two epochs each, as a training split in chunks is
         clock.on_train_begin()
         for epoch in range(2):
@@ -52,15 +59,16 @@ def test_the_clock_leaves_scoring_and_the_work_between_epochs_out_and_adds_up_ov
 
 
 def tiny_reference():
-    keras = bench_models.keras
+    from benchmarks.bench_models import keras
+
     return keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
 
 
-def test_the_reference_catches_up_to_the_same_share_of_its_epochs_in_a_process_of_its_own():
+def test_the_reference_catches_up_to_the_same_share_of_its_epochs_in_a_process_of_its_own(bench_models):
     rng = np.random.default_rng(0)
     split = {name: rng.integers(0, 256, (20, 28, 28), dtype=np.uint8) for name in ("x_train", "x_val", "x_test")}
     split |= {name: rng.integers(0, 10, 20) for name in ("y_train", "y_val", "y_test")}
-    reference = InterleavedReference(tiny_reference, split, epochs=5, batch_size=10, seed=0)
+    reference = bench_models.InterleavedReference(tiny_reference, split, epochs=5, batch_size=10, seed=0)
 
     done = []
     for ours in range(1, 9):  # 8 epochs of ours (two seeds of 4) against the reference's 5

@@ -22,7 +22,7 @@ def test_exp_run_with_a_changed_param_records_its_metrics(project):
     project.dvc("exp", "run", "-n", "strong-l2", "-S", "train_logreg.C=0.0003")
     (row,) = [row for row in experiments(project) if row["name"] == "strong-l2"]
     assert row["C"] == 0.0003
-    assert 0.1 < row["metrics"]["logreg"]["accuracy"] <= 1
+    assert 0.75 <= row["metrics"]["logreg"]["accuracy"] <= 1  # well above chance: 0.874 at this C
     project.git("checkout", "--", ".")
     project.dvc("checkout")
 
@@ -40,5 +40,6 @@ def test_queued_sweep_runs_every_combination_in_its_own_copy(project):
     by_c = {row["C"]: row["metrics"] for row in experiments(project)}
     assert {0.001, 0.1} <= set(by_c)
     assert by_c[0.001]["logreg"]["accuracy"] != by_c[0.1]["logreg"]["accuracy"]
+    assert all(0.75 <= by_c[c]["logreg"]["accuracy"] <= 1 for c in (0.001, 0.1))  # 0.897 and 0.915
     # The workspace is untouched: queued experiments run in temporary copies.
     assert not project.git("status", "--porcelain").stdout.strip()

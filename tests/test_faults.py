@@ -101,7 +101,8 @@ def test_interrupted_training_leaves_no_partial_output(project):
 
 
 def test_killed_training_is_cleaned_up_by_the_next_run(project):
-    project.set_params(train_nn={"cnn": {"epochs": 8}})
+    # Killed after its first epoch: three are enough to catch it midway, and the rerun's training stays short.
+    project.set_params(train_nn={"cnn": {"epochs": 3}})
     process = start_repro(project)
     wait_for_training(project, process)
     for pid in stage_pids(project, "train_nn"):
@@ -127,6 +128,7 @@ def test_tampered_skops_model_is_refused_not_run(tmp_path):
         load_skops(path)
 
 
+@pytest.mark.heavy
 def test_keras_model_with_code_is_refused_not_run(tmp_path):
     import keras
 

@@ -26,6 +26,7 @@ model name\t: AMD EPYC 9R14
 """
 
 
+@pytest.mark.heavy
 def test_forward_flops_by_hand():
     keras = import_keras()
     layers = keras.layers
@@ -110,6 +111,7 @@ def test_a_measured_matrix_product_faster_than_the_reported_clock_raises_the_pea
     assert row == "| cnn | 16.00 | 400.0 | 40.0 | 20.8% | 83.3 | 4.8x |"
 
 
+@pytest.mark.heavy  # the products are TensorFlow's
 def test_measure_matmul_flops_counts_two_operations_per_multiply_add_at_the_best_time(monkeypatch):
     # A clock whose timed intervals last 4, 2 and 3 s, in that order: the best is 2 s.
     ticks = iter([0.0, 4.0, 10.0, 12.0, 20.0, 23.0])

@@ -2,7 +2,7 @@
 
 Under ``train_nn.compute: portable`` (the default) every stage pins its kernels and its threads, so these hashes
 hold on any x86-64 CPU with AVX2, whatever made them: every machine the tests run on is a cross-machine check.
-The forced rerun under a user's thread, oneDNN and NumPy settings is in test_reproducibility.py; the thread
+The audit's rerun under a user's thread, oneDNN and NumPy settings is in test_reproducibility.py; the thread
 counts in test_towers.py and test_cpu_dispatch.py.
 """
 

@@ -369,6 +369,7 @@ def test_cli_blank_image(tmp_path, models_dir, capsys):
     assert err.startswith(f"mnist-predict: error: {blank}: the image holds no digit")
 
 
+@pytest.mark.heavy  # the command loads TensorFlow before it looks for the network's file
 def test_cli_missing_models(tmp_path, capsys):
     digit = tmp_path / "seven.png"
     seven().save(digit)
@@ -381,21 +382,6 @@ def test_cli_usage_errors_exit_2(capsys):
     run_failing([], capsys)
     run_failing(["--model", "svm", "x.png"], capsys)
     run_failing(["--rev", "HEAD", "--models-dir", "models", "x.png"], capsys)
-
-
-@pytest.mark.e2e
-def test_console_script_is_installed_and_predicts(rendered, models_dir):
-    script = Path(sys.executable).parent / "mnist-predict"
-    assert script.is_file(), "reinstall the project: pip install --no-deps --no-build-isolation -e ."
-    help_text = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
-    assert "--rev" in help_text and "--json" in help_text
-    files = [str(file) for file in rendered[0][:2]]
-    result = subprocess.run([script, "--json", "--models-dir", str(models_dir), *files],
-                            capture_output=True, text=True, check=True)
-    assert [(row["file"], row["model"]) for row in json.loads(result.stdout)] == [
-        (file, model) for file in files for model in ("logreg", "nn")]
-    # TensorFlow's C++ start-up notices do not reach the command's stderr.
-    assert "oneDNN" not in result.stderr and "absl" not in result.stderr, result.stderr
 
 
 def test_find_project_root_searches_upwards_like_git(tmp_path):
@@ -422,8 +408,15 @@ def regular_install(tmp_path_factory):
 
 
 @pytest.mark.e2e
-def test_console_script_from_a_regular_install_finds_the_project_from_the_working_directory(
+def test_the_console_script_installed_editable_or_regular_predicts_from_the_working_directory(
         regular_install, rendered, models_dir, tmp_path):
+    # The development install (`make`): the venv has the console script.
+    editable = Path(sys.executable).parent / "mnist-predict"
+    assert editable.is_file(), "reinstall the project: pip install --no-deps --no-build-isolation -e ."
+    help_text = subprocess.run([editable, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "--rev" in help_text and "--json" in help_text
+
+    # A user's install, not editable, run inside someone's project.
     project = tmp_path / "someones-project"
     (project / "models").mkdir(parents=True)
     (project / "dvc.yaml").write_text("stages: {}\n")
@@ -433,6 +426,7 @@ def test_console_script_from_a_regular_install_finds_the_project_from_the_workin
     env = {**os.environ, "PYTHONPATH": str(regular_install)}
     script = [str(regular_install / "bin" / "mnist-predict")]
     files = [str(file) for file in rendered[0][:2]]
+    rows = [(file, model) for file in files for model in ("logreg", "nn")]
 
     where = subprocess.run([sys.executable, "-c", "import mnist_pipeline; print(mnist_pipeline.__file__)"],
                            cwd=project / "notebooks", env=env, capture_output=True, text=True, check=True)
@@ -440,14 +434,16 @@ def test_console_script_from_a_regular_install_finds_the_project_from_the_workin
     result = subprocess.run([*script, "--json", *files], cwd=project / "notebooks", env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert [(row["file"], row["model"]) for row in json.loads(result.stdout)] == [
-        (file, model) for file in files for model in ("logreg", "nn")]
+    assert [(row["file"], row["model"]) for row in json.loads(result.stdout)] == rows
+    # TensorFlow's C++ start-up notices do not reach the command's stderr.
+    assert "oneDNN" not in result.stderr and "absl" not in result.stderr, result.stderr
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     result = subprocess.run([*script, *files], cwd=outside, env=env, capture_output=True, text=True)
     assert result.returncode == 2
     assert "no dvc.yaml in" in result.stderr and "Traceback" not in result.stderr
-    result = subprocess.run([*script, "--models-dir", str(project / "models"), *files], cwd=outside, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run([*script, "--json", "--models-dir", str(project / "models"), *files], cwd=outside,
+                            env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    assert [(row["file"], row["model"]) for row in json.loads(result.stdout)] == rows

@@ -156,39 +156,43 @@ def test_push_then_a_teammates_clone_pulls_every_output(kind, producer, make_rem
     assert teammate.repro() == set()
 
 
-@pytest.mark.parametrize("kind", ["folder", "s3"])
-def test_run_cache_restores_a_teammates_training_instead_of_rerunning_it(kind, producer, make_remote, tmp_path):
-    remote = make_remote(kind, f"runs-{kind}")
-    remote.add(producer, commit=True)
-    variant = {"train_logreg": {"C": {"folder": 0.123, "s3": 0.0456}[kind]}}  # a C no one ran yet
-    producer.dvc("push", "-r", remote.name)  # the committed results, as after any run
+def test_run_cache_restores_a_teammates_training_instead_of_rerunning_it(producer, make_remote, tmp_path):
+    # One run shared through two kinds of remote: each teammate gets it from one of them.
+    remotes = [make_remote("folder", "runs-folder"), make_remote("s3", "runs-s3")]
+    variant = {"train_logreg": {"C": 0.123}}  # a C no one ran yet
+    for remote in remotes:
+        remote.add(producer, commit=True)
+        producer.dvc("push", "-r", remote.name)  # the committed results, as after any run
 
     # The producer tries another C and shares the run, without committing it.
     producer.set_params(**variant)
     try:
         assert producer.repro() == {"train_logreg", "evaluate", "visualize"}
         model = (producer.root / "models/logreg.skops").read_bytes()
-        producer.dvc("push", "--run-cache", "-r", remote.name)
+        for remote in remotes:
+            producer.dvc("push", "--run-cache", "-r", remote.name)
     finally:
         producer.git("checkout", "--", ".")
         producer.dvc("checkout")
     assert "Data and pipelines are up to date." in producer.dvc("status").stdout
 
     # A teammate at the committed params sets the same C: the training comes from the remote, not from a rerun.
-    teammate = clone(producer, tmp_path / "clone")
-    remote.add_credentials(teammate)
-    teammate.dvc("remote", "default", "--local", remote.name)
-    teammate.set_params(**variant)
-    teammate.dvc("pull", "--run-cache")
-    # `dvc pull --run-cache` brings the run records but only the committed outputs; `--pull` lets repro fetch
-    # the outputs a record names (without it, the model is not in the cache and train_logreg reruns).
-    output = teammate.dvc("repro", "--pull").stdout
-    assert RUN_CACHE_HIT in output, output
-    assert "Running stage 'train_logreg'" not in output
-    # evaluate's run record travels, but not its outputs: they are committed to git (`cache: false`), and
-    # `dvc push --run-cache` pushes only cached outputs. So it reruns here (seconds); a local repeat restores it.
-    assert "Running stage 'evaluate'" in output
-    assert (teammate.root / "models/logreg.skops").read_bytes() == model
+    for remote in remotes:
+        teammate = clone(producer, tmp_path / f"clone-{remote.name}")
+        remote.add_credentials(teammate)
+        teammate.dvc("remote", "default", "--local", remote.name)
+        teammate.set_params(**variant)
+        teammate.dvc("pull", "--run-cache")
+        # `dvc pull --run-cache` brings the run records but only the committed outputs; `--pull` lets repro fetch
+        # the outputs a record names (without it, the model is not in the cache and train_logreg reruns).
+        output = teammate.dvc("repro", "--pull").stdout
+        assert RUN_CACHE_HIT in output, (remote.name, output)
+        assert "Running stage 'train_logreg'" not in output, remote.name
+        # evaluate's run record travels, but not its outputs: they are committed to git (`cache: false`), and
+        # `dvc push --run-cache` pushes only cached outputs. So it reruns here (seconds); a local repeat restores
+        # it.
+        assert "Running stage 'evaluate'" in output, remote.name
+        assert (teammate.root / "models/logreg.skops").read_bytes() == model, remote.name
 
 
 def push_in_sync(project: Project, remote: Remote) -> None:

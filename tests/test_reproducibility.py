@@ -1,9 +1,9 @@
 """Same inputs, same bytes, end to end on the tiny configuration.
 
-Every stage rerun writes byte-identical outputs, whatever else changed that no stage declares (a commit, the
-environment, the clock, unrelated files); an edit reruns only the stages that use what changed, and the
-cascade stops where the outputs come out the same; a stage run by the wrong Python says so; the audit of a
-committed run finds every output identical.
+Every stage rerun from nothing (the reproduction audit, in a clone) writes byte-identical outputs, whatever else
+changed that no stage declares (a commit, unrelated files, the environment, the clock); an edit reruns only the
+stages that use what changed, and the cascade stops where the outputs come out the same; a stage run by the wrong
+Python says so.
 """
 
 import os
@@ -15,22 +15,54 @@ import venv
 from pathlib import Path
 
 import yaml
-from helpers import ALL_STAGES
+from helpers import ALL_STAGES, Project
+
+# What a user's shell may set that no stage declares: the clock, the locale, hashing, temporary files, the
+# terminal, and threads and kernels, which each stage pins for itself. (The OpenBLAS variables stay as this
+# machine sets them: OMP_NUM_THREADS is what OpenBLAS reads when its own is unset.)
+HOSTILE_ENVIRONMENT = {
+    "TZ": "Pacific/Chatham", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "PYTHONHASHSEED": "12345",
+    "SOURCE_DATE_EPOCH": "86400", "COLUMNS": "37",
+    "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3", "TF_NUM_INTRAOP_THREADS": "3", "TF_NUM_INTEROP_THREADS": "3",
+    "TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX", "ONEDNN_DEFAULT_FPMATH_MODE": "BF16",
+    "NPY_DISABLE_CPU_FEATURES": "X86_V3",
+}
 
 
-def test_audit_reruns_everything_in_a_clone_and_weighs_what_differs(project):
-    # A committed lock whose network hash no run can reproduce: every other output must come out identical, and
-    # the network's predictions, identical too, make it "no evidence of a different model", exit status 1.
-    lock_text = (project.root / "dvc.lock").read_text()
+def assert_pinned_kernels(stderr: str) -> None:
+    """Each stage logs the kernels it ran: the pinned ones, whatever it inherited."""
+    kernels = dict(re.findall(r"mnist_pipeline: (\w+) kernels: (.*)", stderr))
+    assert set(kernels) == ALL_STAGES, stderr
+    for stage, line in kernels.items():
+        assert line.startswith("NumPy dispatch up to AVX2; "), (stage, line)
+        libraries = dict((name, (kernels, threads)) for name, kernels, threads in
+                         re.findall(r"(lib\w+) (\w+) x(\d+)", line))
+        assert "libscipy_openblas64_" in libraries, (stage, line)  # NumPy's
+        assert set(libraries.values()) == {("Haswell", "1")}, (stage, line)
+        assert line.endswith("; oneDNN up to AVX2") == (stage in {"train_nn", "evaluate"}), (stage, line)
+    assert "did not run the portable kernels" not in stderr
+
+
+def test_the_audit_reruns_everything_under_a_users_settings_to_the_same_bytes(project, tmp_path):
+    # A new commit holding unrelated files, and a lock whose network hash no run can reproduce: every output must
+    # come out identical but that one, and the network's predictions, identical too, make it "no evidence of a
+    # different model", exit status 1.
+    outputs, lock_text = project.output_digests(), (project.root / "dvc.lock").read_text()
     recorded = yaml.safe_load(lock_text)["stages"]["train_nn"]["outs"][0]
     assert recorded["path"] == "models/nn.keras"
     (project.root / "dvc.lock").write_text(lock_text.replace(recorded["md5"], "deadbeef" * 4))
-    project.commit("a lock that records another network")
+    (project.root / "notes.txt").write_text("unrelated\n")
+    (project.root / "scratch").mkdir()
+    (project.root / "scratch" / "digits.npz").write_bytes(b"unrelated")
+    project.commit("a lock that records another network, and unrelated files")
+    env = {**project.env, **HOSTILE_ENVIRONMENT, "TMPDIR": str(tmp_path)}
+    time.sleep(1.1)  # anything that stamps the clock would now stamp another second
 
-    result = project.run(sys.executable, "-m", "mnist_pipeline.audit", check=False)
+    result = project.run(sys.executable, "-m", "mnist_pipeline.audit", "--keep", env=env, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     for stage in ALL_STAGES:
         assert f"Running stage '{stage}'" in result.stderr  # really rerun, not restored
+    assert_pinned_kernels(result.stderr)
     rows = [line.split() for line in result.stdout.splitlines() if line.split()[:1] and line.split()[0] in ALL_STAGES]
     assert {row[1] for row in rows} == {"data/raw", "data/processed/mnist.npz", "models/logreg.skops",
                                         "models/nn.keras", "reports/train_nn", "reports/metrics.json",
@@ -42,44 +74,13 @@ def test_audit_reruns_everything_in_a_clone_and_weighs_what_differs(project):
     # The recorded predictions against the reproduced ones, model by model.
     assert re.search(r"^nn +\S+ \(.+\) +\S+ \(.+\) +0 +0 +1\.0000 +no evidence of a difference", result.stdout, re.M)
     assert result.stdout.rstrip().endswith("Verdict: different bytes, no evidence of a different model (p = 1).")
+    # The rerun wrote the original run's lock and every output byte for byte; the workspace is untouched.
+    clone = Project(Path(re.search(r"the clone is in (\S+)", result.stderr).group(1)), project.mirror)
+    assert (clone.root / "dvc.lock").read_text() == lock_text
+    assert clone.output_digests() == outputs
+    assert set(clone.git("status", "--porcelain").stdout.splitlines()) == {" M dvc.lock"}
+    assert not project.git("status", "--porcelain").stdout.strip()
     project.git("revert", "--no-edit", "HEAD")
-
-
-def test_forced_rerun_writes_the_same_bytes_whatever_the_stages_must_not_depend_on(project, tmp_path):
-    outputs, lock = project.output_digests(), (project.root / "dvc.lock").read_text()
-    # What no stage declares: a new commit, unrelated files, the environment, the clock.
-    project.git("commit", "--allow-empty", "-qm", "a commit that changes nothing")
-    (project.root / "notes.txt").write_text("unrelated\n")
-    (project.root / "scratch").mkdir()
-    (project.root / "scratch" / "digits.npz").write_bytes(b"unrelated")
-    env = {**project.env, "TZ": "Pacific/Chatham", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8",
-           "PYTHONHASHSEED": "12345", "SOURCE_DATE_EPOCH": "86400", "TMPDIR": str(tmp_path), "COLUMNS": "37",
-           # What a user's shell may say of threads and kernels; each stage pins its own. (The OpenBLAS variables
-           # stay as this machine sets them: OMP_NUM_THREADS is what OpenBLAS reads when its own is unset.)
-           "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3", "TF_NUM_INTRAOP_THREADS": "3",
-           "TF_NUM_INTEROP_THREADS": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX",
-           "ONEDNN_DEFAULT_FPMATH_MODE": "BF16", "NPY_DISABLE_CPU_FEATURES": "X86_V3"}
-    time.sleep(1.1)  # anything that stamps the clock would now stamp another second
-
-    result = project.run("dvc", "repro", "--force", env=env)
-    assert set(re.findall(r"Running stage '([^']+)'", result.stdout)) == ALL_STAGES
-    assert project.output_digests() == outputs
-    # Each stage logs the kernels it ran: the pinned ones, whatever it inherited.
-    kernels = dict(re.findall(r"mnist_pipeline: (\w+) kernels: (.*)", result.stderr))
-    assert set(kernels) == ALL_STAGES, result.stderr
-    for stage, line in kernels.items():
-        assert line.startswith("NumPy dispatch up to AVX2; "), (stage, line)
-        libraries = dict((name, (kernels, threads)) for name, kernels, threads in
-                         re.findall(r"(lib\w+) (\w+) x(\d+)", line))
-        assert "libscipy_openblas64_" in libraries, (stage, line)  # NumPy's
-        assert set(libraries.values()) == {("Haswell", "1")}, (stage, line)
-        assert line.endswith("; oneDNN up to AVX2") == (stage in {"train_nn", "evaluate"}), (stage, line)
-    assert "did not run the portable kernels" not in result.stderr
-    assert (project.root / "dvc.lock").read_text() == lock
-    assert set(project.git("status", "--porcelain").stdout.splitlines()) == {"?? notes.txt", "?? scratch/"}
-    (project.root / "notes.txt").unlink()
-    (project.root / "scratch" / "digits.npz").unlink()
-    (project.root / "scratch").rmdir()
 
 
 def edit_then_restore(project, relative: str, old: str, new: str) -> str:

@@ -34,6 +34,9 @@ from mnist_pipeline import model_io, predict, serve
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.idx import parse_images, parse_labels
 
+# The page's API runs the models, and a browser draws on it: seconds, in `make test`, not in the inner loop.
+pytestmark = pytest.mark.heavy
+
 N_TRAIN = 3000
 # The page's canvas and brush (a fourteenth of its height): the tests post what a user's drawing would be.
 CANVAS = (560, 280)

@@ -14,6 +14,9 @@ from mnist_pipeline.keras_io import load_keras, save_keras
 from mnist_pipeline.nn import with_test_time_augmentation
 from mnist_pipeline.skops_io import load_skops, save_skops
 
+# Models saved twice over, a Keras network among them: seconds, in `make test`, not in the inner loop.
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(scope="module")
 def images():

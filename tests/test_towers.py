@@ -9,17 +9,25 @@ import pytest
 from mnist_pipeline.keras_io import load_keras, save_keras
 from mnist_pipeline.nn import batches, build_model, thread_pools, train_nn
 from mnist_pipeline.tensorflow_env import import_keras
-from mnist_pipeline.towers import Towers
 from tests.test_models import nn_params, synthetic_digits
 
-keras = import_keras()
+# Every test here builds or trains a Keras network: seconds each, in `make test`, not in the inner loop.
+pytestmark = pytest.mark.heavy
+
+
+def in_towers(network, towers: int):
+    """``network`` in ``towers`` (mnist_pipeline.towers subclasses Keras' model: loaded here, not at collection)."""
+    from mnist_pipeline.towers import Towers
+
+    return Towers(network, towers)
 
 
 def one_step(towers: int, images: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
     """The weights of a tiny CNN without dropout after one SGD step on ``images``, in ``towers`` (0: unwrapped)."""
+    keras = import_keras()
     keras.utils.set_random_seed(0)
     network = build_model(nn_params(cnn={"filters": [3, 4], "dropout": 0.0}))
-    trained = Towers(network, towers) if towers else network
+    trained = in_towers(network, towers) if towers else network
     trained.compile(optimizer=keras.optimizers.SGD(0.5), loss="categorical_crossentropy", metrics=["accuracy"])
     trained.fit(images, keras.utils.to_categorical(labels, 10), batch_size=len(labels), epochs=1, verbose=0)
     return network.get_weights()
@@ -27,6 +35,7 @@ def one_step(towers: int, images: np.ndarray, labels: np.ndarray) -> list[np.nda
 
 @pytest.mark.parametrize("n, towers", [(8, 2), (7, 2), (7, 3), (5, 4)])
 def test_the_parts_gradients_add_up_to_the_whole_batchs(n, towers):
+    keras = import_keras()
     images, labels = synthetic_digits(n, seed=1)
     whole, parts = one_step(0, images, labels), one_step(towers, images, labels)
     keras.utils.set_random_seed(0)
@@ -37,12 +46,13 @@ def test_the_parts_gradients_add_up_to_the_whole_batchs(n, towers):
 
 
 def test_the_logged_loss_and_accuracy_are_the_whole_batchs():
+    keras = import_keras()
     images, labels = synthetic_digits(9, seed=2)
     logs = []
     for towers in (0, 3):
         keras.utils.set_random_seed(0)
         network = build_model(nn_params(cnn={"filters": [3], "dropout": 0.0}))
-        trained = Towers(network, towers) if towers else network
+        trained = in_towers(network, towers) if towers else network
         trained.compile(optimizer=keras.optimizers.SGD(0.0), loss="categorical_crossentropy", metrics=["accuracy"])
         history = trained.fit(images, keras.utils.to_categorical(labels, 10), batch_size=9, verbose=0)
         logs.append({name: values[0] for name, values in history.history.items()})
@@ -54,7 +64,7 @@ def test_the_logged_loss_and_accuracy_are_the_whole_batchs():
 def test_towers_predict_as_the_network_does():
     images, _ = synthetic_digits(6, seed=3)
     network = build_model(nn_params())
-    np.testing.assert_array_equal(Towers(network, 2).predict(images, verbose=0), network.predict(images, verbose=0))
+    np.testing.assert_array_equal(in_towers(network, 2).predict(images, verbose=0), network.predict(images, verbose=0))
 
 
 def test_an_epochs_last_batch_smaller_than_the_towers_is_left_out():
@@ -71,6 +81,7 @@ def test_an_epochs_last_batch_smaller_than_the_towers_is_left_out():
 
 
 def test_a_training_in_towers_is_deterministic_and_saves_the_plain_network(tmp_path):
+    keras = import_keras()
     x, y = synthetic_digits(251, seed=5)  # batches of 50: the last holds one digit, for two towers
     params = dataclasses.replace(nn_params(), towers=2)
     weights = []
