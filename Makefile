@@ -16,7 +16,7 @@ NEW ?=
 STUDY ?= logreg
 TRIALS ?=
 
-.PHONY: repro test test-fast test-slow audit lint compare pr-report tune clean-venv
+.PHONY: repro test test-fast test-slow mutants audit lint compare pr-report tune clean-venv
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,14 @@ test: $(ENV)  ## Unit, stage and end-to-end tests (the tiny `dvc repro` and its 
 test-fast: $(ENV)  ## The inner loop: unit tests, no TensorFlow, no subprocesses (seconds)
 	python -m pytest -m "not e2e and not heavy and not slow"
 
-test-slow: $(ENV)  ## Accuracy floors: the default params trained on the full data
-	python -m pytest -m slow
+test-slow: $(ENV)  ## Accuracy floors: the default params' models on the full data (the workspace's, if up to date)
+	python -m pytest -m slow -n auto
+
+# mutmut copies the project into mutants/ and runs each mutant against the unit tests that reach its function.
+mutants: $(ENV)  ## Mutation testing of the pure modules (pyproject.toml's [tool.mutmut]): what the unit tests let through
+	rm -rf mutants
+	mutmut run
+	mutmut results
 
 audit: $(ENV)  ## Rerun every stage from nothing in a temporary clone of HEAD; compare each output with dvc.lock
 	python -m mnist_pipeline.audit

@@ -49,18 +49,21 @@ def _deskew_chunk(images: np.ndarray) -> np.ndarray:
     # The shear that makes columns uncorrelated with rows: x' = x + skew * (y - centre).
     skew = np.where(row_variance > 1e-3, covariance / np.maximum(row_variance, 1e-3), 0).astype(np.float32)
 
-    # Rows move by a whole number of pixels (centring); columns are resampled linearly (shear + centring).
-    padded = np.zeros((n, IMAGE_SIDE + 2, IMAGE_SIDE + 2), dtype=np.float32)
-    padded[:, 1:-1, 1:-1] = images
+    # Rows move by a whole number of pixels (centring); columns are resampled linearly (shear + centring). Zeros
+    # pad the image, a row above and below, a column left and two right: a position outside the image reads
+    # zeros on both sides, clipped to the first or the last padding column.
+    width = IMAGE_SIDE + 3
+    padded = np.zeros((n, IMAGE_SIDE + 2, width), dtype=np.float32)
+    padded[:, 1:-1, 1:-2] = images
     source_row = np.arange(IMAGE_SIDE) + np.rint(centre_row - _CENTRE).astype(np.intp)[:, None]
     rows = padded[np.arange(n)[:, None], np.clip(source_row + 1, 0, IMAGE_SIDE + 1)]
     shift = skew[:, None] * (grid - _CENTRE) + (centre_col - _CENTRE)[:, None]
     source_col = (grid + 1) + shift[:, :, None]
-    np.clip(source_col, 0, IMAGE_SIDE + 1 - 1e-3, out=source_col)
+    np.clip(source_col, 0, IMAGE_SIDE + 1, out=source_col)
     left = source_col.astype(np.intp)
     weight = source_col - left
     # Gathering from the flat rows with whole indices is several times faster than take_along_axis's.
-    index = left + (np.arange(n * IMAGE_SIDE) * (IMAGE_SIDE + 2)).reshape(n, IMAGE_SIDE, 1)
+    index = left + (np.arange(n * IMAGE_SIDE) * width).reshape(n, IMAGE_SIDE, 1)
     flat_rows = rows.reshape(-1)
     left_pixels = flat_rows.take(index)
     return (left_pixels + (flat_rows.take(index + 1) - left_pixels) * weight).astype(np.float32)

@@ -7,8 +7,10 @@ session; ``slow`` tests train on the full data.
 """
 
 import fcntl
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -95,28 +97,36 @@ def serve(monkeypatch):
         server.close()
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory, worker_id, mnist_mirror) -> Project:
-    """The pipeline run once with `dvc repro` on the tiny configuration and committed: the template that every
-    end-to-end module copies (``project``). Never changed by a test.
-
-    One run for the whole test session: under pytest-xdist the workers share it, the first to need it making it
-    while the others wait (the workers' own temporary folders sit side by side in one parent)."""
+def made_once(tmp_path_factory, worker_id: str, name: str, make) -> Path:
+    """The folder ``name`` that ``make(folder)`` fills, made once for the whole test session: under pytest-xdist the
+    workers share it, the first to need it making it while the others wait (the workers' temporary folders sit side
+    by side in one parent)."""
     shared = tmp_path_factory.getbasetemp()
     if worker_id != "master":
         shared = shared.parent
-    root, done = shared / "tiny-run", shared / "tiny-run.done"
-    with open(shared / "tiny-run.lock", "w") as lock:
+    folder, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
-            shutil.rmtree(root, ignore_errors=True)  # a worker's failed attempt
-            root.mkdir()
-            project = Project.create(root, mnist_mirror, **TINY_PARAMS)
-            stages_run = project.repro()
-            assert stages_run == ALL_STAGES, f"the first run ran {sorted(stages_run)}"
-            project.commit("tiny run")
+            shutil.rmtree(folder, ignore_errors=True)  # a worker's failed attempt
+            folder.mkdir()
+            make(folder)
             done.touch()
-    return Project(root, mnist_mirror)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, worker_id, mnist_mirror) -> Project:
+    """The pipeline run once with `dvc repro` on the tiny configuration and committed: the template that every
+    end-to-end module copies (``project``). Never changed by a test."""
+
+    def make(root: Path) -> None:
+        project = Project.create(root, mnist_mirror, **TINY_PARAMS)
+        stages_run = project.repro()
+        assert stages_run == ALL_STAGES, f"the first run ran {sorted(stages_run)}"
+        project.commit("tiny run")
+
+    return Project(made_once(tmp_path_factory, worker_id, "tiny-run", make), mnist_mirror)
 
 
 @pytest.fixture(scope="module")
@@ -135,11 +145,30 @@ def new_project(tmp_path_factory, mnist_mirror):
     return make
 
 
+def up_to_date_with_committed_params(root: Path) -> bool:
+    """Whether the project at ``root`` holds the outputs of its params as committed: params.yaml as git's HEAD
+    has it, and `dvc status` finding every output as dvc.lock records it for the workspace's code."""
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+    changed = subprocess.run(["git", "status", "--porcelain", "--", "params.yaml"], cwd=root, env=env,
+                             capture_output=True, text=True)
+    status = subprocess.run(["dvc", "status", "--json"], cwd=root, env=env, capture_output=True, text=True)
+    return (changed.returncode == 0 and not changed.stdout.strip() and status.returncode == 0
+            and json.loads(status.stdout or "{}") == {})
+
+
 @pytest.fixture(scope="session")
-def default_run(tmp_path_factory, mnist_mirror) -> Project:
-    """The pipeline run once with params.yaml exactly as committed, on the full data (slow tests only): the models
-    the accuracy floors and the handwriting floors judge. Never changed by a test; copy it to change params."""
-    project = Project.create(tmp_path_factory.mktemp("default-run"), mnist_mirror)
-    project.repro()
-    project.commit("default run")
-    return project
+def default_run(tmp_path_factory, worker_id, mnist_mirror) -> Project:
+    """The pipeline's outputs for params.yaml exactly as committed, on the full data (slow tests only): the models
+    the accuracy floors and the handwriting floors judge. Never changed by a test.
+
+    The repository's own when they are up to date with params.yaml as committed (after `make repro`, as in CI:
+    one full training a run, not two); otherwise the pipeline runs once in a temporary repository of its own."""
+    if up_to_date_with_committed_params(REPO_ROOT):
+        return Project(REPO_ROOT, mnist_mirror)
+
+    def make(root: Path) -> None:
+        project = Project.create(root, mnist_mirror)
+        project.repro()
+        project.commit("default run")
+
+    return Project(made_once(tmp_path_factory, worker_id, "default-run", make), mnist_mirror)

@@ -70,3 +70,14 @@ def test_calibration_csv_round_trips():
 def test_a_broken_calibration_csv_names_its_file(text):
     with pytest.raises(ArtifactError, match=r"reports/calibration/nn\.csv is not a calibration table"):
         parse_calibration_csv(text, source="reports/calibration/nn.csv")
+
+
+def test_bins_are_open_below_and_closed_above():
+    # Ten bins: (0, 0.1], (0.1, 0.2], ..., (0.9, 1]. A confidence on an edge belongs to the bin below it, so
+    # 0.1, 0.2, 0.9 and 1 fall in four bins, the first and the last among them.
+    def row(confidence: float) -> list[float]:
+        return [confidence] + [(1 - confidence) / 9] * 9
+
+    probabilities = np.array([row(0.1), row(0.2), row(0.9), row(1.0)])
+    table = reliability_table(np.zeros(4, dtype=int), probabilities, n_bins=10)
+    np.testing.assert_allclose(table, [[0.1, 1, 1], [0.2, 1, 1], [0.9, 1, 1], [1.0, 1, 1]])

@@ -59,3 +59,53 @@ def test_a_batch_split_over_chunks_and_threads_gives_each_image_its_own_result()
     one_by_one = np.concatenate([deskew(image[None]) for image in images[:: _CHUNK // 4]])
     assert np.array_equal(batch[:: _CHUNK // 4], one_by_one)
     assert np.array_equal(deskew(images), batch)  # and the same on a rerun
+
+
+def deskew_by_hand(image: np.ndarray) -> np.ndarray:
+    """The same transform, pixel by pixel in float64: centre of mass and moments by their definitions, the rows
+    moved by the whole number of pixels nearest the centring, each row's columns read at the sheared and
+    centred position by linear interpolation between its two neighbours, zero outside the image."""
+    side = image.shape[0]
+    centre = (side - 1) / 2
+    rows, cols = np.indices(image.shape, dtype=np.float64)
+    total = image.sum()
+    if total == 0:
+        return np.zeros_like(image, dtype=np.float64)
+    centre_row, centre_col = (image * rows).sum() / total, (image * cols).sum() / total
+    variance = (image * (rows - centre_row) ** 2).sum() / total
+    covariance = (image * (rows - centre_row) * (cols - centre_col)).sum() / total
+    skew = covariance / variance if variance > 1e-3 else 0.0
+    step = int(np.rint(centre_row - centre))
+
+    def pixel(row: int, col: float) -> float:
+        left = int(np.floor(col))
+        return sum(image[row, c] * w for c, w in ((left, 1 - (col - left)), (left + 1, col - left))
+                   if 0 <= row < side and 0 <= c < side)
+
+    out = np.zeros(image.shape)
+    for row in range(side):
+        shift = skew * (row - centre) + centre_col - centre
+        for col in range(side):
+            out[row, col] = pixel(row + step, col + shift)
+    return out
+
+
+def test_each_pixel_is_what_the_definition_gives():
+    # Strokes of every slant, off centre, cut by the frame's edges, bars of one and two rows (little or no row
+    # variance) and noise, as uint8 and as float pixels of small total mass.
+    rng = np.random.default_rng(3)
+    images = [slanted_bar(0.4, 10), slanted_bar(-0.3, 6, range(1, 11)), slanted_bar(0.5, 20.5, range(0, 28)),
+              slanted_bar(-0.3, 2, range(15, 28)), rng.integers(0, 256, (28, 28)).astype(np.uint8)]
+    bar = np.zeros((28, 28), dtype=np.uint8)
+    bar[20:22, 3:27] = 200
+    staggered = np.zeros((28, 28), dtype=np.uint8)  # two rows, leaning: a shear from a row variance of 1/4
+    staggered[20, 3:20], staggered[21, 10:27] = 255, 255
+    line = np.zeros((28, 28), dtype=np.uint8)  # one row: no row variance, no shear
+    line[5, 2:9] = 255
+    images += [bar, staggered, line, slanted_bar(0.2, 14, range(0, 8))]  # the last touches the top edge
+    for image in images:
+        for pixels in (image, image.astype(np.float32) / 255 * 1e-4):
+            out = deskew(pixels[None])[0]
+            assert out.dtype == np.float32
+            np.testing.assert_allclose(out, deskew_by_hand(pixels.astype(np.float64)), rtol=1e-4,
+                                       atol=1e-4 * pixels.max())

@@ -172,3 +172,24 @@ def test_check_pair_refuses_a_count_mismatch():
     labels = parse_labels(header(2) + bytes([4, 5]))
     with pytest.raises(IdxError, match="t10k: 3 images but 2 labels"):
         check_pair(images, labels, name="t10k")
+
+
+@pytest.mark.parametrize(("extra", "state"), [(-1, "truncated"), (0, None), (1, "has trailing bytes")])
+def test_a_payload_of_the_wrong_size_says_which_way_it_is_wrong(extra, state):
+    data = to_idx(np.zeros((2, 3), dtype=np.uint8))
+    data = data[:-1] if extra < 0 else data + b"\0" * extra
+    if state is None:
+        assert parse_idx(data).shape == (2, 3)
+        return
+    found = 6 + extra
+    with pytest.raises(IdxError, match=rf"^IDX data: {state}: header shape \(2, 3\) needs 6 bytes of data, found "
+                                       rf"{found}$"):
+        parse_idx(data)
+
+
+def test_the_readers_name_the_file_in_their_errors():
+    broken = b"\1\0\x08\1" + struct.pack(">I", 1) + b"\0"
+    with pytest.raises(IdxError, match=r"^train-images-idx3-ubyte: bad magic number 0x01000801 "):
+        parse_images(broken, name="train-images-idx3-ubyte")
+    with pytest.raises(IdxError, match=r"^train-labels-idx1-ubyte: bad magic number 0x01000801 "):
+        parse_labels(broken, name="train-labels-idx1-ubyte")

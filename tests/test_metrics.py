@@ -106,3 +106,30 @@ def test_confusion_matrix_agrees_with_the_csv_round_trip():
     actual, predicted, _ = parse_predictions_csv(predictions_csv(Y_TRUE, PROBS))
     matrix = confusion_matrix(actual, predicted)
     assert matrix[1, 2] == 1 and matrix[2, 0] == 1 and matrix.trace() == 3
+
+
+def test_every_number_is_rounded_to_six_places():
+    # Thirds everywhere: accuracy 2/3, precision and recall 1/3 or 2/3, a log loss with many decimals.
+    y_true = np.array([0, 0, 0, 1, 1, 1])
+    y_pred = np.array([0, 0, 1, 1, 1, 0])
+    probabilities = np.full((6, 10), 0.01)
+    probabilities[np.arange(6), y_pred] = 0.91
+    metrics = classification_metrics(y_true, probabilities)
+    assert metrics["accuracy"] == 0.666667
+    assert metrics["precision"]["0"] == metrics["recall"]["1"] == 0.666667
+    assert metrics["log_loss"] == round(metrics["log_loss"], 6) != round(metrics["log_loss"], 5)
+
+
+def test_predictions_of_other_lengths_are_refused():
+    with pytest.raises(ValueError):
+        predictions_csv(np.array([1, 2, 3]), np.eye(10)[:2])
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_digit_never_predicted_has_precision_zero_without_a_warning():
+    # Digits 2 to 9 are neither true nor predicted: their precision and recall are 0 by the project's choice,
+    # not by scikit-learn's default, which warns on every evaluation of a model that never names some digit.
+    probabilities = np.eye(10)[[0, 1, 1]]
+    metrics = classification_metrics(np.array([0, 1, 0]), probabilities)
+    assert metrics["precision"]["5"] == metrics["recall"]["5"] == 0
+    assert metrics["f1_macro"] == 0.133333  # F1 2/3 for digits 0 and 1, 0 for the eight others

@@ -54,3 +54,25 @@ def test_refuses_non_finite_pixels_as_standard_scaler_does():
     x[5, 4] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         ChunkedStandardScaler().fit(x)
+
+
+def test_a_nearly_constant_float32_column_is_left_unscaled_as_standard_scaler_does():
+    # 0.1 in float32 sums to a variance of rounding errors, not 0: scikit-learn's constant-feature test keeps
+    # its scale at 1 instead of dividing by the square root of that noise.
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 4)).astype(np.float32)
+    x[:, 2] = np.float32(0.1)
+    ours, theirs = ChunkedStandardScaler().fit(x), StandardScaler().fit(x)
+    assert ours.n_samples_seen_ == theirs.n_samples_seen_ == 300
+    np.testing.assert_allclose(ours.scale_, theirs.scale_, rtol=1e-6)
+    assert ours.scale_[2] == 1
+    assert ours.transform(x).dtype == theirs.transform(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("options", [{"with_mean": False}, {"with_std": False}])
+def test_without_centring_or_scaling_it_fits_as_standard_scaler_does(options):
+    x = np.random.default_rng(1).random((50, 3)) * 10
+    ours, theirs = ChunkedStandardScaler(**options).fit(x), StandardScaler(**options).fit(x)
+    for attribute in ("mean_", "var_", "scale_"):
+        a, b = getattr(ours, attribute), getattr(theirs, attribute)
+        assert (a is None and b is None) or np.allclose(a, b)

@@ -5,10 +5,22 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.proportion import proportion_confint
 
 from mnist_pipeline.significance import accuracy_interval, compare_predictions, mcnemar_exact_p
+
+
+def mcnemar(table, exact: bool):
+    """statsmodels' McNemar test (imported when a test needs it: statsmodels takes a second to load)."""
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    return mcnemar(table, exact=exact)
+
+
+def proportion_confint(count: int, nobs: int, alpha: float, method: str):
+    """statsmodels' confidence interval of a proportion."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    return proportion_confint(count, nobs, alpha=alpha, method=method)
 
 
 @pytest.mark.parametrize(("base_only", "new_only", "expected"), [
@@ -87,3 +99,22 @@ def test_verdict_names_the_better_side_only_when_significant():
 def test_compare_predictions_refuses_predictions_of_other_digits():
     with pytest.raises(ValueError, match="same digits"):
         compare_predictions(np.arange(5), np.arange(5), np.arange(4))
+
+
+def test_accuracy_interval_at_another_confidence_and_for_a_single_digit():
+    low, high = accuracy_interval(8, 10, confidence=0.8)
+    assert (low, high) == pytest.approx(proportion_confint(8, 10, alpha=0.2, method="wilson"))
+    assert accuracy_interval(1, 1) == pytest.approx(proportion_confint(1, 1, alpha=0.05, method="wilson"))
+
+
+def test_a_p_value_equal_to_alpha_is_no_evidence():
+    # 0 against 6 discordant digits: McNemar's exact p = 2 / 2**6 = 0.03125, taken as the level itself.
+    comparison = compare_predictions(np.zeros(6, dtype=int), np.ones(6, dtype=int), np.zeros(6, dtype=int))
+    assert comparison.p_value == 0.03125
+    assert comparison.verdict(alpha=0.03125) == "no evidence of a difference at 3%"
+    assert comparison.verdict(alpha=0.05) == "new is better than base, significant at 5%"
+
+
+def test_empty_predictions_are_refused_even_of_the_same_shape():
+    with pytest.raises(ValueError, match="must be non-empty"):
+        compare_predictions(np.array([], dtype=int), np.array([], dtype=int), np.array([], dtype=int))
