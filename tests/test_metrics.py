@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from mnist_pipeline.errors import ArtifactError
 from mnist_pipeline.metrics import classification_metrics, confusion_matrix, parse_predictions_csv, predictions_csv
 
 
@@ -133,3 +134,18 @@ def test_a_digit_never_predicted_has_precision_zero_without_a_warning():
     metrics = classification_metrics(np.array([0, 1, 0]), probabilities)
     assert metrics["precision"]["5"] == metrics["recall"]["5"] == 0
     assert metrics["f1_macro"] == 0.133333  # F1 2/3 for digits 0 and 1, 0 for the eight others
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("", "the first line is not 'actual,predicted,confidence'"),
+    ("actual,predicted\n1,1\n", "the first line is not 'actual,predicted,confidence'"),
+    ("actual,predicted,confidence\n", "no rows"),
+    ("actual,predicted,confidence\n1,1\n", "expected rows of 3 numbers"),
+])
+def test_a_broken_predictions_table_is_named_with_what_is_wrong_and_how_to_rebuild_it(text, reason):
+    with pytest.raises(ArtifactError) as error:
+        parse_predictions_csv(text, "reports/predictions/nn.csv")
+    assert str(error.value) == (f"reports/predictions/nn.csv is not a predictions table ({reason}); rebuild it with "
+                                "`dvc repro --force evaluate`")
+    with pytest.raises(ArtifactError, match=r"^predictions is not a predictions table"):
+        parse_predictions_csv(text)
