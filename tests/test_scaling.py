@@ -76,3 +76,14 @@ def test_without_centring_or_scaling_it_fits_as_standard_scaler_does(options):
     for attribute in ("mean_", "var_", "scale_"):
         a, b = getattr(ours, attribute), getattr(theirs, attribute)
         assert (a is None and b is None) or np.allclose(a, b)
+
+
+def test_a_column_constant_up_to_rounding_keeps_a_scale_of_one_as_standard_scaler_does():
+    # 1 and the next float64 after it: a variance of about 1e-32, which scikit-learn's constant-feature test calls
+    # rounding. Divided by its square root instead, the column would come out in the millions of millions.
+    x = np.random.default_rng(2).random((300, 3))
+    x[:, 1] = np.where(np.arange(300) % 2, 1.0, np.nextafter(1.0, 2.0))
+    ours, theirs = ChunkedStandardScaler().fit(x), StandardScaler().fit(x)
+    assert 0 < ours.var_[1] < 1e-30
+    assert ours.scale_[1] == theirs.scale_[1] == 1
+    np.testing.assert_allclose(ours.transform(x), theirs.transform(x), atol=1e-12)
