@@ -68,8 +68,10 @@ def test_calibration_csv_round_trips():
 @pytest.mark.parametrize("text", ["", "actual,predicted\n1,2\n", "confidence,accuracy,count\n",
                                   "confidence,accuracy,count\n1,2\n"])
 def test_a_broken_calibration_csv_names_its_file(text):
-    with pytest.raises(ArtifactError, match=r"reports/calibration/nn\.csv is not a calibration table"):
+    with pytest.raises(ArtifactError, match=r"^reports/calibration/nn\.csv is not a calibration table \("):
         parse_calibration_csv(text, source="reports/calibration/nn.csv")
+    with pytest.raises(ArtifactError, match=r"^calibration is not a calibration table \("):
+        parse_calibration_csv(text)
 
 
 def test_bins_are_open_below_and_closed_above():

@@ -102,7 +102,9 @@ def test_each_pixel_is_what_the_definition_gives():
     staggered[20, 3:20], staggered[21, 10:27] = 255, 255
     line = np.zeros((28, 28), dtype=np.uint8)  # one row: no row variance, no shear
     line[5, 2:9] = 255
-    images += [bar, staggered, line, slanted_bar(0.2, 14, range(0, 8))]  # the last touches the top edge
+    top_heavy = np.zeros((28, 28), dtype=np.uint8)  # centred high, with ink in the last row: rows read from
+    top_heavy[0:6, 8:20], top_heavy[27, 14] = 255, 255  # above the image must be blank, not wrap to the bottom
+    images += [bar, staggered, line, top_heavy, slanted_bar(0.2, 14, range(0, 8))]  # the last touches the top
     for image in images:
         for pixels in (image, image.astype(np.float32) / 255 * 1e-4):
             out = deskew(pixels[None])[0]

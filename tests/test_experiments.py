@@ -29,7 +29,7 @@ def test_exp_run_with_a_changed_param_records_its_metrics(project):
 
 def test_queued_sweep_runs_every_combination_in_its_own_copy(project):
     project.dvc("exp", "run", "--queue", "-S", "train_logreg.C=0.001,0.1")
-    project.dvc("queue", "start")
+    project.dvc("queue", "start", "--jobs", "2")  # both experiments at once, each in its own copy
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         status = project.dvc("queue", "status").stdout

@@ -97,6 +97,7 @@ def test_to_idx_refuses_what_idx_ubyte_cannot_hold(array):
     (b"\x00\x01\x08\x01" + struct.pack(">I", 1) + b"\x00", "magic"),
     (header(1, type_code=0x0D) + b"\x00\x00\x00\x00", "type code 0x0d"),
     (header(1, type_code=0x09) + b"\x00", "type code 0x09"),
+    (header(1, type_code=0x88) + b"\x00", "type code 0x88"),  # read unsigned: a signed read would say -0x78
     (header(), "0 dimensions"),
     (header(1, 1, 1, 1) + b"\x00", "4 dimensions"),
     (b"\x00\x00\x08\x03" + struct.pack(">2I", 1, 28), "truncated header"),
@@ -193,3 +194,7 @@ def test_the_readers_name_the_file_in_their_errors():
         parse_images(broken, name="train-images-idx3-ubyte")
     with pytest.raises(IdxError, match=r"^train-labels-idx1-ubyte: bad magic number 0x01000801 "):
         parse_labels(broken, name="train-labels-idx1-ubyte")
+    with pytest.raises(IdxError, match=r"^images: bad magic number"):
+        parse_images(broken)
+    with pytest.raises(IdxError, match=r"^labels: bad magic number"):
+        parse_labels(broken)

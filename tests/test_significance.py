@@ -66,7 +66,7 @@ def test_the_interval_of_a_whole_test_set_is_a_fraction_of_a_point_wide():
 
 
 def test_accuracy_interval_needs_digits():
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ValueError, match=r"^an accuracy needs at least one digit$"):
         accuracy_interval(0, 0)
 
 
@@ -97,7 +97,7 @@ def test_verdict_names_the_better_side_only_when_significant():
 
 
 def test_compare_predictions_refuses_predictions_of_other_digits():
-    with pytest.raises(ValueError, match="same digits"):
+    with pytest.raises(ValueError, match=r"^the predictions must be non-empty and for the same digits$"):
         compare_predictions(np.arange(5), np.arange(5), np.arange(4))
 
 
