@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from mnist_pipeline.deskew import _CHUNK, deskew
+from mnist_pipeline.deskew import _CHUNK, Deskew, deskew
 
 
 def slanted_bar(slope: float, column: float, rows: range = range(4, 24)) -> np.ndarray:
@@ -111,3 +111,9 @@ def test_each_pixel_is_what_the_definition_gives():
             assert out.dtype == np.float32
             np.testing.assert_allclose(out, deskew_by_hand(pixels.astype(np.float64)), rtol=1e-4,
                                        atol=1e-4 * pixels.max())
+
+
+def test_the_transformer_deskews_rows_of_pixels_and_learns_nothing():
+    rows = np.stack([slanted_bar(0.4, 10), slanted_bar(-0.3, 6, range(1, 11))]).reshape(2, -1)
+    transformer = Deskew().fit(rows[:1])
+    np.testing.assert_array_equal(transformer.transform(rows), deskew(rows))
