@@ -1,9 +1,9 @@
 """Fixtures shared by the test layers. Helpers the test modules import live in ``helpers.py``, not here.
 
 The layers: unit tests run in-process on tiny synthetic inputs (the inner loop, ``make test-fast``); ``heavy``
-tests run in-process too, but train or load networks or read full-size pictures (seconds each); ``e2e`` tests
-drive the real `dvc`, `git`, `pip` or `pytest` in subprocesses, on copies of one tiny pipeline run made once per
-session; ``slow`` tests train on the full data.
+tests run in-process too, but take a second or more each (networks trained or loaded, thousands of pictures);
+``e2e`` tests drive the real `dvc`, `git`, `pip` or `pytest` in subprocesses, on copies of one tiny pipeline run made
+once per session; ``slow`` tests train on the full data.
 """
 
 import fcntl

@@ -146,6 +146,7 @@ def test_stroke_width_is_brought_to_mnists_range(width):
     assert low * 0.8 <= measured <= high * 1.6, measured  # a thick stroke is thinned by a third of its excess
 
 
+@pytest.mark.heavy  # skeletons of 3,000 digits
 def test_mnist_stroke_width_range_is_what_mnist_holds(mnist_mirror):
     """The constants were measured on MNIST's training digits; measured again, they agree."""
     import gzip

@@ -67,6 +67,7 @@ def test_a_page_without_scripts_placeholder_is_refused():
         plots_page.offline_template("", page="<html>{plot_divs}</html>")
 
 
+@pytest.mark.heavy  # vl-convert's Vega bundle, written out
 def test_main_writes_the_template_with_vl_converts_bundle(tmp_path):
     path = tmp_path / "share" / "offline.html"
     plots_page.main([str(path)])
