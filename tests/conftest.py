@@ -97,12 +97,12 @@ def serve(monkeypatch):
         server.close()
 
 
-def made_once(tmp_path_factory, worker_id: str, name: str, make) -> Path:
+def made_once(tmp_path_factory, name: str, make) -> Path:
     """The folder ``name`` that ``make(folder)`` fills, made once for the whole test session: under pytest-xdist the
     workers share it, the first to need it making it while the others wait (the workers' temporary folders sit side
     by side in one parent)."""
     shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
+    if "PYTEST_XDIST_WORKER" in os.environ:  # set by pytest-xdist in each worker: gw0, gw1, ...
         shared = shared.parent
     folder, done = shared / name, shared / f"{name}.done"
     with open(shared / f"{name}.lock", "w") as lock:
@@ -116,7 +116,7 @@ def made_once(tmp_path_factory, worker_id: str, name: str, make) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory, worker_id, mnist_mirror) -> Project:
+def tiny_run(tmp_path_factory, mnist_mirror) -> Project:
     """The pipeline run once with `dvc repro` on the tiny configuration and committed: the template that every
     end-to-end module copies (``project``). Never changed by a test."""
 
@@ -126,7 +126,7 @@ def tiny_run(tmp_path_factory, worker_id, mnist_mirror) -> Project:
         assert stages_run == ALL_STAGES, f"the first run ran {sorted(stages_run)}"
         project.commit("tiny run")
 
-    return Project(made_once(tmp_path_factory, worker_id, "tiny-run", make), mnist_mirror)
+    return Project(made_once(tmp_path_factory, "tiny-run", make), mnist_mirror)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def up_to_date_with_committed_params(root: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
-def default_run(tmp_path_factory, worker_id, mnist_mirror) -> Project:
+def default_run(tmp_path_factory, mnist_mirror) -> Project:
     """The pipeline's outputs for params.yaml exactly as committed, on the full data (slow tests only): the models
     the accuracy floors and the handwriting floors judge. Never changed by a test.
 
@@ -171,4 +171,4 @@ def default_run(tmp_path_factory, worker_id, mnist_mirror) -> Project:
         project.repro()
         project.commit("default run")
 
-    return Project(made_once(tmp_path_factory, worker_id, "default-run", make), mnist_mirror)
+    return Project(made_once(tmp_path_factory, "default-run", make), mnist_mirror)
