@@ -10,7 +10,6 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -97,12 +96,12 @@ def serve(monkeypatch):
         server.close()
 
 
-def made_once(tmp_path_factory, name: str, make) -> Path:
+def made_once(tmp_path_factory, config, name: str, make) -> Path:
     """The folder ``name`` that ``make(folder)`` fills, made once for the whole test session: under pytest-xdist the
     workers share it, the first to need it making it while the others wait (the workers' temporary folders sit side
     by side in one parent)."""
     shared = tmp_path_factory.getbasetemp()
-    if "PYTEST_XDIST_WORKER" in os.environ:  # set by pytest-xdist in each worker: gw0, gw1, ...
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker
         shared = shared.parent
     folder, done = shared / name, shared / f"{name}.done"
     with open(shared / f"{name}.lock", "w") as lock:
@@ -116,7 +115,7 @@ def made_once(tmp_path_factory, name: str, make) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory, mnist_mirror) -> Project:
+def tiny_run(tmp_path_factory, pytestconfig, mnist_mirror) -> Project:
     """The pipeline run once with `dvc repro` on the tiny configuration and committed: the template that every
     end-to-end module copies (``project``). Never changed by a test."""
 
@@ -126,7 +125,7 @@ def tiny_run(tmp_path_factory, mnist_mirror) -> Project:
         assert stages_run == ALL_STAGES, f"the first run ran {sorted(stages_run)}"
         project.commit("tiny run")
 
-    return Project(made_once(tmp_path_factory, "tiny-run", make), mnist_mirror)
+    return Project(made_once(tmp_path_factory, pytestconfig, "tiny-run", make), mnist_mirror)
 
 
 @pytest.fixture(scope="module")
@@ -145,30 +144,29 @@ def new_project(tmp_path_factory, mnist_mirror):
     return make
 
 
-def up_to_date_with_committed_params(root: Path) -> bool:
-    """Whether the project at ``root`` holds the outputs of its params as committed: params.yaml as git's HEAD
-    has it, and `dvc status` finding every output as dvc.lock records it for the workspace's code."""
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
-    changed = subprocess.run(["git", "status", "--porcelain", "--", "params.yaml"], cwd=root, env=env,
-                             capture_output=True, text=True)
-    status = subprocess.run(["dvc", "status", "--json"], cwd=root, env=env, capture_output=True, text=True)
+def up_to_date_with_committed_params(project: Project) -> bool:
+    """Whether ``project`` holds the outputs of its params as committed: params.yaml as git's HEAD has it, and
+    `dvc status` finding every output as dvc.lock records it for the workspace's code."""
+    changed = project.run("git", "status", "--porcelain", "--", "params.yaml", check=False)
+    status = project.dvc("status", "--json", check=False)
     return (changed.returncode == 0 and not changed.stdout.strip() and status.returncode == 0
             and json.loads(status.stdout or "{}") == {})
 
 
 @pytest.fixture(scope="session")
-def default_run(tmp_path_factory, mnist_mirror) -> Project:
+def default_run(tmp_path_factory, pytestconfig, mnist_mirror) -> Project:
     """The pipeline's outputs for params.yaml exactly as committed, on the full data (slow tests only): the models
     the accuracy floors and the handwriting floors judge. Never changed by a test.
 
     The repository's own when they are up to date with params.yaml as committed (after `make repro`, as in CI:
     one full training a run, not two); otherwise the pipeline runs once in a temporary repository of its own."""
-    if up_to_date_with_committed_params(REPO_ROOT):
-        return Project(REPO_ROOT, mnist_mirror)
+    repository = Project(REPO_ROOT, mnist_mirror)
+    if up_to_date_with_committed_params(repository):
+        return repository
 
     def make(root: Path) -> None:
         project = Project.create(root, mnist_mirror)
         project.repro()
         project.commit("default run")
 
-    return Project(made_once(tmp_path_factory, "default-run", make), mnist_mirror)
+    return Project(made_once(tmp_path_factory, pytestconfig, "default-run", make), mnist_mirror)

@@ -15,6 +15,12 @@ from tests.test_models import nn_params, synthetic_digits
 pytestmark = pytest.mark.heavy
 
 
+@pytest.fixture(scope="module")
+def keras():
+    """Keras, loaded by the tests that use it, not at collection."""
+    return import_keras()
+
+
 def in_towers(network, towers: int):
     """``network`` in ``towers`` (mnist_pipeline.towers subclasses Keras' model: loaded here, not at collection)."""
     from mnist_pipeline.towers import Towers
@@ -34,8 +40,7 @@ def one_step(towers: int, images: np.ndarray, labels: np.ndarray) -> list[np.nda
 
 
 @pytest.mark.parametrize("n, towers", [(8, 2), (7, 2), (7, 3), (5, 4)])
-def test_the_parts_gradients_add_up_to_the_whole_batchs(n, towers):
-    keras = import_keras()
+def test_the_parts_gradients_add_up_to_the_whole_batchs(n, towers, keras):
     images, labels = synthetic_digits(n, seed=1)
     whole, parts = one_step(0, images, labels), one_step(towers, images, labels)
     keras.utils.set_random_seed(0)
@@ -45,8 +50,7 @@ def test_the_parts_gradients_add_up_to_the_whole_batchs(n, towers):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_the_logged_loss_and_accuracy_are_the_whole_batchs():
-    keras = import_keras()
+def test_the_logged_loss_and_accuracy_are_the_whole_batchs(keras):
     images, labels = synthetic_digits(9, seed=2)
     logs = []
     for towers in (0, 3):
@@ -80,8 +84,7 @@ def test_an_epochs_last_batch_smaller_than_the_towers_is_left_out():
     assert [len(y) for _, y in batches(images[:100], labels[:100], 50, shuffle_seed=0, min_size=2)] == [50, 50]
 
 
-def test_a_training_in_towers_is_deterministic_and_saves_the_plain_network(tmp_path):
-    keras = import_keras()
+def test_a_training_in_towers_is_deterministic_and_saves_the_plain_network(tmp_path, keras):
     x, y = synthetic_digits(251, seed=5)  # batches of 50: the last holds one digit, for two towers
     params = dataclasses.replace(nn_params(), towers=2)
     weights = []
