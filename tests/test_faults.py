@@ -1,5 +1,6 @@
 """Faults through the real pipeline: corrupt data, bad params, stages killed midway, untrusted model files."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -25,6 +26,17 @@ def leftovers(project) -> list[Path]:
     """Temporary siblings that atomic writes leave only when killed outright."""
     folders = ("data", "data/processed", "models", "reports")
     return [path for folder in folders for path in (project.root / folder).glob(".*.tmp")]
+
+
+def signal_dispositions(pids: list[int]) -> dict[int, dict[str, str]]:
+    """Each process's group and its ignored and caught signal masks, from /proc: why a signal went unheeded."""
+    fields = ("NSpgid", "SigIgn", "SigCgt")
+    dispositions = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            dispositions[pid] = dict(line.split(":\t", 1) for line in lines if line.startswith(fields))
+    return dispositions
 
 
 def test_corrupt_raw_file_is_caught_before_anything_trains_on_it(project):
@@ -91,9 +103,10 @@ def test_interrupted_training_leaves_no_partial_output(project):
     project.set_params(train_nn={"cnn": {"epochs": 60}})
     process = start_repro(project)
     wait_for_training(project, process)
+    dispositions = signal_dispositions(stage_pids(project, "train_nn"))
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the whole foreground group
     output, _ = process.communicate(timeout=120)
-    assert process.returncode != 0, output
+    assert process.returncode != 0, f"the stage ran on after Ctrl-C; its signals then: {dispositions}\n{output}"
     for output_path in STAGE_OUTPUTS:
         assert not (project.root / output_path).exists(), output_path
     assert leftovers(project) == []
