@@ -26,8 +26,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 # The page `dvc plots show` and `dvc plots diff` fill (.dvc/config's plots.html_template): DVC's own, with the
 # pinned vl-convert-python's vega scripts inline instead of a CDN's, so its plots draw with no network.
-$(PLOTS_TEMPLATE): $(VENV)/.installed mnist_pipeline/plots_page.py
-	$(BIN)/python -m mnist_pipeline.plots_page $@
+$(PLOTS_TEMPLATE): $(VENV)/.installed mnist_pipeline/tools/plots_page.py
+	$(BIN)/python -m mnist_pipeline.tools.plots_page $@
 
 repro: $(ENV)  ## Run the pipeline: only the stages whose code, data or params changed
 	dvc repro
@@ -50,15 +50,15 @@ mutants: $(ENV)  ## Mutation testing of the pure modules (pyproject.toml's [tool
 	mutmut results
 
 audit: $(ENV)  ## Rerun every stage from nothing in a temporary clone of HEAD; compare each output with dvc.lock
-	python -m mnist_pipeline.audit
+	python -m mnist_pipeline.tools.audit
 
 compare: $(ENV)  ## Is a change real? Each model's accuracy with 95% intervals and McNemar's test, $(NEW) against $(BASE)
-	@python -m mnist_pipeline.compare $(BASE) $(NEW)
+	@python -m mnist_pipeline.tools.compare $(BASE) $(NEW)
 
 pr-report: $(ENV)  ## Markdown for a pull request: the comparison, metrics and params of the workspace against $(BASE)
 	@echo "## Is the change real? Workspace against $(BASE)"
 	@echo
-	@python -m mnist_pipeline.compare $(BASE) --md
+	@python -m mnist_pipeline.tools.compare $(BASE) --md
 	@echo
 	@echo "## Metrics: workspace against $(BASE)"
 	@echo
@@ -69,7 +69,7 @@ pr-report: $(ENV)  ## Markdown for a pull request: the comparison, metrics and p
 	@dvc params diff $(BASE) --md
 
 tune: $(ENV)  ## Search tune.yaml's study $(STUDY), each trial a DVC experiment, by validation accuracy; rerun to resume
-	python -m mnist_pipeline.tune $(STUDY) $(if $(TRIALS),--trials $(TRIALS))
+	python -m mnist_pipeline.tools.tune $(STUDY) $(if $(TRIALS),--trials $(TRIALS))
 
 lint: $(ENV)
 	ruff check .

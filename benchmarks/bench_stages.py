@@ -27,9 +27,9 @@ from pathlib import Path
 import yaml
 
 from mnist_pipeline.artifacts import write_text
-from mnist_pipeline.audit import describe_machine
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import find_project_root
+from mnist_pipeline.tools.audit import describe_machine
 
 PROG = "bench_stages"
 OUTPUT = Path("benchmarks/stage_times.md")

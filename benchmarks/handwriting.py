@@ -309,7 +309,7 @@ def load_test_digits(mirror: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    from mnist_pipeline import predict
+    from mnist_pipeline.app import predict
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-condition", type=int, default=100)
@@ -339,7 +339,7 @@ def main() -> None:
 
 def read(sample: Sample, model) -> str:
     """What ``model`` reads in ``sample``'s picture: one digit, or a number's digits left to right."""
-    from mnist_pipeline.imaging import to_mnist, to_mnist_digits
+    from mnist_pipeline.app.imaging import to_mnist, to_mnist_digits
     from mnist_pipeline.model_io import predict_proba
 
     digits = to_mnist_digits(sample.image) if len(sample.label) > 1 else to_mnist(sample.image)[None]
@@ -348,7 +348,7 @@ def read(sample: Sample, model) -> str:
 
 def accuracy(samples: list[Sample], model) -> float:
     """The fraction of pictures whose digits (or whole number) the model reads exactly."""
-    from mnist_pipeline.imaging import ImageError
+    from mnist_pipeline.app.imaging import ImageError
 
     right = 0
     for sample in samples:

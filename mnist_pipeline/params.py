@@ -36,25 +36,28 @@ def bounded(low: float | None = None, high: float | None = None, *, low_open: bo
 
 def load_section(path: Path, section: str, schema: type[T]) -> T:
     """Read ``params.yaml`` and return its ``section`` as the validated dataclass ``schema``."""
-    return parse(schema, _lookup(_read(path), section, path), section)
+    return parse(schema, _lookup(read_yaml(path), section, path), section)
 
 
 def load_value(path: Path, key: str, hint: Any) -> Any:
     """Read ``params.yaml`` and return the one value at the dotted ``key`` (``train_nn.compute``), checked against
     the type ``hint``: for a stage that reads a single param of another stage's section."""
-    value, parts = _read(path), key.split(".")
+    value, parts = read_yaml(path), key.split(".")
     for depth in range(1, len(parts) + 1):
         value = _lookup(value, ".".join(parts[:depth]), path)
     return _check_type(hint, value, key)
 
 
-def _read(path: Path) -> Any:
+def read_yaml(path: Path, *, missing: str = "run the stage from the project root",
+              error: type[PipelineError] = ParamsError) -> Any:
+    """The parsed YAML file ``path``. ``error`` is raised, naming the file, when it is missing (its message ends
+    with ``missing``: what to do) or not YAML."""
     try:
         return yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
-        raise ParamsError(f"{path} not found: run the stage from the project root") from None
-    except yaml.YAMLError as error:
-        raise ParamsError(f"{path} is not valid YAML: {error}") from None
+        raise error(f"{path} not found: {missing}") from None
+    except yaml.YAMLError as problem:
+        raise error(f"{path} is not valid YAML: {problem}") from None
 
 
 def _lookup(mapping: Any, key: str, path: Path) -> Any:

@@ -128,12 +128,14 @@ def tensorflow_defaults():
         os.environ.update(saved)
 
 
-def import_tensorflow(*, hide_startup_notices: bool = False):
+def import_tensorflow(*, hide_startup_notices: bool | None = None):
     """Import and return TensorFlow, set up by :func:`configure_environment`.
 
-    Some start-up notices go straight to file descriptor 2 before TensorFlow's logging exists, whatever the
-    log level says; ``hide_startup_notices`` sends them to /dev/null, for a command whose stderr is for its
-    own messages. A failing import still raises, with its traceback, once stderr is back.
+    Some start-up notices (``All log messages before absl::InitializeLog()``, ``oneDNN custom operations are
+    on``) go straight to file descriptor 2 before TensorFlow's logging exists, whatever the log level says.
+    ``hide_startup_notices`` sends them to /dev/null; by default they are hidden unless the user asked for
+    TensorFlow's informational logs (``TF_CPP_MIN_LOG_LEVEL=0``). A failing import still raises, with its
+    traceback, once stderr is back.
 
     Once TensorFlow is imported there is nothing left to set up, and it is returned at once: code that TensorFlow
     traces (a ``tf.data`` map) calls this too, and AutoGraph would otherwise convert the set-up's calls to
@@ -142,6 +144,8 @@ def import_tensorflow(*, hide_startup_notices: bool = False):
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     configure_environment()
+    if hide_startup_notices is None:
+        hide_startup_notices = os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "0"
     with _stderr_to_devnull() if hide_startup_notices else contextlib.nullcontext():
         import tensorflow
     return tensorflow

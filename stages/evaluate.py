@@ -1,6 +1,9 @@
 """Stage evaluate: each model on the 10,000 test digits and the validation digits, into metrics.json, the
 per-model predictions and the per-model reliability tables."""
 
+if not __package__:  # run as a file, the stage would skip stages/__init__.py: its checks and its kernel pins
+    raise SystemExit("ERROR: run this stage as `python -m stages.evaluate` in the project root, or run `dvc repro`")
+
 import logging
 from pathlib import Path
 

@@ -1,5 +1,8 @@
 """Stage fetch: the four MNIST IDX files, uncompressed and checksum-verified, into data/raw/."""
 
+if not __package__:  # run as a file, the stage would skip stages/__init__.py: its checks and its kernel pins
+    raise SystemExit("ERROR: run this stage as `python -m stages.fetch` in the project root, or run `dvc repro`")
+
 from pathlib import Path
 
 from mnist_pipeline.artifacts import atomic_path

@@ -1,5 +1,8 @@
 """Stage preprocess: checked IDX files into one compact npz with train, validation and test splits."""
 
+if not __package__:  # run as a file, the stage would skip stages/__init__.py: its checks and its kernel pins
+    raise SystemExit("ERROR: run this stage as `python -m stages.preprocess` in the project root, or run `dvc repro`")
+
 import logging
 from pathlib import Path
 

@@ -1,5 +1,8 @@
 """Stage train_nn: the Keras network, with per-epoch curves logged by dvclive for `dvc plots`."""
 
+if not __package__:  # run as a file, the stage would skip stages/__init__.py: its checks and its kernel pins
+    raise SystemExit("ERROR: run this stage as `python -m stages.train_nn` in the project root, or run `dvc repro`")
+
 import logging
 import time
 from pathlib import Path

@@ -1,6 +1,9 @@
 """Stage visualize: sample predictions, misclassified digits, confusion matrices and training curves as PNGs,
 and reports/report.md, the one-page summary for a pull request."""
 
+if not __package__:  # run as a file, the stage would skip stages/__init__.py: its checks and its kernel pins
+    raise SystemExit("ERROR: run this stage as `python -m stages.visualize` in the project root, or run `dvc repro`")
+
 from pathlib import Path
 
 from mnist_pipeline import figures

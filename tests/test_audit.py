@@ -5,7 +5,8 @@ import re
 
 import numpy as np
 
-from mnist_pipeline.audit import (
+from mnist_pipeline.significance import compare_predictions
+from mnist_pipeline.tools.audit import (
     DIFFERENT,
     EQUIVALENT,
     FAILED,
@@ -15,8 +16,7 @@ from mnist_pipeline.audit import (
     metric_changes,
     verdict,
 )
-from mnist_pipeline.compare import ModelComparison
-from mnist_pipeline.significance import compare_predictions
+from mnist_pipeline.tools.compare import ModelComparison
 
 LOCK = {
     "schema": "2.0",

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_pipeline.compare import ModelComparison, format_comparison
 from mnist_pipeline.metrics import predictions_csv
 from mnist_pipeline.paths import MODEL_NAMES, predictions_file
 from mnist_pipeline.significance import PairedComparison
+from mnist_pipeline.tools.compare import ModelComparison, format_comparison
 
 ACTUAL = np.arange(200) % 10
 
@@ -30,7 +30,7 @@ def run(root: Path, *command: str) -> subprocess.CompletedProcess:
 
 
 def compare(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return run(root, sys.executable, "-m", "mnist_pipeline.compare", *args)
+    return run(root, sys.executable, "-m", "mnist_pipeline.tools.compare", *args)
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +74,11 @@ def test_workspace_against_main_names_the_significant_change(repo):
 def test_two_revisions_and_an_experiment_by_name(repo):
     result = compare(repo, "v1", "HEAD", "--md")
     assert result.returncode == 0, result.stderr
-    assert "| logreg | 90.00% (85.06% to 93.43%) | 96.00% (92.31% to 97.96%) | 0 | 12 | 0.0005 | HEAD is better " \
-           "than v1, significant at 5% |" in result.stdout
-    assert "| nn | 99.00% (96.43% to 99.73%) | 98.50% (95.68% to 99.49%) | 1 | 0 | 1.0000 | no evidence" in (
-        result.stdout)
+    rows = {cells[0]: cells for cells in markdown_rows(result.stdout)}
+    assert rows["logreg"] == ["logreg", "90.00% (85.06% to 93.43%)", "96.00% (92.31% to 97.96%)", "0", "12", "0.0005",
+                              "HEAD is better than v1, significant at 5%"]
+    assert rows["nn"] == ["nn", "99.00% (96.43% to 99.73%)", "98.50% (95.68% to 99.49%)", "1", "0", "1.0000",
+                          "no evidence of a difference at 5%"]
     # One digit more right in the experiment than at v1: nothing to conclude.
     result = compare(repo, "v1", "one-better")
     assert result.returncode == 0, result.stderr
@@ -115,6 +116,12 @@ def test_predictions_missing_or_of_other_digits_are_refused(tmp_path, repo):
     assert "Traceback" not in result.stderr
 
 
+def markdown_rows(text: str) -> list[list[str]]:
+    """The cells of each line of a markdown table in ``text``, its header's rule left out."""
+    lines = [line for line in text.splitlines() if line.startswith("|") and not set(line) <= set("|-")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
 def test_format_comparison_text_and_markdown():
     comparisons = [ModelComparison("nn", PairedComparison(total=10_000, base_correct=9955, new_correct=9960,
                                                           base_only=10, new_only=15))]
@@ -125,6 +132,8 @@ def test_format_comparison_text_and_markdown():
     assert row.split() == ["nn", "99.55%", "(99.40%", "to", "99.66%)", "99.60%", "(99.46%", "to", "99.71%)", "10",
                            "15", "0.4244", "no", "evidence", "of", "a", "difference", "at", "5%"]
     markdown = format_comparison(comparisons, "main", "workspace", markdown=True).splitlines()
-    assert markdown[2] == ("| model | main | workspace | right only in main | right only in workspace | p-value "
-                           "| verdict |")
-    assert markdown[4].startswith("| nn | 99.55% (99.40% to 99.66%) | 99.60% (99.46% to 99.71%) | 10 | 15 | 0.4244 |")
+    assert markdown_rows(markdown[2]) == [["model", "main", "workspace", "right only in main",
+                                           "right only in workspace", "p-value", "verdict"]]
+    assert set(markdown[3]) <= set("|-")  # the rule under the header
+    assert markdown_rows(markdown[4])[0] == ["nn", "99.55% (99.40% to 99.66%)", "99.60% (99.46% to 99.71%)", "10",
+                                             "15", "0.4244", "no evidence of a difference at 5%"]

@@ -2,6 +2,8 @@
 and the paths that mnist_pipeline/paths.py defines, so nothing reruns needlessly and nothing stale survives."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,23 @@ def test_evaluate_and_visualize_follow_the_model_registry():
     per_model = {rel(file(name)) for name in paths.MODEL_NAMES
                  for file in (paths.predictions_file, paths.calibration_file)}
     assert set(STAGES["visualize"]["deps"]) >= per_model
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_no_stage_imports_the_app_or_the_tools(stage):
+    # Editing mnist-predict, its page or a developer tool must rerun nothing.
+    outside = [REPO_ROOT / PACKAGE / "app", REPO_ROOT / PACKAGE / "tools"]
+    imported = imported_modules(REPO_ROOT / "stages" / f"{stage}.py")
+    assert not [module for module in imported if any(folder in module.parents for folder in outside)]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_a_stage_run_as_a_file_says_how_to_run_it(stage, tmp_path):
+    # As a file, Python would skip stages/__init__.py, its checks and its kernel pins; run in an empty folder, so a
+    # stage that ran anyway would find nothing of the project's to write over.
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "stages" / f"{stage}.py")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr == (f"ERROR: run this stage as `python -m stages.{stage}` in the project root, or run "
+                             f"`dvc repro`\n")

@@ -1,4 +1,4 @@
-"""Pictures as people take them: each step of :mod:`mnist_pipeline.imaging` on its own, then every condition of
+"""Pictures as people take them: each step of :mod:`mnist_pipeline.app.imaging` on its own, then every condition of
 ``benchmarks/handwriting.py`` against floors.
 
 Two kinds of floor. Without models (fast): what the preprocessing makes of a picture must look like the MNIST
@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from skimage.measure import label, regionprops
 
 from benchmarks.handwriting import CONDITIONS, OTHER_CONDITIONS, make_samples, read
-from mnist_pipeline import imaging, predict
+from mnist_pipeline.app import imaging, predict
 from mnist_pipeline.digits import IMAGE_SIDE
 
 # Median correlation between the preprocessed picture and its MNIST digit, over 40 pictures; measured: clean and

@@ -361,7 +361,8 @@ def test_load_keras_refuses_a_lambda_layer(tmp_path):
 
 
 def test_an_unregistered_model_name_is_refused_everywhere(tmp_path):
-    from mnist_pipeline import paths, predict
+    from mnist_pipeline import paths
+    from mnist_pipeline.app import predict
 
     with pytest.raises(ModelLoadError, match=r"unknown model 'forest'.*\['logreg', 'nn'\]"):
         paths.model_file("forest")

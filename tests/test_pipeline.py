@@ -5,8 +5,9 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
-from mnist_pipeline import predict
+from mnist_pipeline.app import predict
 from mnist_pipeline.errors import ModelLoadError
 from mnist_pipeline.model_io import load_model, predict_proba
 
@@ -69,8 +70,22 @@ def test_logreg_param_reruns_only_its_training_and_downstream(project, monkeypat
         np.testing.assert_array_equal(at_head[name], committed[name])
     assert not np.array_equal(workspace["logreg"], committed["logreg"])
     np.testing.assert_array_equal(workspace["nn"], committed["nn"])
-    with pytest.raises(ModelLoadError, match=r"models/logreg\.skops at revision 'no-such-rev' could not be read"):
+    with pytest.raises(ModelLoadError, match=r"^unknown revision 'no-such-rev': give a commit, branch, tag"):
         predict.load_models("no-such-rev", names=["logreg"])
+    # The committed model damaged in the cache, then gone from it (and no remote): each a message saying what to do.
+    md5 = yaml.safe_load(project.git("show", "HEAD:dvc.lock").stdout)["stages"]["train_logreg"]["outs"][0]["md5"]
+    cached = project.root / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    original = cached.read_bytes()
+    cached.chmod(0o644)
+    cached.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    with pytest.raises(ModelLoadError, match=rf"models/logreg\.skops at HEAD has md5 \w+, not the {md5} its dvc\.lock "
+                                             r"records: .*`dvc pull`"):
+        predict.load_models("HEAD", names=["logreg"])
+    cached.unlink()
+    with pytest.raises(ModelLoadError, match=rf"models/logreg\.skops at HEAD \(md5 {md5}\) is in neither this "
+                                             r"project's DVC cache nor its remote .*`dvc pull`"):
+        predict.load_models("HEAD", names=["logreg"])
+    cached.write_bytes(original)
 
     # Going back to the committed params restores every output from git and the DVC cache.
     project.git("checkout", "--", ".")

@@ -1,5 +1,5 @@
 """`dvc plots show` and `dvc plots diff` with no network: every Vega plot on the page draws, from the template that
-`make` writes (``mnist_pipeline.plots_page``) and ``.dvc/config`` names, opened in headless Chromium cut off from
+`make` writes (``mnist_pipeline.tools.plots_page``) and ``.dvc/config`` names, opened in headless Chromium cut off from
 the network; DVC's own page, built the same way, draws none (its scripts come from a CDN)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.support.wait import WebDriverWait
 
-from mnist_pipeline import plots_page
+from mnist_pipeline.tools import plots_page
 
 # The CDN that DVC's own page loads vega from: where an offline browser must fail to reach.
 CDN_SCRIPT = "https://cdn.jsdelivr.net/npm/vega@5.20.2"
@@ -89,7 +89,7 @@ def configured_template() -> Path:
     if not template.is_file():
         pytest.fail(f"{template} is missing, the page template that .dvc/config names as plots.html_template: run "
                     f"`make`, which writes it when it builds .venv, or, with .venv already built, "
-                    f"`python -m mnist_pipeline.plots_page {template}`", pytrace=False)
+                    f"`python -m mnist_pipeline.tools.plots_page {template}`", pytrace=False)
     return template
 
 

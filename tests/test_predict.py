@@ -5,7 +5,6 @@ dark on light, in colour, transparent, JPEG) and classify them with small models
 training digits, so they need no `dvc repro` and run on a fresh clone.
 """
 
-import contextlib
 import gzip
 import json
 import os
@@ -19,10 +18,11 @@ import pytest
 from helpers import REPO_ROOT, train_models
 from PIL import Image, ImageDraw
 
-from mnist_pipeline import paths, predict
+from mnist_pipeline import paths
+from mnist_pipeline.app import predict
+from mnist_pipeline.app.imaging import ImageError, to_mnist
 from mnist_pipeline.errors import ModelLoadError, PipelineError
 from mnist_pipeline.idx import parse_images, parse_labels
-from mnist_pipeline.imaging import ImageError, to_mnist
 from mnist_pipeline.model_io import predict_proba
 
 N_TRAIN = 5000
@@ -281,34 +281,6 @@ def test_load_models_only_the_named_ones(models_dir):
 def test_load_models_missing_file_says_how_to_get_it(tmp_path):
     with pytest.raises(ModelLoadError, match=r"logreg\.skops not found.*dvc repro.*dvc pull"):
         predict.load_models(models_dir=tmp_path)
-
-
-def test_load_models_at_a_revision_reads_through_dvc(models_dir, monkeypatch):
-    import dvc.api
-
-    opened = []
-
-    @contextlib.contextmanager
-    def fake_open(path, repo=None, rev=None, mode="r"):
-        opened.append((path, rev, mode))
-        with (models_dir / Path(path).name).open(mode) as file:
-            yield file
-
-    monkeypatch.setattr(dvc.api, "open", fake_open)
-    models = predict.load_models("v1")
-    assert set(models) == {"logreg", "nn"}
-    assert opened == [("models/logreg.skops", "v1", "rb"), ("models/nn.keras", "v1", "rb")]
-
-
-def test_load_models_at_a_revision_dvc_cannot_read(monkeypatch):
-    import dvc.api
-
-    def failing_open(path, repo=None, rev=None, mode="r"):
-        raise FileNotFoundError(f"'{path}' does not exist at this revision")
-
-    monkeypatch.setattr(dvc.api, "open", failing_open)
-    with pytest.raises(ModelLoadError, match=r"models/logreg\.skops at revision 'gone'.*does not exist.*dvc pull"):
-        predict.load_models("gone")
 
 
 # --- the command ----------------------------------------------------------------------------------------------------

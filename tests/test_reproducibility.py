@@ -58,7 +58,7 @@ def test_the_audit_reruns_everything_under_a_users_settings_to_the_same_bytes(pr
     env = {**project.env, **HOSTILE_ENVIRONMENT, "TMPDIR": str(tmp_path)}
     time.sleep(1.1)  # anything that stamps the clock would now stamp another second
 
-    result = project.run(sys.executable, "-m", "mnist_pipeline.audit", "--keep", env=env, check=False)
+    result = project.run(sys.executable, "-m", "mnist_pipeline.tools.audit", "--keep", env=env, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     for stage in ALL_STAGES:
         assert f"Running stage '{stage}'" in result.stderr  # really rerun, not restored

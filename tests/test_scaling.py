@@ -1,5 +1,7 @@
 """The chunked scaler fits what scikit-learn's StandardScaler fits and transforms to the same values."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
@@ -88,3 +90,19 @@ def test_a_column_constant_up_to_rounding_keeps_a_scale_of_one_as_standard_scale
     assert 1e-22 < ours.var_[1] < 1e-20
     assert ours.scale_[1] == theirs.scale_[1] == 1
     np.testing.assert_allclose(ours.transform(x), theirs.transform(x), atol=1e-9)
+
+
+def test_fits_without_a_float64_copy_of_the_whole_matrix():
+    x = np.random.default_rng(0).uniform(0, 255, (_BLOCK * 6, 200)).astype(np.float32)
+    whole_copy = x.size * 8
+
+    def peak(scaler) -> int:
+        tracemalloc.start()
+        try:
+            scaler.fit(x)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    assert peak(StandardScaler()) >= whole_copy  # the control: scikit-learn's fit copies it all
+    assert peak(ChunkedStandardScaler()) < whole_copy / 2

@@ -1,6 +1,8 @@
 """What the pipeline sets in the environment before importing TensorFlow; how a reference process keeps out of it."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -69,3 +71,22 @@ def test_threads_an_op_follow_the_cores_only_under_the_fast_profile():
     assert [intra_op_threads(0, "portable", cores) for cores in (1, 2, 16)] == [1, 1, 1]
     assert [intra_op_threads(0, "fast", cores) for cores in (0, 2, 16)] == [1, 2, 16]
     assert intra_op_threads(3, "portable", 16) == intra_op_threads(3, "fast", 16) == 3
+
+
+@pytest.mark.heavy
+def test_tensorflows_start_up_notices_are_hidden_unless_its_info_logs_are_asked_for():
+    # What a TensorFlow stage's process does: Keras imported through the project, then an op run.
+    script = ("from mnist_pipeline.tensorflow_env import import_keras; import_keras().ops.add(1, 1); "
+              "print('done')")
+    notices = ("absl::InitializeLog", "oneDNN custom operations are on")
+
+    def run(**env) -> str:
+        environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"} | env
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
+                                timeout=300, check=True)
+        assert result.stdout == "done\n"
+        return result.stderr
+
+    quiet = run()
+    assert not [notice for notice in notices if notice in quiet], quiet
+    assert all(notice in run(TF_CPP_MIN_LOG_LEVEL="0") for notice in notices)  # the control: they exist

@@ -20,8 +20,8 @@ from helpers import REPO_ROOT
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from mnist_pipeline import tune
-from mnist_pipeline.tune import (
+from mnist_pipeline.tools import tune
+from mnist_pipeline.tools.tune import (
     SearchInterruptedError,
     Study,
     Trial,
@@ -39,6 +39,7 @@ from mnist_pipeline.tune import (
     search,
     trial_seed,
 )
+from mnist_pipeline.tools.tune import runner as tune_runner
 
 PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 LOGREG = {"objective": "logreg.val_accuracy", "trials": 3, "seed": 0,
@@ -363,7 +364,7 @@ def command_line(tmp_path, monkeypatch):
         (tmp_path / name).write_text((REPO_ROOT / name).read_text())
     monkeypatch.chdir(tmp_path)
     fakes = [FakeDvc()]
-    monkeypatch.setattr(tune, "DvcExperiments", lambda root: fakes[0])
+    monkeypatch.setattr(tune_runner, "DvcExperiments", lambda root: fakes[0])
     return fakes
 
 
@@ -419,10 +420,10 @@ def test_the_table_is_aligned_and_names_the_best():
     trials = [trial(1, 0.9, c=0.01), trial(2, 0.925, c=0.0012345678), trial(10, 0.5, c=0.5)]
     table = format_table(study(), trials)
     assert table.splitlines() == [
-        "rank  experiment      train_logreg.C  logreg.val_accuracy",
-        "1     tune-logreg-02  0.001235        0.9250",
-        "2     tune-logreg-01  0.01            0.9000",
-        "3     tune-logreg-10  0.5             0.5000",
+        "rank    experiment      train_logreg.C    logreg.val_accuracy",
+        "1       tune-logreg-02  0.001235          0.9250",
+        "2       tune-logreg-01  0.01              0.9000",
+        "3       tune-logreg-10  0.5               0.5000",
     ]
     summary = format_summary(study(), trials)
     assert "3 trials of study logreg, by logreg.val_accuracy (validation digits), best first:" in summary
@@ -434,7 +435,7 @@ def test_the_table_is_aligned_and_names_the_best():
 
 
 def run_tune(project, *args: str) -> subprocess.CompletedProcess:
-    return project.run(sys.executable, "-m", "mnist_pipeline.tune", "logreg", *args)
+    return project.run(sys.executable, "-m", "mnist_pipeline.tools.tune", "logreg", *args)
 
 
 def tune_experiments(project) -> dict[str, dict]:
@@ -455,7 +456,7 @@ def tune_experiments(project) -> dict[str, dict]:
 def test_a_search_interrupted_and_resumed_makes_each_trial_a_dvc_experiment_ranked_by_validation_accuracy(project):
     # Ctrl-C at a terminal: SIGINT to the whole process group, once the last trial's training is done.
     env = {**project.env, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "mnist_pipeline.tune", "logreg", "--trials", "3"],
+    process = subprocess.Popen([sys.executable, "-m", "mnist_pipeline.tools.tune", "logreg", "--trials", "3"],
                                cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
     watchdog = threading.Timer(300, os.killpg, (process.pid, signal.SIGKILL))
@@ -479,7 +480,7 @@ def test_a_search_interrupted_and_resumed_makes_each_trial_a_dvc_experiment_rank
     assert output.rstrip().splitlines()[-1] == (
         "mnist-tune: interrupted: 2 of 3 trials of study logreg are done and kept as DVC experiments; run the "
         "same command again to resume.")
-    assert "mnist_pipeline/tune.py" not in output  # no traceback of the search's own
+    assert "mnist_pipeline/tools/tune/" not in output  # no traceback of the search's own
     # The first trial is the workspace's params, whose results the commit already holds: nothing reruns.
     first = output[output.index("=== trial 1 of 3"):output.index("=== trial 2 of 3")]
     assert "Running stage" not in first, first

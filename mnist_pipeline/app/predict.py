@@ -1,6 +1,6 @@
 """``mnist-predict``: classify image files of handwritten digits with the pipeline's trained models.
 
-Each file is read with Pillow, brought to MNIST's form by :mod:`mnist_pipeline.imaging` (any size, colour
+Each file is read with Pillow, brought to MNIST's form by :mod:`mnist_pipeline.app.imaging` (any size, colour
 or background), and classified by both models, or one (``--model``). The models are the workspace's
 (``models/``), another folder's (``--models-dir``) or those of a git revision (``--rev``, through DVC's
 cache or remote). Every file is read and checked before any prediction, and each model predicts all files
@@ -25,11 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from mnist_pipeline import paths
+from mnist_pipeline import paths, tables
+from mnist_pipeline.app.imaging import ImageError, to_mnist, to_mnist_digits
+from mnist_pipeline.app.pictures import open_picture
 from mnist_pipeline.artifacts import write_bytes
 from mnist_pipeline.errors import ModelLoadError, PipelineError
-from mnist_pipeline.imaging import ImageError, to_mnist, to_mnist_digits
 from mnist_pipeline.model_io import load_model, predict_proba
+from mnist_pipeline.revisions import RevisionError, Revisions
 from mnist_pipeline.tensorflow_env import configure_environment, import_tensorflow
 
 log = logging.getLogger(__name__)
@@ -37,22 +39,14 @@ log = logging.getLogger(__name__)
 PROG = "mnist-predict"
 
 
-def model_file(name: str, models_dir: Path | None = None) -> Path:
-    """The path of model ``name``: the same file name in ``models_dir`` if given, else in the ``models/`` of the
-    project the working directory is in (found upwards, as git and DVC find their repository)."""
-    registered = paths.model_file(name)
-    if models_dir is not None:
-        return Path(models_dir) / registered.name
-    return paths.find_project_root() / registered
-
-
 def load_models(rev: str | None = None, *, models_dir: Path | None = None,
                 names: Iterable[str] = paths.MODEL_NAMES) -> dict[str, Any]:
     """Load the models ``names`` once, with the safe loaders of :mod:`mnist_pipeline.model_io`.
 
     From the ``models/`` of the project around the working directory by default, from ``models_dir`` if
-    given, or, with ``rev`` (a git revision: commit, branch, tag), the files DVC tracked at that revision in
-    that project, read from its cache or remote into a temporary folder.
+    given, or, with ``rev`` (a git revision: commit, branch, tag, experiment), the files DVC tracked at that
+    revision in that project, read from its cache or remote into a temporary folder and checked against that
+    revision's ``dvc.lock`` (:class:`mnist_pipeline.revisions.Revisions`).
 
     Raises:
         ModelLoadError: a model missing (the message says to run ``dvc repro`` or ``dvc pull``), corrupt
@@ -67,56 +61,34 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
     if rev is not None and models_dir is not None:
         raise ValueError("give a git revision or a models folder, not both")
     if rev is None:
+        # The project around the working directory, found upwards as git and DVC find their repository.
+        root = paths.find_project_root() if models_dir is None else None
         models = {}
-        for name in names:
-            log.info("loading %s from %s", name, model_file(name, models_dir))
-            models[name] = load_model(model_file(name, models_dir))
+        for name, file in files.items():
+            path = (root / file) if models_dir is None else Path(models_dir) / file.name
+            log.info("loading %s from %s", name, path)
+            models[name] = load_model(path)
         return models
     with tempfile.TemporaryDirectory(prefix="mnist-predict-") as folder:
-        root = paths.find_project_root()
-        return {name: load_model(_fetch_at_revision(root, file, rev, Path(folder))) for name, file in files.items()}
-
-
-def _fetch_at_revision(root: Path, path: Path, rev: str, folder: Path) -> Path:
-    """Copy the DVC-tracked ``path`` (relative to the project ``root``) as it was at ``rev`` into ``folder``,
-    keeping its name (Keras wants .keras)."""
-    import dvc.api
-
-    relative = path.as_posix()
-    target = folder / path.name
-    log.info("reading %s at revision %s through DVC", relative, rev)
-    try:
-        with dvc.api.open(relative, repo=str(root), rev=rev, mode="rb") as source, target.open("wb") as out:
-            while chunk := source.read(2**20):
-                out.write(chunk)
-    except Exception as error:  # DVC raises many kinds: unknown revision, untracked path, not in cache or remote
-        reason = str(error).strip() or type(error).__name__
-        raise ModelLoadError(f"{relative} at revision {rev!r} could not be read: {reason}; check the revision, "
-                             f"and that its models were trained (`dvc repro`) and pushed, or fetch them "
-                             f"with `dvc pull`") from None
-    return target
+        try:
+            revisions = Revisions(paths.find_project_root())
+            # Keras wants its file's .keras suffix: each copy keeps its name.
+            copies = {name: revisions.fetch_output(rev, file, Path(folder) / file.name) for name, file in files.items()}
+        except RevisionError as error:  # its message names the revision, and the file where one is at fault
+            raise ModelLoadError(str(error)) from None
+        return {name: load_model(copy) for name, copy in copies.items()}
 
 
 def open_image(path: Path):
-    """The image file ``path`` as a loaded Pillow image, turned upright as its EXIF note says.
+    """The image file ``path`` as a loaded, upright Pillow image (:func:`~mnist_pipeline.app.pictures.open_picture`).
 
     Raises:
         ImageError: naming the file: missing, a folder, not an image Pillow can read, truncated or absurdly large.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     try:
-        with Image.open(path) as image:
-            image.load()
-            return ImageOps.exif_transpose(image)
-    except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path}: is a folder, not an image file") from None
-    except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image file Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP...)") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as error:  # truncated, corrupt, absurdly large
-        raise ImageError(f"{path}: cannot read the image: {error}") from None
+        return open_picture(path)
+    except ImageError as error:
+        raise ImageError(f"{path}: {error}") from None
 
 
 def digits_of(path: Path, image, *, number: bool = False) -> np.ndarray:
@@ -181,18 +153,14 @@ def predict_numbers(files: list[str | Path], numbers: list[np.ndarray],
 def format_table(results: list[dict[str, Any]]) -> str:
     """One aligned line per file and model: ``three.png  logreg  3  0.982``, or for a number
     ``note.jpg  nn  2026  2:0.99 0:1.00 2:0.97 6:0.95``."""
-    file_width = max((len(row["file"]) for row in results), default=0)
-    model_width = max((len(row["model"]) for row in results), default=0)
-    answer_width = max((len(row.get("number", "0")) for row in results), default=1)
-    lines = []
+    rows = []
     for row in results:
         if "number" in row:
-            answer = row["number"]
             detail = " ".join(f"{d['digit']}:{d['probability']:.2f}" for d in row["digits"])
+            rows.append([row["file"], row["model"], row["number"], detail])
         else:
-            answer, detail = str(row["digit"]), f"{row['probability']:.3f}"
-        lines.append(f"{row['file']:<{file_width}}  {row['model']:<{model_width}}  {answer:<{answer_width}}  {detail}")
-    return "\n".join(lines)
+            rows.append([row["file"], row["model"], row["digit"], f"{row['probability']:.3f}"])
+    return tables.format_table(rows)
 
 
 def seen_by_the_models(image, digits: np.ndarray, height: int = 112):
@@ -266,12 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         # Images first: a typo in a file name should not wait for TensorFlow to load.
         images = [open_image(file) for file in args.files]
         digits = [digits_of(file, image, number=args.number) for file, image in zip(args.files, images, strict=True)]
-        # TensorFlow's start-up notices would bury the command's own output.
-        if not args.verbose and any(paths.model_file(name).suffix == ".keras" for name in names):
-            import_tensorflow(hide_startup_notices=True)
+        # TensorFlow's start-up notices would bury the command's own output; --verbose shows them.
+        if any(paths.model_file(name).suffix == ".keras" for name in names):
+            import_tensorflow(hide_startup_notices=not args.verbose)
         models = load_models(args.rev, models_dir=args.models_dir, names=names)
         if args.serve:
-            from mnist_pipeline import serve
+            from mnist_pipeline.app import serve
 
             serve.run(models, host=args.host, port=args.port)
             return 0

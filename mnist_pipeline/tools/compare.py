@@ -5,7 +5,7 @@ two revisions, or two DVC experiments, can be compared digit by digit with no mo
 
     $ make compare                     # the workspace against main
     $ make compare BASE=v1.0           # ... against another commit, branch, tag or experiment name
-    $ python -m mnist_pipeline.compare HEAD~3 my-experiment --md
+    $ python -m mnist_pipeline.tools.compare HEAD~3 my-experiment --md
 
 For each model it prints both accuracies with their 95% intervals, how many digits each side got right that
 the other got wrong, McNemar's exact test p-value and a one-line verdict (:mod:`mnist_pipeline.significance`).
@@ -16,21 +16,23 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.metrics import parse_predictions_csv
 from mnist_pipeline.paths import MODEL_NAMES, find_project_root, predictions_file
+from mnist_pipeline.revisions import Revisions
 from mnist_pipeline.significance import PairedComparison, accuracy_interval, compare_predictions
+from mnist_pipeline.tables import format_table
 
 PROG = "mnist-compare"
 WORKSPACE = "workspace"
+MISSING = "evaluate had not run there, or predates committed predictions"
 
 
 class CompareError(PipelineError):
-    """The comparison cannot be made: an unknown revision, or predictions missing or for other digits."""
+    """The comparison cannot be made: the predictions of the two sides are not of the same digits."""
 
 
 @dataclass(frozen=True)
@@ -39,58 +41,20 @@ class ModelComparison:
     result: PairedComparison
 
 
-class Revisions:
-    """Reads the project's files as they are in the workspace or at any git revision or DVC experiment."""
-
-    def __init__(self, project_root: Path):
-        from dvc.scm import SCM, SCMError
-
-        try:
-            self.scm = SCM(str(project_root))
-        except SCMError as error:
-            raise CompareError(f"{project_root} is not in a git repository ({error})") from None
-        self.project_root = project_root
-        # The project may sit in a subfolder of its git repository.
-        self.prefix = project_root.resolve().relative_to(Path(self.scm.root_dir).resolve())
-
-    def read_text(self, rev: str | None, path: Path) -> str:
-        """``path`` (relative to the project root) in the workspace (``rev`` None) or at ``rev``.
-
-        Raises:
-            CompareError: an unknown revision, or no such file there.
-        """
-        if rev is None:
-            try:
-                return (self.project_root / path).read_text()
-            except FileNotFoundError:
-                raise CompareError(f"the workspace has no {path}: run `dvc repro` (or `dvc pull`)") from None
-        from dvc.scm import RevError, resolve_rev
-
-        try:
-            sha = resolve_rev(self.scm, rev)
-        except RevError:
-            raise CompareError(f"unknown revision {rev!r}: give a commit, branch, tag or experiment name "
-                               f"(`git log`, `dvc exp list`)") from None
-        try:
-            with self.scm.get_fs(sha).open((self.prefix / path).as_posix(), mode="r") as file:
-                return file.read()
-        except FileNotFoundError:
-            raise CompareError(f"{rev} has no {path}: evaluate had not run there, or predates committed "
-                               f"predictions") from None
-
-
 def compare_revisions(revisions: Revisions, base: str, new: str | None,
                       models: tuple[str, ...] = MODEL_NAMES) -> list[ModelComparison]:
     """Each model's paired comparison of ``base`` against ``new`` (None: the workspace).
 
     Raises:
-        CompareError: a revision or a predictions file is missing, or the two are not for the same test digits.
+        RevisionError: a revision or a predictions file is missing.
+        CompareError: the two are not for the same test digits.
     """
     comparisons = []
     for model in models:
         path = predictions_file(model)
-        base_actual, base_predicted, _ = parse_predictions_csv(revisions.read_text(base, path), f"{path} at {base}")
-        new_actual, new_predicted, _ = parse_predictions_csv(revisions.read_text(new, path),
+        base_actual, base_predicted, _ = parse_predictions_csv(revisions.read_text(base, path, missing=MISSING),
+                                                               f"{path} at {base}")
+        new_actual, new_predicted, _ = parse_predictions_csv(revisions.read_text(new, path, missing=MISSING),
                                                              f"{path} at {new or WORKSPACE}")
         if not np.array_equal(base_actual, new_actual):
             raise CompareError(f"{path} holds predictions for different test digits at {base} and "
@@ -117,14 +81,7 @@ def format_comparison(comparisons: list[ModelComparison], base: str, new: str, m
              c.result.verdict(base, new)] for c in comparisons]
     intro = (f"{new} against {base}: each model on the same {total:,} test digits. Accuracy with its 95% Wilson "
              f"interval; p-value of McNemar's exact test on the digits one side got right and the other wrong.")
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-    else:
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-                 for row in [header, *rows]]
-    return "\n".join([intro, "", *lines])
+    return "\n".join([intro, "", format_table(rows, header, markdown=markdown)])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -7,7 +7,7 @@ their dependencies as one classic script, no imports, ending with ``window.vegaE
 into the virtual environment, and ``.dvc/config`` names it as ``plots.html_template``; the script is never copied
 into git.
 
-Run as ``python -m mnist_pipeline.plots_page PATH``.
+Run as ``python -m mnist_pipeline.tools.plots_page PATH``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def offline_template(bundle: str, page: str = PAGE_HTML) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Write the template to the path given, atomically (a half-written one would be a broken page)."""
-    parser = argparse.ArgumentParser(prog="python -m mnist_pipeline.plots_page", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m mnist_pipeline.tools.plots_page",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("path", type=Path, help="where to write the template")
     path = parser.parse_args(argv).path
     write_bytes(path, offline_template(vl_convert.javascript_bundle()).encode("utf-8"))

@@ -32,7 +32,7 @@ Everything here is pure (Pillow images or arrays in, arrays out); image processi
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 from skimage.filters import gaussian, threshold_otsu
 from skimage.measure import label, regionprops
 from skimage.morphology import closing, dilation, disk, erosion, opening, skeletonize
@@ -176,8 +176,6 @@ def _working_size(pixels: np.ndarray) -> np.ndarray:
 
 def _pixels(image: Image.Image) -> np.ndarray:
     """A Pillow image of any mode as a float array in 0-255: grey, grey + alpha, RGB or RGBA."""
-    # A phone's photo is stored sideways with an EXIF note to turn it; the digit must be upright.
-    image = ImageOps.exif_transpose(image)
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         return _scaled(np.asarray(image))  # 16-bit and 32-bit grey: Pillow's "L" would clip, not scale
     has_alpha = bool({"A", "a"} & set(image.getbands())) or "transparency" in image.info

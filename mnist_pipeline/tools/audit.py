@@ -8,7 +8,7 @@ CPU's own, and the raw and processed data must be identical everywhere.
 
 Where outputs differ, the audit also says whether the difference matters: each model's recorded predictions
 (committed at the revision) against the reproduced ones, digit by digit, with both accuracies' intervals and
-McNemar's exact test (:mod:`mnist_pipeline.compare`), and one verdict. The exit status says which:
+McNemar's exact test (:mod:`mnist_pipeline.tools.compare`), and one verdict. The exit status says which:
 
     0  same bytes
     1  different bytes, no evidence of a different model
@@ -16,7 +16,7 @@ McNemar's exact test (:mod:`mnist_pipeline.compare`), and one verdict. The exit 
     3  a different model, or different data
 
     $ make audit                 # HEAD of the project around the working directory
-    $ python -m mnist_pipeline.audit --rev v1.0
+    $ python -m mnist_pipeline.tools.audit --rev v1.0
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ from pathlib import Path
 
 import yaml
 
-from mnist_pipeline.compare import ModelComparison, Revisions, compare_revisions, format_comparison
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import find_project_root
+from mnist_pipeline.revisions import Revisions
 from mnist_pipeline.significance import ALPHA
+from mnist_pipeline.tables import format_table
+from mnist_pipeline.tools.compare import ModelComparison, compare_revisions, format_comparison
 
 PROG = "mnist-audit"
 # Stages whose outputs are integers copied or reordered, never float arithmetic: the same on every machine.
@@ -108,15 +110,13 @@ def verdict(checks: list[OutputCheck], comparisons: list[ModelComparison] | None
 
 
 def format_audit(checks: list[OutputCheck], changes: list[tuple[str, object, object]], header: str) -> str:
-    stage_width = max(len("stage"), *(len(check.stage) for check in checks))
-    path_width = max(len("output"), *(len(check.path) for check in checks))
-    lines = [header, "", f"{'stage':<{stage_width}}  {'output':<{path_width}}  result"]
+    rows = []
     for check in checks:
         result = "identical" if check.identical else "differs"
         if not check.identical:
             result += f" (recorded {check.recorded or 'nothing'}, reproduced {check.reproduced or 'nothing'})"
-        mark = "" if check.platform_independent else "  *"
-        lines.append(f"{check.stage:<{stage_width}}  {check.path:<{path_width}}  {result}{mark}")
+        rows.append([check.stage, check.path, result + ("" if check.platform_independent else "  *")])
+    lines = [header, "", format_table(rows, ["stage", "output", "result"])]
     lines += ["", f"* float results: identical on any x86-64 CPU with AVX2 under train_nn.compute: portable, this "
                   f"kind of CPU's own under fast. The outputs of {' and '.join(PLATFORM_INDEPENDENT_STAGES)} must "
                   f"be identical everywhere."]

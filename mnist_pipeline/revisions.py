@@ -1,0 +1,100 @@
+"""The project's files as they are at a git revision: the one reader of ``make compare``, ``make audit`` and
+``mnist-predict --rev``.
+
+A revision is anything git or DVC names: a commit, a branch, a tag, an experiment (``dvc exp list``). A file
+git tracks (``reports/predictions/nn.csv``, ``dvc.lock``) is read from git's objects; an output DVC tracks
+(``models/nn.keras``) from the DVC cache, or the remote when the cache lacks it, and checked against the hash
+that revision's ``dvc.lock`` records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import yaml
+
+from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.paths import PIPELINE_FILE
+
+LOCK_FILE = PIPELINE_FILE.with_suffix(".lock")
+
+
+class RevisionError(PipelineError):
+    """A revision unknown, a file missing at it, or an output whose bytes cannot be had or are not the lock's."""
+
+
+class Revisions:
+    """The files of the project at ``project_root`` in its workspace and at any revision of its git repository."""
+
+    def __init__(self, project_root: Path):
+        from dvc.scm import SCM, SCMError
+
+        try:
+            self.scm = SCM(str(project_root))
+        except SCMError as error:
+            raise RevisionError(f"{project_root} is not in a git repository ({error})") from None
+        self.project_root = Path(project_root)
+        # The project may sit in a subfolder of its git repository.
+        self.prefix = self.project_root.resolve().relative_to(Path(self.scm.root_dir).resolve())
+
+    def resolve(self, rev: str) -> str:
+        """The commit ``rev`` names (an experiment's too)."""
+        from dvc.scm import RevError, resolve_rev
+
+        try:
+            return resolve_rev(self.scm, rev)
+        except RevError:
+            raise RevisionError(f"unknown revision {rev!r}: give a commit, branch, tag or experiment name "
+                                f"(`git log`, `dvc exp list`)") from None
+
+    def read_text(self, rev: str | None, path: Path, *, missing: str = "") -> str:
+        """The git-tracked ``path`` (relative to the project root) in the workspace (``rev`` None) or at ``rev``;
+        ``missing`` ends the message when the file is not there."""
+        hint = f": {missing}" if missing else ""
+        if rev is None:
+            try:
+                return (self.project_root / path).read_text()
+            except FileNotFoundError:
+                raise RevisionError(f"the workspace has no {path}: run `dvc repro` (or `dvc pull`)") from None
+        try:
+            with self.scm.get_fs(self.resolve(rev)).open((self.prefix / path).as_posix(), mode="r") as file:
+                return file.read()
+        except FileNotFoundError:
+            raise RevisionError(f"{rev} has no {path}{hint}") from None
+
+    def output_md5(self, rev: str, path: Path) -> str:
+        """The MD5 that ``rev``'s ``dvc.lock`` records for the output ``path``."""
+        lock = yaml.safe_load(self.read_text(rev, LOCK_FILE, missing="its pipeline had not run (`dvc repro`)"))
+        for stage in (lock or {}).get("stages", {}).values():
+            for out in stage.get("outs", []):
+                if Path(out["path"]) == Path(path) and "md5" in out:
+                    return out["md5"]
+        raise RevisionError(f"{path} is no output of the pipeline at {rev}: its {LOCK_FILE} does not record it")
+
+    def fetch_output(self, rev: str, path: Path, target: Path) -> Path:
+        """Copy the DVC-tracked file ``path`` as it was at ``rev`` to ``target``, from the DVC cache or the
+        remote, after checking its bytes against the MD5 in ``rev``'s ``dvc.lock``."""
+        import dvc.api
+
+        sha = self.resolve(rev)
+        expected = self.output_md5(rev, path)
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            with (dvc.api.open((self.prefix / path).as_posix(), repo=str(self.scm.root_dir), rev=sha, mode="rb")
+                  as source, target.open("wb") as out):
+                while chunk := source.read(2**20):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except Exception as error:  # DVC raises many kinds for an object in neither the cache nor the remote
+            target.unlink(missing_ok=True)
+            reason = str(error).strip() or type(error).__name__
+            raise RevisionError(f"{path} at {rev} (md5 {expected}) is in neither this project's DVC cache nor its "
+                                f"remote ({reason}): run `dvc pull` (`dvc fetch --rev {rev}` for that revision "
+                                f"only), or `dvc push` it from the machine that trained it") from None
+        if digest.hexdigest() != expected:
+            target.unlink()
+            raise RevisionError(f"{path} at {rev} has md5 {digest.hexdigest()}, not the {expected} its {LOCK_FILE} "
+                                f"records: the cache or remote holds a damaged copy; remove it and `dvc pull` "
+                                f"again, or `dvc push` it from the machine that trained it")
+        return target
