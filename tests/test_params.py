@@ -7,22 +7,11 @@ import pytest
 import yaml
 from helpers import REPO_ROOT
 
-from mnist_pipeline.dataset import PreprocessParams
-from mnist_pipeline.figures import VisualizeParams
-from mnist_pipeline.logreg import TrainLogregParams
 from mnist_pipeline.nn import TrainNnParams
 from mnist_pipeline.params import ParamsError, load_section, load_value, parse
+from mnist_pipeline.sections import SECTIONS
 from mnist_pipeline.sources import FetchParams
 from mnist_pipeline.tensorflow_env import Compute
-
-# Each section's schema lives beside the code that uses it; this is the whole set.
-SECTIONS = {
-    "fetch": FetchParams,
-    "preprocess": PreprocessParams,
-    "train_logreg": TrainLogregParams,
-    "train_nn": TrainNnParams,
-    "visualize": VisualizeParams,
-}
 
 PARAMS_FILE = REPO_ROOT / "params.yaml"
 COMMITTED = yaml.safe_load(PARAMS_FILE.read_text())

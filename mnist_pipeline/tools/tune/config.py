@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import math
 import re
@@ -14,15 +13,12 @@ from typing import Any
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.params import ParamsError, parse, read_yaml
 from mnist_pipeline.paths import METRICS, MODEL_NAMES, PARAMS
+from mnist_pipeline.sections import SECTIONS, TRAINING_SECTIONS
 
 CONFIG = Path("tune.yaml")
-# The sections a study may search, with the schema each is validated against (module, dataclass): the
-# training stages'. fetch and preprocess decide the data, and the validation digits, that trials are compared
-# on; visualize only draws.
-TUNABLE_SECTIONS = {
-    "train_logreg": ("mnist_pipeline.logreg", "TrainLogregParams"),
-    "train_nn": ("mnist_pipeline.nn", "TrainNnParams"),
-}
+# The sections a study may search: the training stages' (mnist_pipeline.sections). fetch and preprocess decide
+# the data, and the validation digits, that trials are compared on; visualize only draws.
+TUNABLE_SECTIONS = {section: SECTIONS[section] for section in TRAINING_SECTIONS.values()}
 STUDY_KEYS = {"objective", "trials", "space", "seed", "direction"}
 REQUIRED_STUDY_KEYS = {"objective", "trials", "space"}
 RANGE_KEYS = {"low", "high", "log", "step"}
@@ -196,8 +192,7 @@ def _param_value(where: str, key: Any, params: dict) -> Any:
 def _check_schema(where: str, key: str, values: list, params: dict) -> None:
     """Each value in its place in a copy of the section passes the section's schema, as the stage checks it."""
     section, *rest = key.split(".")
-    module, name = TUNABLE_SECTIONS[section]
-    schema = getattr(importlib.import_module(module), name)
+    schema = TUNABLE_SECTIONS[section]
     for value in values:
         mapping = json.loads(json.dumps(params[section]))
         target = mapping
