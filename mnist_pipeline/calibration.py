@@ -10,44 +10,46 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from mnist_pipeline.metrics import parse_csv_table
+from mnist_pipeline.metrics import read_csv_table, to_csv
 
 # The usual choice (Guo et al. 2017, "On Calibration of Modern Neural Networks"): fixed, so ECEs compare.
 N_BINS = 15
-CALIBRATION_HEADER = "confidence,accuracy,count"
+CALIBRATION_COLUMNS = ["confidence", "accuracy", "count"]
 
 
-def reliability_table(y_true: np.ndarray, probabilities: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
-    """(k, 3) rows ``(mean confidence, accuracy, count)``, one per non-empty bin, in order of confidence."""
+def reliability_table(y_true: np.ndarray, probabilities: np.ndarray, n_bins: int = N_BINS) -> pd.DataFrame:
+    """One row per non-empty bin, in order of confidence: its ``confidence`` (mean), ``accuracy`` and ``count``."""
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities[np.arange(len(predicted)), predicted]
     correct = predicted == np.asarray(y_true)
     # Bin b holds confidences in (b/n, (b+1)/n]; a confidence of exactly 1 falls in the last bin.
     bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
-    rows = []
-    for b in np.unique(bins):
-        members = bins == b
-        rows.append((confidence[members].mean(), correct[members].mean(), members.sum()))
-    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+    occupied = np.unique(bins)
+    return pd.DataFrame({
+        "confidence": [confidence[bins == b].mean() for b in occupied],
+        "accuracy": [correct[bins == b].mean() for b in occupied],
+        "count": [np.count_nonzero(bins == b) for b in occupied],
+    }, columns=CALIBRATION_COLUMNS).astype({"confidence": np.float64, "accuracy": np.float64, "count": np.int64})
 
 
-def expected_calibration_error(table: np.ndarray) -> float:
+def expected_calibration_error(table: pd.DataFrame) -> float:
     """Sum over bins of (bin size / total) x |accuracy - mean confidence|, from :func:`reliability_table`."""
-    confidence, accuracy, count = table.T
-    return float(np.sum(count * np.abs(accuracy - confidence)) / count.sum())
+    count = table["count"].to_numpy()
+    gaps = np.abs(table["accuracy"].to_numpy() - table["confidence"].to_numpy())
+    return float(np.sum(count * gaps) / count.sum())
 
 
-def calibration_csv(table: np.ndarray) -> str:
-    """The table as the CSV DVC's plots read: ``confidence,accuracy,count``."""
-    rows = [f"{c:.6f},{a:.6f},{int(n)}" for c, a, n in table]
-    return CALIBRATION_HEADER + "\n" + "\n".join(rows) + "\n"
+def calibration_csv(table: pd.DataFrame) -> str:
+    """The table as the CSV DVC's plots read: ``confidence,accuracy,count``, floats to 6 decimals."""
+    return to_csv(table, decimals=6)
 
 
-def parse_calibration_csv(text: str, source: str | Path = "calibration") -> np.ndarray:
+def read_calibration(text: str, source: str | Path = "calibration") -> pd.DataFrame:
     """The inverse of :func:`calibration_csv`.
 
     Raises:
         ArtifactError: naming ``source``, if the text is not such a table.
     """
-    return parse_csv_table(text, CALIBRATION_HEADER, source, "calibration table")
+    return read_csv_table(text, CALIBRATION_COLUMNS, source, "calibration table").astype({"count": np.int64})

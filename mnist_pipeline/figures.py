@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from mnist_pipeline.digits import N_CLASSES
@@ -94,16 +95,16 @@ def training_curves(history: dict[str, np.ndarray], model_name: str) -> Figure:
     return fig
 
 
-def reliability_diagram(tables: dict[str, np.ndarray], eces: dict[str, float]) -> Figure:
+def reliability_diagram(tables: dict[str, pd.DataFrame], eces: dict[str, float]) -> Figure:
     """Accuracy against confidence per model, with the diagonal a calibrated model would follow.
 
     Args:
-        tables: each model's ``(mean confidence, accuracy, count)`` rows, one per confidence bin.
+        tables: each model's reliability table (:func:`mnist_pipeline.calibration.reliability_table`).
         eces: each model's expected calibration error, for its panel's title.
     """
     fig = Figure(figsize=(5 * len(tables), 4.6), layout="constrained")
     for ax, (name, table) in zip(np.atleast_1d(fig.subplots(1, len(tables))), tables.items(), strict=True):
-        confidence, accuracy, count = table.T
+        confidence, accuracy, count = (table[column].to_numpy() for column in ("confidence", "accuracy", "count"))
         ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
         ax.plot(confidence, accuracy, marker="o", label=name)
         # Marker area shows how many digits a bin holds: most sit in the top bin.

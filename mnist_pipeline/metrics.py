@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
     f1_score,
@@ -18,7 +20,7 @@ from mnist_pipeline.errors import ArtifactError
 
 DIGITS = list(range(N_CLASSES))
 # The columns DVC's confusion template reads.
-PREDICTIONS_HEADER = "actual,predicted,confidence"
+PREDICTIONS_COLUMNS = ["actual", "predicted", "confidence"]
 
 
 def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
@@ -39,41 +41,51 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dic
     }
 
 
+def predictions_table(y_true: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
+    """One row per test digit: ``actual``, ``predicted`` and ``confidence`` (the predicted class's probability)."""
+    if len(y_true) != len(probabilities):
+        raise ValueError(f"{len(y_true)} labels for {len(probabilities)} predictions")
+    predicted = probabilities.argmax(axis=1)
+    return pd.DataFrame({"actual": np.asarray(y_true, dtype=np.int64), "predicted": predicted.astype(np.int64),
+                         "confidence": probabilities[np.arange(len(predicted)), predicted]})
+
+
 def predictions_csv(y_true: np.ndarray, probabilities: np.ndarray) -> str:
-    """One row per test digit: ``actual,predicted,confidence`` (the predicted class's probability)."""
-    y_pred = probabilities.argmax(axis=1)
-    confidence = probabilities[np.arange(len(y_pred)), y_pred]
-    rows = [f"{a},{p},{c:.4f}" for a, p, c in zip(y_true, y_pred, confidence, strict=True)]
-    return PREDICTIONS_HEADER + "\n" + "\n".join(rows) + "\n"
+    """:func:`predictions_table` as the CSV DVC's confusion plot reads, confidences to 4 decimals."""
+    return to_csv(predictions_table(y_true, probabilities), decimals=4)
 
 
-def parse_predictions_csv(text: str, source: str | Path = "predictions") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The inverse of :func:`predictions_csv`: ``(actual, predicted, confidence)`` arrays.
+def read_predictions(text: str, source: str | Path = "predictions") -> pd.DataFrame:
+    """The inverse of :func:`predictions_csv`: its table, ``actual`` and ``predicted`` as integers.
 
     Raises:
         ArtifactError: naming ``source``, if the text is not such a table.
     """
-    table = parse_csv_table(text, PREDICTIONS_HEADER, source, "predictions table")
-    return table[:, 0].astype(int), table[:, 1].astype(int), table[:, 2]
+    table = read_csv_table(text, PREDICTIONS_COLUMNS, source, "predictions table")
+    return table.astype({"actual": np.int64, "predicted": np.int64})
 
 
-def parse_csv_table(text: str, header: str, source: str | Path, kind: str) -> np.ndarray:
-    """The rows of numbers under ``header`` in a CSV that evaluate wrote, as an (n, columns) array.
+def to_csv(table: pd.DataFrame, decimals: int) -> str:
+    """``table`` as CSV text: a header line, one line a row, floats to ``decimals`` places, ``\n`` line ends."""
+    return table.to_csv(index=False, float_format=f"%.{decimals}f", lineterminator="\n")
+
+
+def read_csv_table(text: str, columns: list[str], source: str | Path, kind: str) -> pd.DataFrame:
+    """The rows of numbers under the header ``columns`` in a CSV that evaluate wrote.
 
     Raises:
         ArtifactError: naming ``source`` and what it should have been (``kind``), if it is not such a table.
     """
-    lines = text.splitlines()
-    columns = len(header.split(","))
+    header = ",".join(columns)
     try:
-        if not lines or lines[0] != header:
+        if text.split("\n", 1)[0] != header:
             raise ValueError(f"the first line is not {header!r}")
-        if len(lines) < 2:
+        table = pd.read_csv(io.StringIO(text))
+        if table.empty:
             raise ValueError("no rows")
-        table = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
-        if table.shape[1] != columns:
-            raise ValueError(f"expected rows of {columns} numbers")
-    except ValueError as error:
+        if table.isna().any().any() or not all(pd.api.types.is_numeric_dtype(dtype) for dtype in table.dtypes):
+            raise ValueError(f"expected rows of {len(columns)} numbers")
+    except (ValueError, pd.errors.ParserError) as error:
         raise ArtifactError(f"{source} is not a {kind} ({error}); rebuild it with "
                             f"`dvc repro --force evaluate`") from None
     return table

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from mnist_pipeline import figures
 from mnist_pipeline.artifacts import atomic_path, load_arrays, load_json, load_training_history, write_text
-from mnist_pipeline.calibration import parse_calibration_csv
-from mnist_pipeline.metrics import confusion_matrix, parse_predictions_csv
+from mnist_pipeline.calibration import read_calibration
+from mnist_pipeline.metrics import confusion_matrix, read_predictions
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import (
     FIGURES_DIR,
@@ -35,7 +35,8 @@ def main(root: Path = Path()) -> None:
     reliability = {}
     for name in MODEL_NAMES:
         csv = root / predictions_file(name)
-        actual, predicted, confidence = parse_predictions_csv(csv.read_text(), source=csv)
+        predictions = read_predictions(csv.read_text(), source=csv)
+        actual, predicted, confidence = (predictions[column].to_numpy() for column in predictions.columns)
         plots[f"confusion_{name}.png"] = figures.confusion_heatmap(confusion_matrix(actual, predicted), name)
         shown = figures.pick_samples(len(actual), params.n_samples, params.seed)
         plots[f"samples_{name}.png"] = figures.sample_predictions(
@@ -45,7 +46,7 @@ def main(root: Path = Path()) -> None:
             x_test[errors], actual[errors], predicted[errors], confidence[errors], name,
             total_errors=int((actual != predicted).sum()))
         table = root / calibration_file(name)
-        reliability[name] = parse_calibration_csv(table.read_text(), source=table)
+        reliability[name] = read_calibration(table.read_text(), source=table)
     plots["reliability.png"] = figures.reliability_diagram(
         reliability, {name: metrics[name]["ece"] for name in MODEL_NAMES})
     with atomic_path(root / FIGURES_DIR) as figures_dir:

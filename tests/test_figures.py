@@ -1,6 +1,7 @@
 """The figures render to PNG, and the helpers pick the samples they show deterministically."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -124,11 +125,13 @@ def test_most_confident_errors_with_none_wrong():
 
 
 def test_reliability_diagram(tmp_path):
-    tables = {"logreg": np.array([[0.55, 0.6, 10], [0.95, 0.97, 90]]), "nn": np.array([[0.9, 0.99, 100]])}
+    columns = ["confidence", "accuracy", "count"]
+    tables = {"logreg": pd.DataFrame([[0.55, 0.6, 10], [0.95, 0.97, 90]], columns=columns),
+              "nn": pd.DataFrame([[0.9, 0.99, 100]], columns=columns)}
     figure = figures.reliability_diagram(tables, {"logreg": 0.027, "nn": 0.09})
     assert_saves_as_png(figure, tmp_path / "reliability.png")
     logreg_ax, nn_ax = figure.axes
     assert logreg_ax.get_title() == "logreg: ECE 0.0270" and nn_ax.get_title() == "nn: ECE 0.0900"
     diagonal, curve = logreg_ax.lines
     np.testing.assert_array_equal(diagonal.get_xydata(), [[0, 0], [1, 1]])
-    np.testing.assert_array_equal(curve.get_xydata(), tables["logreg"][:, :2])
+    np.testing.assert_array_equal(curve.get_xydata(), tables["logreg"][["confidence", "accuracy"]])

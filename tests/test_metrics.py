@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mnist_pipeline.errors import ArtifactError
-from mnist_pipeline.metrics import classification_metrics, confusion_matrix, parse_predictions_csv, predictions_csv
+from mnist_pipeline.metrics import classification_metrics, confusion_matrix, predictions_csv, read_predictions
 
 
 def probabilities(rows: list[dict[int, float]]) -> np.ndarray:
@@ -78,16 +78,17 @@ def test_predictions_csv_round_trip():
     rng = np.random.default_rng(0)
     y_true = rng.integers(0, 10, 50)
     probs = rng.dirichlet(np.ones(10), 50)
-    actual, predicted, confidence = parse_predictions_csv(predictions_csv(y_true, probs))
-    np.testing.assert_array_equal(actual, y_true)
-    np.testing.assert_array_equal(predicted, probs.argmax(axis=1))
-    np.testing.assert_allclose(confidence, probs.max(axis=1), atol=5e-5)
-    assert actual.dtype.kind == predicted.dtype.kind == "i"
+    table = read_predictions(predictions_csv(y_true, probs))
+    assert list(table.columns) == ["actual", "predicted", "confidence"]
+    np.testing.assert_array_equal(table["actual"], y_true)
+    np.testing.assert_array_equal(table["predicted"], probs.argmax(axis=1))
+    np.testing.assert_allclose(table["confidence"], probs.max(axis=1), atol=5e-5)
+    assert table["actual"].dtype.kind == table["predicted"].dtype.kind == "i"
 
 
-def test_parse_predictions_csv_of_a_single_row():
-    actual, predicted, confidence = parse_predictions_csv("actual,predicted,confidence\n3,5,0.1234\n")
-    assert actual.tolist() == [3] and predicted.tolist() == [5] and confidence.tolist() == [0.1234]
+def test_read_predictions_of_a_single_row():
+    table = read_predictions("actual,predicted,confidence\n3,5,0.1234\n")
+    assert table.to_dict("list") == {"actual": [3], "predicted": [5], "confidence": [0.1234]}
 
 
 def test_confusion_matrix_counts():
@@ -104,8 +105,8 @@ def test_confusion_matrix_counts():
 
 
 def test_confusion_matrix_agrees_with_the_csv_round_trip():
-    actual, predicted, _ = parse_predictions_csv(predictions_csv(Y_TRUE, PROBS))
-    matrix = confusion_matrix(actual, predicted)
+    table = read_predictions(predictions_csv(Y_TRUE, PROBS))
+    matrix = confusion_matrix(table["actual"], table["predicted"])
     assert matrix[1, 2] == 1 and matrix[2, 0] == 1 and matrix.trace() == 3
 
 
@@ -144,8 +145,8 @@ def test_a_digit_never_predicted_has_precision_zero_without_a_warning():
 ])
 def test_a_broken_predictions_table_is_named_with_what_is_wrong_and_how_to_rebuild_it(text, reason):
     with pytest.raises(ArtifactError) as error:
-        parse_predictions_csv(text, "reports/predictions/nn.csv")
+        read_predictions(text, "reports/predictions/nn.csv")
     assert str(error.value) == (f"reports/predictions/nn.csv is not a predictions table ({reason}); rebuild it with "
                                 "`dvc repro --force evaluate`")
     with pytest.raises(ArtifactError, match=r"^predictions is not a predictions table"):
-        parse_predictions_csv(text)
+        read_predictions(text)

@@ -14,6 +14,8 @@ def test_notebook_executes_and_predicts_the_drawn_digit(project):
     text = "".join(output.get("text", "") for output in outputs if output.output_type == "stream")
     assert "logreg  accuracy" in text and "nn      accuracy" in text
     assert "says" in text
+    shown = "".join(output["data"].get("text/plain", "") for output in outputs if "data" in output)
+    assert "error %" in shown and "predicted" in shown and "correct" in shown  # the pandas tables of mistakes
     images = [output for output in outputs if "image/png" in output.get("data", {})]
     assert len(images) >= 5  # samples, two galleries, two confusion matrices, the drawn digit
     # The notebook only reads artifacts: it must not have changed any pipeline output.

@@ -20,11 +20,11 @@ import yaml
 from helpers import REPO_ROOT, deep_update
 
 from mnist_pipeline import paths
-from mnist_pipeline.calibration import expected_calibration_error, parse_calibration_csv
+from mnist_pipeline.calibration import expected_calibration_error, read_calibration
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
 from mnist_pipeline.idx import to_idx
 from mnist_pipeline.keras_io import load_keras
-from mnist_pipeline.metrics import parse_predictions_csv
+from mnist_pipeline.metrics import read_predictions
 from mnist_pipeline.mnist_files import MNIST_SHA256
 from mnist_pipeline.model_io import load_model, predict_proba
 from mnist_pipeline.significance import accuracy_interval
@@ -172,7 +172,8 @@ def test_evaluate_scores_every_registered_model(evaluated):
     with np.load(evaluated / paths.PROCESSED_DATA) as data:
         y_test, x_val, y_val = data["y_test"], data["x_val"], data["y_val"]
     for name in paths.MODEL_NAMES:
-        actual, predicted, _ = parse_predictions_csv((evaluated / paths.predictions_file(name)).read_text())
+        predictions = read_predictions((evaluated / paths.predictions_file(name)).read_text())
+        actual, predicted = predictions["actual"].to_numpy(), predictions["predicted"].to_numpy()
         assert actual.tolist() == y_test.tolist()
         assert metrics[name]["accuracy"] == pytest.approx(np.mean(actual == predicted), abs=1e-6)  # rounded to 6 places
         low, high = accuracy_interval(int((actual == predicted).sum()), len(actual))
@@ -180,8 +181,8 @@ def test_evaluate_scores_every_registered_model(evaluated):
             (low, high), abs=1e-6)
         val_predicted = predict_proba(load_model(evaluated / paths.MODEL_FILES[name]), x_val).argmax(axis=1)
         assert metrics[name]["val_accuracy"] == pytest.approx(np.mean(val_predicted == y_val), abs=1e-6)
-        table = parse_calibration_csv((evaluated / paths.calibration_file(name)).read_text())
-        assert table[:, 2].sum() == len(y_test)
+        table = read_calibration((evaluated / paths.calibration_file(name)).read_text())
+        assert table["count"].sum() == len(y_test)
         assert metrics[name]["ece"] == pytest.approx(expected_calibration_error(table), abs=1e-5)
     assert metrics["logreg"]["accuracy"] == 1.0
     # The network learns the blocks too: 0.70 after six epochs of 200 digits, where one that learned nothing

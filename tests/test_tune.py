@@ -29,6 +29,7 @@ from mnist_pipeline.tools.tune import (
     TuneConfigError,
     contains,
     experiment_number,
+    experiments_table,
     format_summary,
     format_table,
     load_studies,
@@ -205,20 +206,26 @@ def test_each_trial_has_its_own_seed():
 # --------------------------------------------------------------------------- the record and a fake DVC
 
 
-def exp_show(workspace_params: dict, experiments: list[dict]) -> list[dict]:
-    """What `dvc exp show --json` prints: the workspace, then the commit with its experiments (newest first)."""
-    return [
-        {"rev": "workspace", "name": None, "data": {"params": {"params.yaml": {"data": workspace_params}}}},
-        {"rev": "c0ffee", "name": "main", "experiments": list(reversed(experiments))},
-    ]
+def flattened(mapping: dict, prefix: str = "") -> dict:
+    """Nested params or metrics as `dvc.api.exp_show` flattens them: ``{"train_logreg.C": 0.01, ...}``."""
+    flat = {}
+    for key, value in mapping.items():
+        flat.update(flattened(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
 
 
-def experiment(name: str, params: dict, metrics: dict | None, *, error: dict | None = None) -> dict:
-    data = {"rev": f"rev-{name}", "params": {"params.yaml": {"data": params}}}
-    if metrics is not None:
-        data["metrics"] = {"reports/metrics.json": {"data": metrics}}
-    return {"name": name, "executor": None,
-            "revs": [{"rev": f"rev-{name}", "name": name, "error": error, "data": None if error else data}]}
+def exp_show(workspace_params: dict, experiments: list[dict]):
+    """What `dvc.api.exp_show` returns, as a table: the workspace, the commit, its experiments (newest first)."""
+    baseline = {"Experiment": None, "typ": "baseline", "State": None, **flattened(workspace_params)}
+    return experiments_table([{**baseline, "rev": "workspace"}, {**baseline, "rev": "c0ffee"},
+                              *reversed(experiments)])
+
+
+def experiment(name: str, params: dict, metrics: dict | None, *, failed: bool = False) -> dict:
+    row = {"Experiment": name, "rev": f"rev-{name}", "typ": "branch_commit", "State": "Failed" if failed else "Success"}
+    if not failed:
+        row.update(flattened(params) | flattened(metrics or {}))
+    return row
 
 
 def with_c(c) -> dict:
@@ -235,7 +242,7 @@ def test_the_record_counts_the_study_s_experiments_and_says_why_others_do_not_co
         experiment("tune-logreg-02", with_c(5.0), {"logreg": {"val_accuracy": 0.8}}),
         experiment("tune-logreg-03", other_max_iter, {"logreg": {"val_accuracy": 0.8}}),
         experiment("tune-logreg-04", with_c(0.2), {"logreg": {"accuracy": 0.8}}),
-        experiment("tune-logreg-05", with_c(0.2), None, error={"msg": "boom"}),
+        experiment("tune-logreg-05", with_c(0.2), None, failed=True),
         experiment("tune-logreg-07", with_c(0.05), {"logreg": {"val_accuracy": 0.95}}),
         experiment("tune-cnn-08", with_c(0.3), {"logreg": {"val_accuracy": 0.99}}),
         experiment("strong-l2", with_c(0.3), {"logreg": {"val_accuracy": 0.99}}),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.metrics import parse_predictions_csv
+from mnist_pipeline.metrics import read_predictions
 from mnist_pipeline.paths import MODEL_NAMES, find_project_root, predictions_file
 from mnist_pipeline.revisions import Revisions
 from mnist_pipeline.significance import PairedComparison, accuracy_interval, compare_predictions
@@ -52,10 +52,10 @@ def compare_revisions(revisions: Revisions, base: str, new: str | None,
     comparisons = []
     for model in models:
         path = predictions_file(model)
-        base_actual, base_predicted, _ = parse_predictions_csv(revisions.read_text(base, path, missing=MISSING),
-                                                               f"{path} at {base}")
-        new_actual, new_predicted, _ = parse_predictions_csv(revisions.read_text(new, path, missing=MISSING),
-                                                             f"{path} at {new or WORKSPACE}")
+        base_table = read_predictions(revisions.read_text(base, path, missing=MISSING), f"{path} at {base}")
+        new_table = read_predictions(revisions.read_text(new, path, missing=MISSING), f"{path} at {new or WORKSPACE}")
+        base_actual, base_predicted = base_table["actual"].to_numpy(), base_table["predicted"].to_numpy()
+        new_actual, new_predicted = new_table["actual"].to_numpy(), new_table["predicted"].to_numpy()
         if not np.array_equal(base_actual, new_actual):
             raise CompareError(f"{path} holds predictions for different test digits at {base} and "
                                f"{new or WORKSPACE}: only predictions of the same digits can be paired")

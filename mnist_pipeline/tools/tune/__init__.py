@@ -19,11 +19,18 @@ have, and a trial interrupted after some of its stages finished gets those stage
 from mnist_pipeline.tools.tune.config import Study, TuneConfigError, load_studies, parse_study, read_params
 from mnist_pipeline.tools.tune.output import format_summary, format_table, ranked
 from mnist_pipeline.tools.tune.proposals import override, trial_seed
-from mnist_pipeline.tools.tune.record import Trial, contains, experiment_name, experiment_number, read_record
+from mnist_pipeline.tools.tune.record import (
+    Trial,
+    contains,
+    experiment_name,
+    experiment_number,
+    experiments_table,
+    read_record,
+)
 from mnist_pipeline.tools.tune.runner import SearchInterruptedError, TrialError, main, search
 
 __all__ = [
     "SearchInterruptedError", "Study", "Trial", "TrialError", "TuneConfigError", "contains", "experiment_name",
-    "experiment_number", "format_summary", "format_table", "load_studies", "main", "override", "parse_study",
-    "ranked", "read_params", "read_record", "search", "trial_seed",
+    "experiment_number", "experiments_table", "format_summary", "format_table", "load_studies", "main", "override",
+    "parse_study", "ranked", "read_params", "read_record", "search", "trial_seed",
 ]

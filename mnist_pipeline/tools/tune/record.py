@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import METRICS, PARAMS
+from mnist_pipeline.sections import SECTIONS
 from mnist_pipeline.tools.tune.config import (
     CONFIG,
     Study,
@@ -52,39 +54,45 @@ def experiment_number(study: str, name: Any) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def read_record(exp_show: list[dict], study: Study) -> Record:
-    """The study's trials among the experiments of `dvc exp show --json` (the workspace and its commit).
+def experiments_table(rows: list[dict]) -> pd.DataFrame:
+    """The rows of :func:`dvc.api.exp_show` (one a workspace, commit or experiment; params and metrics flattened
+    to dotted columns) as a table, each value as DVC read it: ``None`` where a row has none."""
+    table = pd.DataFrame(rows, dtype=object)
+    return table.astype(object).where(table.notna(), None)
+
+
+def read_record(experiments: pd.DataFrame, study: Study) -> Record:
+    """The study's trials among the rows of :func:`experiments_table` (the workspace, its commit and the
+    commit's experiments).
 
     An experiment counts when each searched param lies in the study's space, every other param equals the
     workspace's (else it ran another setup) and its metrics hold the objective.
     """
-    workspace = next((entry for entry in exp_show if entry.get("rev") == "workspace"), None)
-    baseline = next((entry for entry in exp_show if entry.get("rev") != "workspace"), None)
-    if workspace is None or baseline is None:
-        raise PipelineError("`dvc exp show --json` listed no workspace and commit: is this a git repository "
-                            "with a commit?")
-    workspace_params = _flatten(_file_data(workspace.get("data") or {}, "params", PARAMS) or {})
+    workspace = experiments[experiments["rev"] == "workspace"] if "rev" in experiments else experiments.iloc[:0]
+    if workspace.empty:
+        raise PipelineError("`dvc exp show` listed no workspace: is this a git repository with a commit?")
+    # Params are the columns of params.yaml's sections; the others are metrics and the dependencies' hashes.
+    params_columns = [column for column in experiments.columns if column.split(".", 1)[0] in SECTIONS]
+    workspace_params = _values(workspace.iloc[0], params_columns)
     trials, numbers, notes = [], set(), []
-    for experiment in baseline.get("experiments") or []:
-        number = experiment_number(study.name, experiment.get("name"))
+    for _, row in experiments.iterrows():
+        name = row.get("Experiment")
+        number = experiment_number(study.name, name)
         if number is None:
             continue
         numbers.add(number)
-        rev = (experiment.get("revs") or [{}])[0]
-        name = experiment["name"]
-        data = rev.get("data") or {}
-        if rev.get("error") or not data:
-            notes.append(f"{name} is not counted: DVC reports no results for it ({rev.get('error')})")
+        params = _values(row, params_columns)
+        if row.get("State") not in (None, "Success") or not params:
+            notes.append(f"{name} is not counted: DVC reports no results for it (state {row.get('State')})")
             continue
-        params = _flatten(_file_data(data, "params", PARAMS) or {})
         reason = _not_in_space(study, params) or _differs_outside_space(study, params, workspace_params)
-        value = _lookup(_file_data(data, "metrics", METRICS) or {}, study.objective)
+        value = row.get(study.objective)
         if reason is None and not _is_number(value):
             reason = f"its {METRICS} has no {study.objective}"
         if reason:
             notes.append(f"{name} is not counted: {reason}")
             continue
-        trials.append(Trial(number=number, name=name, rev=rev.get("rev", ""),
+        trials.append(Trial(number=number, name=name, rev=str(row.get("rev") or ""),
                             params={key: params[key] for key in study.space}, value=float(value)))
     trials.sort(key=lambda trial: trial.number)
     workspace_point = None if _not_in_space(study, workspace_params) else {key: workspace_params[key]
@@ -92,26 +100,8 @@ def read_record(exp_show: list[dict], study: Study) -> Record:
     return Record(trials=trials, numbers=numbers, notes=notes, workspace=workspace_point)
 
 
-def _file_data(data: dict, kind: str, path: Path) -> Any:
-    return ((data.get(kind) or {}).get(path.as_posix()) or {}).get("data")
-
-
-def _flatten(mapping: dict, prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def _lookup(mapping: dict, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(mapping, dict) or part not in mapping:
-            return None
-        mapping = mapping[part]
-    return mapping
+def _values(row: pd.Series, columns: list[str]) -> dict[str, Any]:
+    return {column: row[column] for column in columns if row[column] is not None}
 
 
 def _not_in_space(study: Study, params: dict) -> str | None:

@@ -7,12 +7,13 @@ The loop: read the record (:mod:`.record`), ask Optuna for the next trial (:mod:
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Protocol
+
+import pandas as pd
 
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import PARAMS, find_project_root
@@ -28,6 +29,7 @@ from mnist_pipeline.tools.tune.proposals import ask, new_optuna_study, override
 from mnist_pipeline.tools.tune.record import (
     Trial,
     experiment_name,
+    experiments_table,
     read_record,
 )
 
@@ -50,7 +52,7 @@ class SearchInterruptedError(Exception):
 class Experiments(Protocol):
     """What the search needs of DVC; tests substitute a fake."""
 
-    def show(self) -> list[dict]: ...
+    def show(self) -> pd.DataFrame: ...
 
     def run(self, name: str, overrides: list[str]) -> int: ...
 
@@ -61,12 +63,14 @@ class DvcExperiments:
     def __init__(self, root: Path):
         self.root = root
 
-    def show(self) -> list[dict]:
-        command = [sys.executable, "-m", "dvc", "exp", "show", "--json"]
-        result = subprocess.run(command, cwd=self.root, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise PipelineError(f"`dvc exp show --json` failed (exit {result.returncode}):\n{result.stderr.strip()}")
-        return json.loads(result.stdout)
+    def show(self) -> pd.DataFrame:
+        import dvc.api
+
+        try:
+            return experiments_table(dvc.api.exp_show(repo=str(self.root)))
+        except Exception as error:  # DVC's own errors: no git repository, no commit, a broken dvc.yaml
+            reason = str(error).strip() or type(error).__name__
+            raise PipelineError(f"`dvc exp show` failed: {reason}") from None
 
     def run(self, name: str, overrides: list[str]) -> int:
         """`dvc exp run --temp`, its output on the terminal; its exit status."""
