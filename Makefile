@@ -16,7 +16,7 @@ NEW ?=
 STUDY ?= logreg
 TRIALS ?=
 
-.PHONY: repro test test-fast test-slow mutants audit lint compare pr-report tune clean-venv
+.PHONY: repro test test-fast test-slow mutants audit docs lint compare pr-report tune clean-venv
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ mutants: $(ENV)  ## Mutation testing of the pure modules (pyproject.toml's [tool
 
 audit: $(ENV)  ## Rerun every stage from nothing in a temporary clone of HEAD; compare each output with dvc.lock
 	python -m mnist_pipeline.tools.audit
+
+docs: $(ENV)  ## Run the commands the docs show, in a temporary clone of HEAD, and put their real output in the pages
+	python -m mnist_pipeline.tools.examples
 
 compare: $(ENV)  ## Is a change real? Each model's accuracy with 95% intervals and McNemar's test, $(NEW) against $(BASE)
 	@python -m mnist_pipeline.tools.compare $(BASE) $(NEW)

@@ -90,8 +90,8 @@ class Revisions:
             target.unlink(missing_ok=True)
             reason = str(error).strip() or type(error).__name__
             raise RevisionError(f"{path} at {rev} (md5 {expected}) is in neither this project's DVC cache nor its "
-                                f"remote ({reason}): run `dvc pull` (`dvc fetch --rev {rev}` for that revision "
-                                f"only), or `dvc push` it from the machine that trained it") from None
+                                f"remote ({reason}): fetch it with `dvc fetch --all-commits` (or `dvc pull` with "
+                                f"{rev} checked out), or `dvc push` it from the machine that trained it") from None
         if digest.hexdigest() != expected:
             target.unlink()
             raise RevisionError(f"{path} at {rev} has md5 {digest.hexdigest()}, not the {expected} its {LOCK_FILE} "

@@ -101,3 +101,28 @@ def test_ci_runs_the_test_command_readme_gives():
     assert "make test " in README and "make repro " in README
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.MULTILINE)
+
+
+def test_every_generated_example_shows_the_last_generations_output():
+    # `make docs` ran each example's commands and wrote docs/examples/<name>.txt; a page's marked block that
+    # differs was typed or edited by hand, or the code changed since: run `make docs`.
+    from mnist_pipeline.tools.examples import EXAMPLES, MARKER, OUTPUTS
+
+    shown: dict[str, list[str]] = {}
+    for text in DOCS.values():
+        for match in MARKER.finditer(text):
+            shown.setdefault(match["name"], []).append(match.group(0).split("\n", 2)[2].removesuffix("```"))
+    assert sorted(shown) == sorted(EXAMPLES)  # every example shown, and shown once
+    for name, blocks in shown.items():
+        assert blocks == [(REPO_ROOT / OUTPUTS / f"{name}.txt").read_text()], name
+
+
+def test_an_example_shows_each_command_then_its_output_from_its_start_line():
+    from mnist_pipeline.tools.examples import Example, ExampleError, render
+
+    example = Example(("make audit",), start=r"^Reproduction")
+    assert render("audit", example, ["Running stage 'fetch'\nReproduction audit of abc\n\nVerdict.\n"]) == (
+        "$ make audit\n…\nReproduction audit of abc\n\nVerdict.\n")
+    assert render("two", Example(("a", "b")), ["1\n", "2\n3\n"]) == "$ a\n1\n$ b\n2\n3\n"
+    with pytest.raises(ExampleError, match="printed no line matching"):
+        render("audit", example, ["nothing\n"])

@@ -198,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(workdir, ignore_errors=True)
     except PipelineError as error:
         parser.exit(FAILED, f"{PROG}: error: {error}\n")
-    header = (f"Reproduction audit of {result.commit} ({args.rev}), every stage rerun in a fresh clone on "
+    # A name that stays true (a tag, a branch at the time) beside the commit; not HEAD, which moves on.
+    named = f" ({args.rev})" if args.rev != "HEAD" and not result.commit.startswith(args.rev) else ""
+    header = (f"Reproduction audit of {result.commit}{named}, every stage rerun in a fresh clone on "
               f"{describe_machine()}")
     print(format_audit(result.checks, result.changes, header))  # noqa: T201
     summary, status = verdict(result.checks, result.comparisons)

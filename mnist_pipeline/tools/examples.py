@@ -1,0 +1,154 @@
+"""``make docs``: run the commands the manual shows and put their real output in the pages.
+
+A page marks an example it takes from here with an HTML comment before its code block::
+
+    <!-- make docs: compare-head -->
+    ```
+    $ make compare BASE=HEAD
+    ...
+    ```
+
+:data:`EXAMPLES` says, for each name, the commands and where they run. ``make docs`` clones the project at
+``HEAD`` into a temporary folder (its DVC cache shared with this one: nothing retrains), runs each example's
+commands there, writes what they printed to ``docs/examples/<name>.txt`` and replaces the marked blocks with it.
+``tests/test_docs.py`` fails when a marked block is not the last generation's output, so an example cannot drift
+from the code without someone rerunning ``make docs`` and seeing the difference in the diff.
+
+    $ make docs                        # every example (the audit reruns the pipeline: minutes)
+    $ python -m mnist_pipeline.tools.examples compare-first-run predict-pictures
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from mnist_pipeline.artifacts import write_text
+from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.paths import find_project_root
+
+PROG = "mnist-examples"
+DOCS = Path("docs")
+OUTPUTS = DOCS / "examples"
+MARKER = re.compile(r"^<!-- make docs: (?P<name>[a-z0-9-]+) -->\n```[a-z]*\n.*?^```$", re.MULTILINE | re.DOTALL)
+# What a Makefile target needs that the clone borrows from this project's environment: make must not rebuild it.
+BORROWED = (".venv/.installed", ".venv/share/dvc-plots/offline.html")
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """Commands run in order in ``cwd`` (relative to the clone); what a page shows is each command after ``$ ``
+    and its output. ``start``: the output shown begins at the first line matching it."""
+
+    commands: tuple[str, ...]
+    cwd: str = "."
+    start: str | None = None
+
+
+EXAMPLES = {
+    "audit": Example(("make audit",), start=r"^Reproduction audit of "),
+    "compare-first-run": Example(("make compare BASE=825a335",)),
+    "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
+    "predict-number": Example(("mnist-predict --number --show seen sticky-note.jpg",), cwd="docs/images"),
+    "predict-number-json": Example(("mnist-predict --number --json --model nn sticky-note.jpg",), cwd="docs/images"),
+    "predict-missing-file": Example(("mnist-predict notes.txt",), cwd="docs/images"),
+    "report-head": Example(("head -8 reports/report.md",)),
+}
+
+
+class ExampleError(PipelineError):
+    """An example could not be generated: an unknown name, or a command that failed unexpectedly."""
+
+
+def render(name: str, example: Example, outputs: list[str]) -> str:
+    """The block a page shows: each command after ``$ `` and its output."""
+    lines = []
+    for command, output in zip(example.commands, outputs, strict=True):
+        lines.append(f"$ {command}")
+        text = output.rstrip("\n").splitlines()
+        if example.start is not None:
+            starts = [i for i, line in enumerate(text) if re.search(example.start, line)]
+            if not starts:
+                raise ExampleError(f"{name}: `{command}` printed no line matching {example.start!r}")
+            text = ["…", *text[starts[0]:]]
+        lines += text
+    return "\n".join(lines) + "\n"
+
+
+def run_example(clone: Path, example: Example) -> list[str]:
+    """Run ``example``'s commands in ``clone``; each one's stdout and stderr, as a terminal shows them."""
+    outputs = []
+    for command in example.commands:
+        if command.startswith("make "):
+            command = "make --no-print-directory " + " ".join(f"-o {path}" for path in BORROWED) + command[4:]
+        done = subprocess.run(command, shell=True, cwd=clone / example.cwd, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "120"})
+        outputs.append(done.stdout.replace(str(clone), "…"))
+    return outputs
+
+
+def make_clone(root: Path, folder: Path) -> Path:
+    """A clone of ``root`` at HEAD in ``folder``, its outputs checked out from ``root``'s DVC cache."""
+    clone = folder / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(root), str(clone)], check=True)
+    (clone / ".venv").symlink_to(root / ".venv")
+    subprocess.run(["dvc", "cache", "dir", "--local", str(root / ".dvc" / "cache")], cwd=clone, check=True)
+    subprocess.run(["dvc", "checkout", "--quiet"], cwd=clone, check=True)
+    return clone
+
+
+def fill_pages(root: Path, generated: dict[str, str]) -> list[Path]:
+    """Replace each marked block of the pages in ``docs/`` with its generated text; the pages changed."""
+    changed = []
+    for page in sorted((root / DOCS).glob("*.md")):
+        text = page.read_text()
+
+        def block(match: re.Match, page=page) -> str:
+            name = match.group("name")
+            if name not in generated:
+                return match.group(0)
+            return f"<!-- make docs: {name} -->\n```\n{generated[name]}```"
+
+        new = MARKER.sub(block, text)
+        if new != text:
+            write_text(page, new)
+            changed.append(page)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"examples to generate (default: all: "
+                                                                  f"{', '.join(EXAMPLES)})")
+    args = parser.parse_args(argv)
+    try:
+        unknown = sorted(set(args.names) - set(EXAMPLES))
+        if unknown:
+            raise ExampleError(f"no example {', '.join(unknown)}; the examples are {', '.join(EXAMPLES)}")
+        root = find_project_root()
+        folder = Path(tempfile.mkdtemp(prefix="mnist-examples-"))
+        try:
+            clone = make_clone(root, folder)
+            generated = {}
+            for name in args.names or EXAMPLES:
+                print(f"{PROG}: {name}", file=sys.stderr, flush=True)  # noqa: T201
+                generated[name] = render(name, EXAMPLES[name], run_example(clone, EXAMPLES[name]))
+                write_text(root / OUTPUTS / f"{name}.txt", generated[name])
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        for page in fill_pages(root, generated):
+            print(f"{PROG}: updated {page.relative_to(root)}", file=sys.stderr)  # noqa: T201
+    except (PipelineError, subprocess.CalledProcessError) as error:
+        parser.exit(2, f"{PROG}: error: {error}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
