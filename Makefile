@@ -62,18 +62,8 @@ docs: $(ENV)  ## Run the commands the docs show, in a temporary clone of HEAD, a
 compare: $(ENV)  ## Is a change real? Each model's accuracy with 95% intervals and McNemar's test, $(NEW) against $(BASE)
 	@python -m mnist_pipeline.tools.compare $(BASE) $(NEW)
 
-pr-report: $(ENV)  ## Markdown for a pull request: the comparison, metrics and params of the workspace against $(BASE)
-	@echo "## Is the change real? Workspace against $(BASE)"
-	@echo
-	@python -m mnist_pipeline.tools.compare $(BASE) --md
-	@echo
-	@echo "## Metrics: workspace against $(BASE)"
-	@echo
-	@dvc metrics diff $(BASE) --md
-	@echo
-	@echo "## Params: workspace against $(BASE)"
-	@echo
-	@dvc params diff $(BASE) --md
+pr-report: $(ENV)  ## Markdown for a pull request (comparison, metrics, params against $(BASE)) and both sides' plots as images, in pr-report/
+	@python -m mnist_pipeline.tools.pr_report $(BASE) --out pr-report
 
 tune: $(ENV)  ## Search tune.yaml's study $(STUDY), each trial a DVC experiment, by validation accuracy; rerun to resume
 	python -m mnist_pipeline.tools.tune $(STUDY) $(if $(TRIALS),--trials $(TRIALS))

@@ -2,6 +2,7 @@
 a real S3 remote into a fresh clone, checked against its commit's dvc.lock."""
 
 import json
+import re
 import sys
 
 import numpy as np
@@ -164,3 +165,24 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
     assert "models/nn.keras at nn@v1.1.0 has md5" in err and f"not the {md5} its dvc.lock records" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert list(releases.cache_dir().iterdir()) == []  # nothing damaged kept
+
+
+def test_the_pull_request_report_writes_both_sides_plots_as_images_beside_its_markdown(project, tmp_path):
+    # After the release test, HEAD (another seed) and HEAD~1 hold different networks, both in the DVC cache.
+    out = tmp_path / "review"
+    done = project.run(sys.executable, "-m", "mnist_pipeline.tools.pr_report", "HEAD~1", "--out", str(out))
+    markdown = (out / "report.md").read_text()
+    assert done.stdout.strip() == markdown.strip()
+    for heading in ("Is the change real?", "Metrics:", "Params:", "Plots:"):
+        assert f"## {heading} workspace against HEAD~1" in markdown.replace("Workspace", "workspace")
+    linked = re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown)
+    assert sorted(linked) == sorted(path.name for path in out.glob("*.png"))
+    for name in linked:
+        with Image.open(out / name) as image:
+            assert image.format == "PNG" and image.width > 100
+    # The Vega-Lite plots rendered (the confusion matrices and reliability diagrams of both sides in one chart
+    # each, the curves), and each figure once for each side.
+    for plot in ("reports_predictions_nn_csv", "reports_calibration_nn_csv", "training_loss"):
+        assert f"{plot}.png" in linked
+    assert {"reports_figures_confusion_nn_png_HEAD_1.png", "reports_figures_confusion_nn_png_workspace.png"} <= set(
+        linked)

@@ -1,0 +1,103 @@
+"""``make pr-report``: the markdown a reviewer reads, and the plots of both sides as images beside it.
+
+Prints, and writes to ``<out>/report.md``: the comparison of the workspace with ``BASE`` (``make compare --md``),
+``dvc metrics diff --md`` and ``dvc params diff --md``; then every plot of ``dvc plots diff BASE`` (confusion
+matrices, reliability diagrams, training curves, the figures) as PNG files in ``<out>/``, the Vega-Lite ones
+rendered offline by vl-convert, linked from the markdown. The folder can be attached to a pull request as it is.
+
+    $ make pr-report BASE=main                   # writes pr-report/report.md and its images
+    $ python -m mnist_pipeline.tools.pr_report main --out /tmp/review
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from mnist_pipeline.artifacts import write_bytes, write_text
+from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.paths import find_project_root
+from mnist_pipeline.revisions import Revisions
+from mnist_pipeline.tools.compare import compare_revisions, format_comparison
+
+PROG = "mnist-pr-report"
+WORKSPACE = "workspace"
+
+
+def _dvc(root: Path, *args: str) -> str:
+    done = subprocess.run(["dvc", *args], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise PipelineError(f"`dvc {' '.join(args)}` failed: {(done.stderr or done.stdout).strip()}")
+    return done.stdout
+
+
+def slug(text: str) -> str:
+    """A file name's stem for a plot id or a revision: letters, digits, '-' and '_' only."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
+
+
+def plot_images(plots: dict, out: Path) -> list[tuple[str, list[str]]]:
+    """Each plot of ``dvc plots diff --json`` (its ``data``) as PNG files in ``out``: Vega-Lite specs rendered,
+    images copied. Returns each plot's id and its files' names, in DVC's order."""
+    import vl_convert
+
+    shown = []
+    for plot_id, items in plots.items():
+        files = []
+        for item in items:
+            if item["type"] == "vega":
+                name = f"{slug(plot_id)}.png"
+                write_bytes(out / name, vl_convert.vegalite_to_png(vl_spec=item["content"], scale=1))
+            elif item["type"] == "image":
+                name = f"{slug(plot_id)}_{slug(item['revisions'][0])}.png"
+                shutil.copyfile(item["url"], out / name)
+            else:
+                continue
+            files.append(name)
+        if files:
+            shown.append((plot_id, files))
+    return shown
+
+
+def render_report(root: Path, base: str, out: Path) -> str:
+    """The markdown, its images written to ``out``."""
+    comparison = format_comparison(compare_revisions(Revisions(root), base, None), base, WORKSPACE, markdown=True)
+    sections = [
+        f"## Is the change real? Workspace against {base}", "", comparison, "",
+        f"## Metrics: workspace against {base}", "", _dvc(root, "metrics", "diff", base, "--md").strip(), "",
+        f"## Params: workspace against {base}", "", _dvc(root, "params", "diff", base, "--md").strip(), "",
+        f"## Plots: workspace against {base}", "",
+    ]
+    with tempfile.TemporaryDirectory(prefix="mnist-pr-report-") as folder:
+        plots = json.loads(_dvc(root, "plots", "diff", base, "--json", "-o", folder))["data"]
+        for plot_id, files in plot_images(plots, out):
+            sections += [f"### {plot_id}", "", *(f"![{plot_id}: {name}]({name})" for name in files), ""]
+    return "\n".join(sections)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("base", help="the revision to compare the workspace with (commit, branch, tag, experiment)")
+    parser.add_argument("--out", type=Path, default=Path("pr-report"),
+                        help="the folder for report.md and its images (default: pr-report)")
+    args = parser.parse_args(argv)
+    try:
+        root = find_project_root()
+        args.out.mkdir(parents=True, exist_ok=True)
+        report = render_report(root, args.base, args.out)
+        write_text(args.out / "report.md", report)
+    except PipelineError as error:
+        parser.exit(2, f"{PROG}: error: {error}\n")
+    print(report)  # noqa: T201
+    print(f"{PROG}: wrote {args.out / 'report.md'} and its images", file=sys.stderr)  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
