@@ -54,6 +54,10 @@ class Example:
 
 
 EXAMPLES = {
+    # The remote is a folder beside the clone; DVC reads a relative URL from .dvc/, hence ../../.
+    "push": Example(("dvc remote add -d shared ../../team-remote", "dvc push")),
+    "teammate-pull": Example(("dvc pull", "dvc status", "dvc repro"), cwd="../teammate",
+                             setup=("git commit -qam 'add the team remote'", "git clone -q . ../teammate")),
     "audit": Example(("make audit",), start=r"^Reproduction audit of "),
     "compare-first-run": Example(("make compare BASE=825a335",)),
     "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
