@@ -123,7 +123,7 @@ def test_every_number_is_rounded_to_six_places():
 
 
 def test_predictions_of_other_lengths_are_refused():
-    with pytest.raises(ValueError, match="^3 labels for 2 predictions$"):
+    with pytest.raises(ValueError, match=r"^3 labels for 2 predictions$"):
         predictions_csv(np.array([1, 2, 3]), np.eye(10)[:2])
 
 
