@@ -4,6 +4,7 @@ a real S3 remote into a fresh clone, checked against its commit's dvc.lock."""
 import json
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,6 +136,14 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
     assert answers(["--model", "nn#prod", *files], capsys) == expected["v1.0.0"]
     assert answers(["--model", "nn@v1.1.0", *files], capsys) == expected["v1.1.0"]
     assert answers(["--model", "nn#dev", *files], capsys) == expected["v1.1.0"]
+    # The drawing page serves the released model it is given.
+    from mnist_pipeline.app import serve
+
+    served = {}
+    monkeypatch.setattr(serve, "run", lambda models, host, port: served.update(models))
+    assert predict.main(["--model", "nn#prod", "--serve"]) == 0
+    digits = np.stack([predict.read_image(Path(file)) for file in files])
+    assert [row["probability"] for row in predict.predict_images(files, digits, served)] == expected["v1.0.0"]
     assert not list((teammate.root / "models").glob("*.keras"))  # nothing checked out
     cached = sorted(path.name for path in releases.cache_dir().iterdir())
     assert len(cached) == 2 and all(name.endswith(".keras") for name in cached)
