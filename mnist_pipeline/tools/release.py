@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 from mnist_pipeline import paths
 from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.tools.commands import output_of
 
 PROG = "mnist-release"
 
@@ -28,27 +28,21 @@ class ReleaseError(PipelineError):
     """The commit cannot be released as it is; the message says what to do first."""
 
 
-def _run(command: list[str], root: Path) -> str:
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ReleaseError(f"`{' '.join(command)}` failed: {(done.stderr or done.stdout).strip()}")
-    return done.stdout
-
-
 def check_releasable(root: Path, model: str) -> None:
     """Refuse a workspace with uncommitted changes, a stale ``dvc.lock`` or the model not on the DVC remote."""
-    changed = [line[3:] for line in _run(["git", "status", "--porcelain", "--untracked-files=no"], root).splitlines()]
+    status = output_of(["git", "status", "--porcelain", "--untracked-files=no"], root)
+    changed = [line[3:] for line in status.splitlines()]
     if changed:
         raise ReleaseError(f"uncommitted changes ({', '.join(changed)}): a version is a commit; commit first")
-    stale = json.loads(_run(["dvc", "status", "--json"], root) or "{}")
+    stale = json.loads(output_of(["dvc", "status", "--json"], root) or "{}")
     if stale:
         raise ReleaseError(f"dvc.lock is not up to date ({', '.join(sorted(stale))} would rerun): run `make repro` "
                            f"and commit dvc.lock with the outputs")
-    if not _run(["dvc", "remote", "default"], root).strip():
+    if not output_of(["dvc", "remote", "default"], root).strip():
         raise ReleaseError("no default DVC remote: a teammate could not fetch the model; add one "
                            "(`dvc remote add -d <name> <url>`, committed) and `dvc push`")
     path = paths.model_file(model).as_posix()
-    missing = json.loads(_run(["dvc", "status", "--cloud", "--json", path], root) or "{}")
+    missing = json.loads(output_of(["dvc", "status", "--cloud", "--json", path], root) or "{}")
     if missing:
         raise ReleaseError(f"{path} is not on the DVC remote ({missing}): run `dvc push` first")
 
