@@ -31,14 +31,23 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dic
         probabilities: (n, 10) predicted class probabilities, rows summing to 1.
     """
     y_pred = probabilities.argmax(axis=1)
-    precision, recall, _, _ = precision_recall_fscore_support(y_true, y_pred, labels=DIGITS, zero_division=0)
+    per_class = per_class_table(y_true, y_pred)
     return {
         "accuracy": round(float(accuracy_score(y_true, y_pred)), 6),
         "f1_macro": round(float(f1_score(y_true, y_pred, labels=DIGITS, average="macro", zero_division=0)), 6),
         "log_loss": round(float(log_loss(y_true, probabilities, labels=DIGITS)), 6),
-        "precision": {str(d): round(float(p), 6) for d, p in zip(DIGITS, precision, strict=True)},
-        "recall": {str(d): round(float(r), 6) for d, r in zip(DIGITS, recall, strict=True)},
+        "precision": {str(d): round(float(p), 6) for d, p in per_class["precision"].items()},
+        "recall": {str(d): round(float(r), 6) for d, r in per_class["recall"].items()},
     }
+
+
+def per_class_table(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """One row per digit (the index, every digit even if absent): ``precision``, ``recall``, ``f1`` and
+    ``support`` (how many test digits are of that class); a class never predicted has precision 0."""
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=DIGITS,
+                                                                     zero_division=0)
+    return pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support},
+                        index=pd.Index(DIGITS, name="digit"))
 
 
 def predictions_table(y_true: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from mnist_pipeline.errors import ArtifactError
-from mnist_pipeline.metrics import classification_metrics, confusion_matrix, predictions_csv, read_predictions
+from mnist_pipeline.metrics import (
+    classification_metrics,
+    confusion_matrix,
+    per_class_table,
+    predictions_csv,
+    read_predictions,
+)
 
 
 def probabilities(rows: list[dict[int, float]]) -> np.ndarray:
@@ -41,6 +47,17 @@ def test_accuracy_and_per_class_precision_recall_by_hand():
     assert metrics["recall"] == {"0": 1.0, "1": 0.5, "2": 0.5, **{str(d): 0.0 for d in range(3, 10)}}
     # Digits never predicted have no precision to speak of: 0, not an error.
     assert all(metrics["precision"][str(d)] == 0.0 for d in range(3, 10))
+
+
+def test_the_per_class_table_has_a_row_for_every_digit_with_its_support_by_hand():
+    table = per_class_table(Y_TRUE, PROBS.argmax(axis=1))
+    assert table.index.tolist() == list(range(10)) and table.index.name == "digit"
+    assert table.columns.tolist() == ["precision", "recall", "f1", "support"]
+    assert table.loc[:2].to_dict("index") == {
+        0: {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1},
+        1: {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2},
+        2: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}}
+    assert (table.loc[3:] == 0).all().all()  # never true, never predicted
 
 
 def test_macro_f1_by_hand_over_all_ten_digits():

@@ -42,6 +42,20 @@ MARKER = re.compile(r"^<!-- make docs: (?P<name>[a-z0-9-]+) -->\n```[a-z]*\n.*?^
 BORROWED = (".venv/.installed", ".venv/share/dvc-plots/offline.html")
 
 
+# The per-class lines a metrics diff leaves out to stay readable.
+PER_CLASS = r"\.(precision|recall)\."
+# The param the change-a-param and run-cache examples set: the logistic regression's C, 0.01 to 0.1.
+SET_C = "sed -i 's/^  C: 0.01 /  C: 0.1  /' params.yaml"
+# A log line's timestamp, shown as … (it is the only part of a run's output that differs every time).
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
+
+
+def side_clone(folder: str) -> tuple[str, ...]:
+    """Setup commands: a second clone of the example clone in ``folder``, sharing its environment and DVC cache."""
+    return (f"git clone -q . {folder}", f"cp -P .venv {folder}/", f"cp .dvc/config.local {folder}/.dvc/",
+            f"cd {folder} && dvc checkout --quiet")
+
+
 @dataclasses.dataclass(frozen=True)
 class Example:
     """Commands run in order in ``cwd`` (relative to the clone); what a page shows is each command after ``$ ``
@@ -60,6 +74,22 @@ EXAMPLES = {
                              setup=("git commit -qam 'add the team remote'", "git clone -q . ../teammate")),
     "audit": Example(("make audit",), start=r"^Reproduction audit of "),
     "compare-first-run": Example(("make compare BASE=825a335",)),
+    "metrics-diff-first-run": Example((rf"dvc metrics diff 825a335 | grep -v -E '{PER_CLASS}'",)),
+    "compare-two-machines": Example(("make compare BASE=41b18a6 NEW=e20aab4",)),
+    # A second clone, the "producer", changes one param and reruns; the run-cache example then reuses its run.
+    "change-a-param": Example(("dvc status", "dvc repro", "dvc params diff",
+                               rf"dvc metrics diff | grep -v -E '{PER_CLASS}'", "make compare BASE=HEAD"),
+                              cwd="../producer", setup=(*side_clone("../producer"), f"cd ../producer && {SET_C}")),
+    "run-cache": Example(("dvc pull --run-cache", "dvc repro --pull"), cwd="../teammate2",
+                         # The remote holds the team's committed outputs, as pushed before; the producer then
+                         # pushes its run with its records.
+                         setup=('dvc remote add --local team-rc "$PWD/../run-cache-remote" && '
+                                "dvc push --quiet -r team-rc",
+                                'cd ../producer && dvc remote add --local -d team "$PWD/../run-cache-remote" && '
+                                "dvc push --quiet --run-cache",
+                                "git clone -q . ../teammate2", "cp -P .venv ../teammate2/",
+                                'cd ../teammate2 && dvc remote add --local -d team "$PWD/../run-cache-remote" && '
+                                f"{SET_C}")),
     "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
     "predict-number": Example(("mnist-predict --number --show seen sticky-note.jpg",), cwd="docs/images"),
     "predict-number-json": Example(("mnist-predict --number --json --model nn sticky-note.jpg",), cwd="docs/images"),
@@ -102,7 +132,8 @@ def run_example(clone: Path, example: Example) -> list[str]:
             command = "make --no-print-directory " + " ".join(f"-o {path}" for path in BORROWED) + command[4:]
         done = subprocess.run(command, shell=True, cwd=clone / example.cwd, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, env=env)
-        outputs.append(done.stdout.replace(str(clone), "…"))
+        shown = done.stdout.replace(str(clone), "…").replace(str(clone.parent), "…")
+        outputs.append(TIMESTAMP.sub("… ", shown))
     return outputs
 
 
