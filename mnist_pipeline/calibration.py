@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mnist_pipeline.metrics import read_csv_table, to_csv
+from mnist_pipeline.csv_tables import read_csv_table, to_csv
 
 # The usual choice (Guo et al. 2017, "On Calibration of Modern Neural Networks"): fixed, so ECEs compare.
 N_BINS = 15
@@ -23,15 +23,33 @@ def reliability_table(y_true: np.ndarray, probabilities: np.ndarray, n_bins: int
     """One row per non-empty bin, in order of confidence: its ``confidence`` (mean), ``accuracy`` and ``count``."""
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities[np.arange(len(predicted)), predicted]
-    correct = predicted == np.asarray(y_true)
+    return confidence_table(confidence, predicted == np.asarray(y_true), n_bins)
+
+
+def confidence_table(confidence: np.ndarray, correct: np.ndarray, n_bins: int = N_BINS) -> pd.DataFrame:
+    """:func:`reliability_table` of predictions given by their ``confidence`` and whether each is ``correct``."""
+    count, confidence_sum, correct_sum = binned(confidence, correct, n_bins)
+    occupied = count > 0
+    return pd.DataFrame({
+        "confidence": confidence_sum[occupied] / count[occupied],
+        "accuracy": correct_sum[occupied] / count[occupied],
+        "count": count[occupied],
+    }, columns=CALIBRATION_COLUMNS).astype({"confidence": np.float64, "accuracy": np.float64, "count": np.int64})
+
+
+def calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = N_BINS) -> float:
+    """The ECE of predictions given by their ``confidence`` and whether each is ``correct``, without building
+    the table: the sum over bins of |right answers - summed confidence|, over all predictions."""
+    count, confidence_sum, correct_sum = binned(confidence, correct, n_bins)
+    return float(np.abs(correct_sum - confidence_sum).sum() / count.sum())
+
+
+def binned(confidence: np.ndarray, correct: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin, in order of confidence: how many predictions, their summed confidence, how many are right."""
     # Bin b holds confidences in (b/n, (b+1)/n]; a confidence of exactly 1 falls in the last bin.
     bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
-    occupied = np.unique(bins)
-    return pd.DataFrame({
-        "confidence": [confidence[bins == b].mean() for b in occupied],
-        "accuracy": [correct[bins == b].mean() for b in occupied],
-        "count": [np.count_nonzero(bins == b) for b in occupied],
-    }, columns=CALIBRATION_COLUMNS).astype({"confidence": np.float64, "accuracy": np.float64, "count": np.int64})
+    return (np.bincount(bins, minlength=n_bins), np.bincount(bins, weights=confidence, minlength=n_bins),
+            np.bincount(bins, weights=correct, minlength=n_bins))
 
 
 def expected_calibration_error(table: pd.DataFrame) -> float:

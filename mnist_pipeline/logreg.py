@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import warnings
@@ -15,6 +16,7 @@ from sklearn.pipeline import Pipeline
 from mnist_pipeline.deskew import Deskew
 from mnist_pipeline.params import bounded
 from mnist_pipeline.scaling import ChunkedStandardScaler
+from mnist_pipeline.temperature import fit_temperature
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +60,17 @@ def train_logreg(x_train: np.ndarray, y_train: np.ndarray, params: TrainLogregPa
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     log.info("logistic regression stopped after %d iterations", int(model[-1].n_iter_.max()))
     return model
+
+
+def calibrate_logreg(model: Pipeline, x_val: np.ndarray, y_val: np.ndarray) -> tuple[Pipeline, float]:
+    """``model`` temperature-scaled on the validation digits (:mod:`mnist_pipeline.temperature`), and the
+    temperature.
+
+    The result is a copy whose classifier has its coefficients and intercepts divided by the temperature: the
+    same kind of pipeline, the same predicted digits, probabilities ``softmax(scores / T)``.
+    """
+    temperature = fit_temperature(model.decision_function(x_val), y_val)
+    calibrated = copy.deepcopy(model)
+    calibrated[-1].coef_ = model[-1].coef_ / temperature
+    calibrated[-1].intercept_ = model[-1].intercept_ / temperature
+    return calibrated, temperature

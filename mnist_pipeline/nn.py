@@ -13,6 +13,7 @@ from mnist_pipeline.augment import AugmentParams, distort
 from mnist_pipeline.cpu import bfloat16_is_faster
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
 from mnist_pipeline.params import ParamsError, bounded
+from mnist_pipeline.temperature import fit_temperature
 from mnist_pipeline.tensorflow_env import (
     Compute,
     configure_environment,
@@ -184,8 +185,18 @@ def pooled_convolution(x, filters: int, *, use_bias: bool = True, dtype=None):
     return layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, dtype=dtype)(x)
 
 
+def scores_model(model):
+    """The trained network ``model`` up to its softmax: the same layers and weights, its scores (logits)."""
+    keras = import_keras()
+    head = model.get_layer("probabilities")
+    scores = keras.layers.Dense(N_CLASSES, dtype="float32", name="scores")
+    outputs = scores(head.input)
+    scores.set_weights(head.get_weights())
+    return keras.Model(model.inputs, outputs, name=model.name)
+
+
 def with_test_time_augmentation(model):
-    """Wrap ``model`` so it averages its probabilities over the image and its four one-pixel shifts.
+    """Wrap ``model`` so it averages its outputs over the image and its four one-pixel shifts.
 
     Built from Keras' own layers only (zero-padding and cropping), so the saved model still loads in
     safe mode; the wrapped model takes and returns what ``model`` does.
@@ -199,7 +210,32 @@ def with_test_time_augmentation(model):
     for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
         shifted = layers.Cropping2D(((1 - dy, 1 + dy), (1 - dx, 1 + dx)))(padded)
         views.append(model(layers.Reshape((IMAGE_SIDE, IMAGE_SIDE))(shifted)))
-    return keras.Model(inputs, layers.Average(name="probabilities")(views), name=f"{model.name}_tta")
+    return keras.Model(inputs, layers.Average(name="mean")(views), name=f"{model.name}_tta")
+
+
+def with_temperature(scores, temperature: float):
+    """The probabilities ``softmax(scores / temperature)`` of the scores model ``scores``, as a model of Keras' own
+    layers (it loads in safe mode); the layer named ``temperature`` holds 1 / temperature."""
+    keras = import_keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=(IMAGE_SIDE, IMAGE_SIDE), name="pixels")
+    scaled = layers.Rescaling(1 / temperature, dtype="float32", name="temperature")(scores(inputs))
+    return keras.Model(inputs, layers.Softmax(dtype="float32", name="probabilities")(scaled), name=scores.name)
+
+
+def calibrate_nn(model, x_val: np.ndarray, y_val: np.ndarray, *, tta: bool) -> tuple[object, float]:
+    """The model to save, and its temperature: the trained network ``model``'s scores, averaged over shifted views
+    if ``tta``, temperature-scaled on the validation digits (:mod:`mnist_pipeline.temperature`).
+
+    The views average scores, not probabilities, so that one temperature scales the model's final scores; the
+    predicted digit is the one of the mean scores whatever the temperature.
+    """
+    scores = scores_model(model)
+    if tta:
+        scores = with_test_time_augmentation(scores)
+    val_scores = scores.predict(x_val, batch_size=1000, verbose=0)
+    temperature = fit_temperature(val_scores, y_val)
+    return with_temperature(scores, temperature), temperature
 
 
 def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle_seed: int | None = None,
@@ -248,7 +284,7 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
     ``warmup`` fraction of the steps, then follows a cosine down to zero. With ``params.towers`` above 1, each
     batch trains in that many parts side by side (:mod:`towers`), for the whole batch's loss. Per-epoch loss
     and accuracy on both sets reach ``callbacks``. Returns the model to save: the network alone, wrapped for
-    test-time augmentation if ``params.tta``.
+    test-time augmentation if ``params.tta``, calibrated on the validation digits (:func:`calibrate_nn`).
     """
     keras = import_keras()
 
@@ -281,4 +317,6 @@ def train_nn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val:
         validation_data=batches(x_val, y_val, training.batch_size),
         epochs=training.epochs, shuffle=False, callbacks=list(callbacks), verbose=2,  # the batches reshuffle
     )
-    return with_test_time_augmentation(model) if params.tta else model
+    calibrated, temperature = calibrate_nn(model, x_val, y_val, tta=params.tta)
+    log.info("calibrated on the validation digits: temperature %.3f", temperature)
+    return calibrated

@@ -26,15 +26,18 @@ def render_report(metrics: dict, model_names: tuple[str, ...], figures_dir: str)
         "",
         "Test set: 10,000 digits; the interval is a 95% Wilson interval. Validation accuracy is on the digits "
         "held out of training, the only accuracy tuning may choose by. ECE: expected calibration error "
-        "(15 bins). To test whether a change is real: `make compare BASE=<rev>`.",
+        "(15 bins). Sure answers: those at or above the confidence chosen on the validation digits "
+        "(`mnist-predict` calls the others \"not sure\"), and how many of them are right. To test whether a "
+        "change is real: `make compare BASE=<rev>`.",
         "",
-        "| model | test accuracy | 95% interval | validation accuracy | macro F1 | log loss | ECE |",
-        "|---|---|---|---|---|---|---|",
+        "| model | test accuracy | 95% interval | validation accuracy | macro F1 | log loss | ECE | sure answers |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name in model_names:
         m = metrics[name]
         lines.append(f"| {name} | {m['accuracy']:.2%} | {m['accuracy_ci95_low']:.2%} to {m['accuracy_ci95_high']:.2%} "
-                     f"| {m['val_accuracy']:.2%} | {m['f1_macro']:.4f} | {m['log_loss']:.4f} | {m['ece']:.4f} |")
+                     f"| {m['val_accuracy']:.2%} | {m['f1_macro']:.4f} | {m['log_loss']:.4f} | {m['ece']:.4f} "
+                     f"| {m['sure_share']:.2%} ({m['sure_accuracy']:.2%} right) |")
     lines += ["", "## Training curves", "", f"![nn training curves]({figures_dir}/training_curves_nn.png)", "",
               "## Calibration", "", f"![reliability diagrams]({figures_dir}/reliability.png)", ""]
     for title, prefix in FIGURE_SECTIONS:

@@ -14,6 +14,7 @@ from mnist_pipeline.figures import VisualizeParams
 from mnist_pipeline.logreg import TrainLogregParams
 from mnist_pipeline.nn import TrainNnParams
 from mnist_pipeline.sources import FetchParams
+from mnist_pipeline.sureness import EvaluateParams
 
 # Section of params.yaml -> the frozen dataclass its stage validates it with.
 SECTIONS: dict[str, type] = {
@@ -21,6 +22,7 @@ SECTIONS: dict[str, type] = {
     "preprocess": PreprocessParams,
     "train_logreg": TrainLogregParams,
     "train_nn": TrainNnParams,
+    "evaluate": EvaluateParams,
     "visualize": VisualizeParams,
 }
 

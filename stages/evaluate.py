@@ -1,5 +1,6 @@
 """Stage evaluate: each model on the 10,000 test digits and the validation digits, into metrics.json, the
-per-model predictions and the per-model reliability tables."""
+per-model predictions and the per-model reliability tables; the confidence above which each model's answers are
+sure, chosen on the validation digits."""
 
 if not __package__:  # run as a file, the stage would skip stages/__init__.py: its checks and its kernel pins
     raise SystemExit("ERROR: run this stage as `python -m stages.evaluate` in the project root, or run `dvc repro`")
@@ -7,16 +8,15 @@ if not __package__:  # run as a file, the stage would skip stages/__init__.py: i
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from mnist_pipeline.artifacts import load_arrays, write_json, write_text
 from mnist_pipeline.calibration import calibration_csv, expected_calibration_error, reliability_table
 from mnist_pipeline.metrics import classification_metrics, predictions_csv
 from mnist_pipeline.model_io import load_model, predict_proba
-from mnist_pipeline.params import load_value
+from mnist_pipeline.params import load_section, load_value
 from mnist_pipeline.paths import METRICS, MODEL_FILES, PARAMS, PROCESSED_DATA, calibration_file, predictions_file
 from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.stage_runner import run_stage
+from mnist_pipeline.sureness import EvaluateParams, sure_summary, sure_threshold
 from mnist_pipeline.tensorflow_env import Compute, configure_inference
 
 log = logging.getLogger(__name__)
@@ -26,26 +26,35 @@ def main(root: Path = Path()) -> None:
     """Evaluate in the project folder ``root`` (DVC runs each stage in the project root)."""
     # The network predicts on the kernels it trained on: the same bytes everywhere, or this CPU's fastest.
     configure_inference(load_value(root / PARAMS, "train_nn.compute", Compute))
+    params = load_section(root / PARAMS, "evaluate", EvaluateParams)
     data = load_arrays(root / PROCESSED_DATA)
     # Every model is loaded before anything is written: a missing one leaves the old outputs as they were.
     models = {name: load_model(root / path) for name, path in MODEL_FILES.items()}
     metrics = {}
     for name, model in models.items():
         probabilities = predict_proba(model, data["x_test"])
-        correct = int((probabilities.argmax(axis=1) == data["y_test"]).sum())
-        low, high = accuracy_interval(correct, len(data["y_test"]))
+        correct = probabilities.argmax(axis=1) == data["y_test"]
+        low, high = accuracy_interval(int(correct.sum()), len(data["y_test"]))
         calibration = reliability_table(data["y_test"], probabilities)
-        # Validation accuracy is what tuning may look at; the test set only reports.
-        val_predicted = predict_proba(model, data["x_val"]).argmax(axis=1)
+        # Validation digits choose; the test set only reports.
+        val_probabilities = predict_proba(model, data["x_val"])
+        val_correct = val_probabilities.argmax(axis=1) == data["y_val"]
+        threshold = sure_threshold(val_probabilities.max(axis=1), val_correct, params.sure_accuracy)
+        sure_share, sure_accuracy = sure_summary(probabilities.max(axis=1), correct, threshold)
         metrics[name] = {
             **classification_metrics(data["y_test"], probabilities),
             "accuracy_ci95_low": round(low, 6),
             "accuracy_ci95_high": round(high, 6),
-            "val_accuracy": round(float(np.mean(val_predicted == data["y_val"])), 6),
+            "val_accuracy": round(float(val_correct.mean()), 6),
             "ece": round(expected_calibration_error(calibration), 6),
+            "sure_threshold": round(threshold, 6),
+            "sure_share": round(sure_share, 6),
+            "sure_accuracy": round(sure_accuracy, 6),
         }
         log.info("%s: test accuracy %.4f (95%% interval %.4f-%.4f), validation accuracy %.4f, ECE %.4f", name,
                  metrics[name]["accuracy"], low, high, metrics[name]["val_accuracy"], metrics[name]["ece"])
+        log.info("%s: sure at a confidence of %.4f or more: %.2f%% of the test digits, %.2f%% of them right", name,
+                 threshold, 100 * sure_share, 100 * sure_accuracy)
         write_text(root / predictions_file(name), predictions_csv(data["y_test"], probabilities))
         write_text(root / calibration_file(name), calibration_csv(calibration))
     write_json(root / METRICS, metrics)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mnist_pipeline.artifacts import load_arrays
 from mnist_pipeline.digits import flatten
-from mnist_pipeline.logreg import TrainLogregParams, train_logreg
+from mnist_pipeline.logreg import TrainLogregParams, calibrate_logreg, train_logreg
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import LOGREG_MODEL, PARAMS, PROCESSED_DATA
 from mnist_pipeline.skops_io import save_skops
@@ -24,8 +24,10 @@ def main(root: Path = Path()) -> None:
     data = load_arrays(root / PROCESSED_DATA)
     start = time.perf_counter()
     model = train_logreg(flatten(data["x_train"]), data["y_train"], params)
-    log.info("fit in %.1f s; validation accuracy %.4f", time.perf_counter() - start,
-             model.score(flatten(data["x_val"]), data["y_val"]))
+    x_val = flatten(data["x_val"])
+    log.info("fit in %.1f s; validation accuracy %.4f", time.perf_counter() - start, model.score(x_val, data["y_val"]))
+    model, temperature = calibrate_logreg(model, x_val, data["y_val"])
+    log.info("calibrated on the validation digits: temperature %.3f", temperature)
     save_skops(model, root / LOGREG_MODEL)
 
 

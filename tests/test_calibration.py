@@ -5,6 +5,7 @@ import pytest
 
 from mnist_pipeline.calibration import (
     calibration_csv,
+    calibration_error,
     expected_calibration_error,
     read_calibration,
     reliability_table,
@@ -88,3 +89,13 @@ def test_bins_are_open_below_and_closed_above():
     probabilities = np.array([row(0.1), row(0.2), row(0.9), row(1.0)])
     table = reliability_table(np.zeros(4, dtype=int), probabilities, n_bins=10)
     np.testing.assert_allclose(rows(table), [[0.1, 1, 1], [0.2, 1, 1], [0.9, 1, 1], [1.0, 1, 1]])
+
+
+def test_the_ece_from_confidences_is_the_ece_of_the_table():
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.full(10, 0.3), 2_000)
+    digits = rng.integers(0, 10, 2_000)
+    predicted = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    assert calibration_error(confidence, predicted == digits) == pytest.approx(
+        expected_calibration_error(reliability_table(digits, probabilities)), rel=1e-12)

@@ -16,7 +16,8 @@ def results_table(metrics: dict) -> list[tuple[str, ...]]:
     """README's results rows as :file:`reports/metrics.json`'s ``metrics`` would print them."""
     return [(model, *(f"{m[key] * 100:.2f}" for key in ("accuracy", "accuracy_ci95_low", "accuracy_ci95_high",
                                                         "val_accuracy")),
-             *(f"{m[key]:.4f}" for key in ("f1_macro", "log_loss", "ece"))) for model, m in metrics.items()]
+             *(f"{m[key]:.4f}" for key in ("f1_macro", "log_loss", "ece")),
+             *(f"{m[key] * 100:.2f}" for key in ("sure_share", "sure_accuracy"))) for model, m in metrics.items()]
 
 
 def committed(path: str) -> str | None:
@@ -41,7 +42,7 @@ def test_results_table_matches_committed_metrics():
     # README describes the committed run; a developer who reruns the pipeline with other params or code updates
     # README to the workspace's before committing both. Either must match, row for row.
     rows = re.findall(r"^\| (logreg|nn)\b[^|]*\| ([\d.]+)% \| ([\d.]+)% to ([\d.]+)% \| ([\d.]+)% \| ([\d.]+) \| "
-                      r"([\d.]+) \| ([\d.]+) \|$", README, re.MULTILINE)
+                      r"([\d.]+) \| ([\d.]+) \| ([\d.]+)% \(([\d.]+)% right\) \|$", README, re.MULTILINE)
     workspace = json.loads((REPO_ROOT / "reports" / "metrics.json").read_text())
     expected = [results_table(m) for m in (workspace, committed_metrics()) if m is not None]
     assert sorted(rows) in [sorted(table) for table in expected]

@@ -295,15 +295,16 @@ def train_in_bfloat16(x: np.ndarray, y: np.ndarray, folder) -> dict:
     configure_environment("fast")
     params = nn_params(tta=True, compute="fast", cnn={"precision": "mixed_bfloat16"})
     model = train_nn(x[:200], y[:200], x[200:250], y[200:250], params)
-    network = model.get_layer("mnist_cnn")
+    network = model.get_layer("mnist_cnn_tta").get_layer("mnist_cnn")
     save_keras(model, folder / "nn.keras")
     loaded = load_keras(folder / "nn.keras")
     return {
         "dtypes": {type(layer).__name__: (layer.compute_dtype, layer.variable_dtype) for layer in network.layers},
-        "probabilities_dtype": network.get_layer("probabilities").compute_dtype,
+        "scores_dtype": network.get_layer("scores").compute_dtype,
+        "probabilities_dtype": model.get_layer("probabilities").compute_dtype,
         "weight_dtypes": {weight.dtype for weight in network.weights},
         "probabilities": model.predict(x[250:260], verbose=0),
-        "loaded_dtype": next(layer for layer in loaded.get_layer("mnist_cnn").layers
+        "loaded_dtype": next(layer for layer in loaded.get_layer("mnist_cnn_tta").get_layer("mnist_cnn").layers
                              if type(layer).__name__ == "Conv2D").compute_dtype,
         "loaded_probabilities": loaded.predict(x[250:260], verbose=0),
     }
@@ -315,7 +316,7 @@ def test_mixed_bfloat16_computes_in_bfloat16_and_keeps_weights_and_probabilities
         trained = process.submit(train_in_bfloat16, x, y, tmp_path).result()
     assert trained["dtypes"]["Conv2D"] == ("bfloat16", "float32")
     assert trained["dtypes"]["Rescaling"] == ("float32", "float32")
-    assert trained["probabilities_dtype"] == "float32"
+    assert trained["scores_dtype"] == trained["probabilities_dtype"] == "float32"
     assert trained["weight_dtypes"] == {"float32"}
     probabilities = trained["probabilities"]
     assert probabilities.dtype == np.float32
@@ -378,3 +379,49 @@ def test_a_model_file_of_an_unknown_format_is_refused(tmp_path):
     path.write_bytes(b"\x80\x04K\x01.")  # a pickle: never loaded
     with pytest.raises(ModelLoadError, match=r"forest.pkl: unknown model format '.pkl'"):
         load_model(path)
+
+
+# --- calibration ----------------------------------------------------------------------------------------------------
+
+def test_a_calibrated_logistic_regression_predicts_the_same_digits_at_its_temperature(tmp_path, digits, test_digits):
+    from scipy.special import softmax
+
+    from mnist_pipeline.logreg import calibrate_logreg
+
+    x, y = digits
+    model = train_logreg(flatten(x[:250]), y[:250], logreg_params())
+    before = model.predict_proba(flatten(test_digits[0]))
+    calibrated, temperature = calibrate_logreg(model, flatten(x[250:]), y[250:])
+    assert temperature != 1.0  # these easy digits make the regression underconfident
+    np.testing.assert_array_equal(model.predict_proba(flatten(test_digits[0])), before)  # a copy, not changed
+    scores = model.decision_function(flatten(test_digits[0]))
+    np.testing.assert_allclose(calibrated.predict_proba(flatten(test_digits[0])), softmax(scores / temperature, axis=1),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(calibrated.predict(flatten(test_digits[0])), model.predict(flatten(test_digits[0])))
+    save_skops(calibrated, tmp_path / "logreg.skops")
+    np.testing.assert_array_equal(load_skops(tmp_path / "logreg.skops").predict_proba(flatten(test_digits[0])),
+                                  calibrated.predict_proba(flatten(test_digits[0])))
+
+
+@pytest.mark.parametrize("tta", [False, True])
+def test_a_calibrated_network_is_its_mean_scores_over_the_temperature(tmp_path, digits, test_digits, tta):
+    from scipy.special import softmax
+
+    from mnist_pipeline.nn import build_model, calibrate_nn, scores_model
+
+    model = build_model(nn_params())  # as train_nn leaves it before calibrating (its weights do not matter here)
+    x, y = digits
+    calibrated, temperature = calibrate_nn(model, x[250:], y[250:], tta=tta)
+    assert calibrated.name == ("mnist_cnn_tta" if tta else "mnist_cnn")
+    assert calibrated.get_layer("temperature").scale == pytest.approx(1 / temperature)
+    images = test_digits[0][:8]
+    views = [images] + ([shift(images, dy, dx) for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1))] if tta else [])
+    network = scores_model(model)
+    # The scores are the trained network's: its own softmax of them is what it predicted before calibration.
+    np.testing.assert_allclose(softmax(network.predict(images, verbose=0), axis=1), model.predict(images, verbose=0),
+                               atol=1e-6)
+    scores = np.mean([network.predict(view, verbose=0) for view in views], axis=0)
+    expected = softmax(scores / temperature, axis=1)
+    np.testing.assert_allclose(calibrated.predict(images, verbose=0), expected, atol=1e-6)
+    save_keras(calibrated, tmp_path / "nn.keras")  # what the stage saves: it loads back in safe mode
+    np.testing.assert_allclose(load_keras(tmp_path / "nn.keras").predict(images, verbose=0), expected, atol=1e-6)

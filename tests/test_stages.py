@@ -30,6 +30,7 @@ from mnist_pipeline.model_io import load_model, predict_proba
 from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.skops_io import load_skops
 from mnist_pipeline.stage_runner import run_stage
+from mnist_pipeline.sureness import sure_threshold
 from stages import evaluate, fetch, preprocess, train_logreg, train_nn, visualize
 
 # Each stage runs in-process, train_nn and evaluate with TensorFlow: seconds, in `make test`, not in the
@@ -170,7 +171,7 @@ def test_evaluate_scores_every_registered_model(evaluated):
     metrics = json.loads((evaluated / paths.METRICS).read_text())
     assert set(metrics) == set(paths.MODEL_NAMES)
     with np.load(evaluated / paths.PROCESSED_DATA) as data:
-        y_test, x_val, y_val = data["y_test"], data["x_val"], data["y_val"]
+        x_test, y_test, x_val, y_val = data["x_test"], data["y_test"], data["x_val"], data["y_val"]
     for name in paths.MODEL_NAMES:
         predictions = read_predictions((evaluated / paths.predictions_file(name)).read_text())
         actual, predicted = predictions["actual"].to_numpy(), predictions["predicted"].to_numpy()
@@ -184,6 +185,15 @@ def test_evaluate_scores_every_registered_model(evaluated):
         table = read_calibration((evaluated / paths.calibration_file(name)).read_text())
         assert table["count"].sum() == len(y_test)
         assert metrics[name]["ece"] == pytest.approx(expected_calibration_error(table), abs=1e-5)
+        # The sure threshold is chosen on the validation digits; the test digits report how it does.
+        model = load_model(evaluated / paths.MODEL_FILES[name])
+        val_probabilities, test_probabilities = predict_proba(model, x_val), predict_proba(model, x_test)
+        threshold = sure_threshold(val_probabilities.max(axis=1), val_probabilities.argmax(axis=1) == y_val, 0.995)
+        assert metrics[name]["sure_threshold"] == pytest.approx(threshold, abs=1e-6)
+        sure = test_probabilities.max(axis=1) >= threshold
+        assert metrics[name]["sure_share"] == pytest.approx(sure.mean(), abs=1e-6)
+        if sure.any():
+            assert metrics[name]["sure_accuracy"] == pytest.approx((actual == predicted)[sure].mean(), abs=1e-6)
     assert metrics["logreg"]["accuracy"] == 1.0
     # The network learns the blocks too: 0.70 after six epochs of 200 digits, where one that learned nothing
     # would score about 0.1.
