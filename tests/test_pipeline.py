@@ -65,6 +65,9 @@ def test_logreg_param_reruns_only_its_training_and_downstream(project, monkeypat
     # `mnist-predict --rev HEAD` reads the committed models through DVC, not the retrained one in the workspace.
     monkeypatch.chdir(project.root / "notebooks")
     at_head = probabilities(predict.load_models("HEAD"), digits)
+    head_metrics = json.loads(project.git("show", "HEAD:reports/metrics.json").stdout)
+    assert predict.load_models("HEAD").thresholds == {name: head_metrics[name]["sure_threshold"]
+                                                      for name in ("logreg", "nn")}
     workspace = probabilities(predict.load_models(), digits)
     for name in ("logreg", "nn"):
         np.testing.assert_array_equal(at_head[name], committed[name])

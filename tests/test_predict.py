@@ -8,6 +8,7 @@ training digits, so they need no `dvc repro` and run on a fresh clone.
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -290,7 +291,12 @@ def test_cli_json(rendered, models_dir, capsys):
     assert predict.main(["--json", "--models-dir", str(models_dir), *files]) == 0
     results = json.loads(capsys.readouterr().out)
     assert len(results) == 6
-    assert all(set(row) == {"file", "model", "digit", "probability"} for row in results)
+    for row in results:
+        assert set(row) - {"why"} == {"file", "model", "digit", "probability", "sure", "candidates"}
+        assert row["candidates"][0] == {"digit": row["digit"], "probability": row["probability"]}
+        assert row["candidates"][1]["probability"] <= row["probability"]
+        assert row["candidates"][1]["digit"] != row["digit"]
+        assert ("why" in row) == (row["sure"] is False)
     assert [(row["file"], row["model"]) for row in results] == [(f, m) for f in files for m in ("logreg", "nn")]
 
 
@@ -419,3 +425,22 @@ def test_the_console_script_installed_editable_or_regular_predicts_from_the_work
                             env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert [(row["file"], row["model"]) for row in json.loads(result.stdout)] == rows
+
+
+def test_cli_says_not_sure_under_a_models_threshold_from_the_metrics_beside_its_folder(rendered, models_dir,
+                                                                                       tmp_path, capsys):
+    folder = tmp_path / "models"
+    shutil.copytree(models_dir, folder)
+    (tmp_path / "reports").mkdir()
+    # A threshold no answer reaches for the logistic regression, and one every answer passes for the network.
+    metrics = {"logreg": {"sure_threshold": 1.0}, "nn": {"sure_threshold": 0.0}}
+    (tmp_path / "reports" / "metrics.json").write_text(json.dumps(metrics))
+    files = [str(file) for file in rendered[0][:3]]
+    assert predict.main(["--models-dir", str(folder), *files]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6
+    for line in lines[0::2]:  # logreg
+        _, model, digit, _, *note = line.split(maxsplit=4)
+        assert model == "logreg" and note and re.fullmatch(rf"not sure: {digit} or \d \(0\.\d\d\)", note[0])
+    assert predict.main(["--json", "--model", "nn", "--models-dir", str(folder), *files]) == 0
+    assert [row["sure"] for row in json.loads(capsys.readouterr().out)] == [True] * 3

@@ -71,9 +71,10 @@ def pictures(project, folder) -> list[str]:
     return files
 
 
-def answers(argv: list[str], capsys) -> list[float]:
+def answers(argv: list[str], capsys) -> list[tuple]:
+    """Each answer's probability and verdict: a release judges with its commit's sure thresholds, as --rev does."""
     assert predict.main(["--json", *argv]) == 0
-    return [row["probability"] for row in json.loads(capsys.readouterr().out)]
+    return [(row["probability"], row["sure"], row.get("why")) for row in json.loads(capsys.readouterr().out)]
 
 
 def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(project, s3_server, keras, tmp_path,

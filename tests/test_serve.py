@@ -32,6 +32,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from mnist_pipeline import model_io
 from mnist_pipeline.app import predict, serve
+from mnist_pipeline.app.verdicts import Models
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.idx import parse_images, parse_labels
 
@@ -55,7 +56,8 @@ def models(tmp_path_factory, mnist_mirror):
     x, y = read("train-images-idx3-ubyte", parse_images), read("train-labels-idx1-ubyte", parse_labels)
     folder = train_models(tmp_path_factory.mktemp("models"), x, y, max_iter=30, epochs=1, filters=[8],
                           dense_units=32)
-    return predict.load_models(models_dir=folder)
+    # Sure thresholds as evaluate would record them: none of logreg's answers is sure, all of nn's may be.
+    return Models(predict.load_models(models_dir=folder), {"logreg": 1.0, "nn": 0.0})
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +126,12 @@ def test_a_drawn_digit(client, models):
     assert (image.size, image.mode) == ((28, 28), "L")
     assert list(answer["models"]) == list(models)
     for reading in answer["models"].values():
-        assert set(reading) == {"number", "digits"}
+        assert set(reading) == {"number", "sure", "digits"}
         [digit] = reading["digits"]
-        assert set(digit) == {"digit", "probability", "probabilities"}
+        assert set(digit) - {"why"} == {"digit", "probability", "sure", "candidates", "probabilities"}
+        assert reading["sure"] == (digit["sure"] is not False)
+        second = sorted(digit["probabilities"])[-2]
+        assert [c["probability"] for c in digit["candidates"]] == [digit["probability"], second]
         assert len(digit["probabilities"]) == 10 and sum(digit["probabilities"]) == pytest.approx(1)
         assert digit["digit"] == int(np.argmax(digit["probabilities"]))
         assert digit["probability"] == max(digit["probabilities"])
@@ -296,6 +301,10 @@ def test_drawing_a_digit_in_the_browser(browser, page_url, models, tmp_path):
     draw(browser, [(0.5, 0.15), (0.5, 0.85)])  # a tall vertical stroke: a 1
     WebDriverWait(browser, 20).until(lambda driver: "1" in answers(driver).values(), "no model read a 1")
     assert set(answers(browser)) == set(models)
+    # Under its sure threshold, logreg's reading is no bare guess: the page says so, with the runner-up.
+    logreg = browser.find_element("css selector", "#answer li[data-model='logreg']")
+    assert logreg.get_attribute("data-sure") == "false"
+    assert re.search(r"not sure: \d or \d$", logreg.text), logreg.text
     sizes = browser.execute_script("return [...document.querySelectorAll('#seen img')]"
                                    ".map((img) => [img.naturalWidth, img.naturalHeight, img.width])")
     assert sizes == [[28, 28, 84]]  # the 28x28 image the models saw, scaled up

@@ -29,6 +29,7 @@ from mnist_pipeline import paths, tables
 from mnist_pipeline.app.imaging import ImageError, to_mnist, to_mnist_digits
 from mnist_pipeline.app.pictures import open_picture
 from mnist_pipeline.app.releases import ModelSpec, fetch_release, parse_spec
+from mnist_pipeline.app.verdicts import Models, judge, read_thresholds, thresholds_of, unsure_note
 from mnist_pipeline.artifacts import write_bytes
 from mnist_pipeline.errors import ModelLoadError, PipelineError
 from mnist_pipeline.model_io import load_model, predict_proba
@@ -42,8 +43,9 @@ PROG = "mnist-predict"
 
 def load_models(rev: str | None = None, *, models_dir: Path | None = None,
                 names: Iterable[str] = paths.MODEL_NAMES, release: ModelSpec | None = None,
-                repo: str | None = None) -> dict[str, Any]:
-    """Load the models ``names`` once, with the safe loaders of :mod:`mnist_pipeline.model_io`.
+                repo: str | None = None) -> Models:
+    """Load the models ``names`` once, with the safe loaders of :mod:`mnist_pipeline.model_io`, and their sure
+    thresholds from the ``reports/metrics.json`` of the same revision (:mod:`mnist_pipeline.app.verdicts`).
 
     From the ``models/`` of the project around the working directory by default, from ``models_dir`` if
     given, or, with ``rev`` (a git revision: commit, branch, tag, experiment), the files DVC tracked at that
@@ -51,6 +53,7 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
     revision's ``dvc.lock`` (:class:`mnist_pipeline.revisions.Revisions`). With ``release`` (``nn@v1.1.0``,
     ``nn#prod``), that one released model of the project ``repo`` (default: the one around the working
     directory), through the local cache of released models (:func:`mnist_pipeline.app.releases.fetch_release`).
+    Beside ``models_dir``, the thresholds are read from ``../reports/metrics.json`` where there is one.
 
     Raises:
         ModelLoadError: a model missing (the message says to run ``dvc repro`` or ``dvc pull``), corrupt
@@ -65,7 +68,9 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
     if sum(source is not None for source in (rev, models_dir, release)) > 1:
         raise ValueError("give a git revision, a models folder or a released model, not more than one")
     if release is not None:
-        return {release.name: load_model(fetch_release(release, repo or paths.find_project_root()))}
+        path, sha = fetch_release(release, repo or paths.find_project_root())
+        metrics = _read_release_metrics(repo or paths.find_project_root(), sha, release)
+        return Models({release.name: load_model(path)}, read_thresholds(metrics, f"{release}'s metrics", names))
     if rev is None:
         # The project around the working directory, found upwards as git and DVC find their repository.
         root = paths.find_project_root() if models_dir is None else None
@@ -74,15 +79,32 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
             path = (root / file) if models_dir is None else Path(models_dir) / file.name
             log.info("loading %s from %s", name, path)
             models[name] = load_model(path)
-        return models
+        metrics = (root / paths.METRICS) if models_dir is None else Path(models_dir).parent / paths.METRICS
+        if not metrics.is_file():
+            log.warning("no %s: the answers are judged sure or not by the models' agreement alone", metrics)
+            return Models(models)
+        return Models(models, read_thresholds(metrics.read_text(), str(metrics), names))
     with tempfile.TemporaryDirectory(prefix="mnist-predict-") as folder:
         try:
             revisions = Revisions(paths.find_project_root())
             # Keras wants its file's .keras suffix: each copy keeps its name.
             copies = {name: revisions.fetch_output(rev, file, Path(folder) / file.name) for name, file in files.items()}
+            metrics = revisions.read_text(rev, paths.METRICS, missing="run `dvc repro` there and commit its metrics")
         except RevisionError as error:  # its message names the revision, and the file where one is at fault
             raise ModelLoadError(str(error)) from None
-        return {name: load_model(copy) for name, copy in copies.items()}
+        return Models({name: load_model(copy) for name, copy in copies.items()},
+                      read_thresholds(metrics, f"{rev}:{paths.METRICS}", names))
+
+
+def _read_release_metrics(repo: str | Path, sha: str, release: ModelSpec) -> str:
+    """The ``reports/metrics.json`` git holds at the released commit ``sha`` of ``repo``."""
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    try:
+        return dvc.api.read(paths.METRICS.as_posix(), repo=str(repo), rev=sha)
+    except (DvcException, FileNotFoundError) as error:
+        raise ModelLoadError(f"{release}: its commit {sha[:7]} has no readable {paths.METRICS} ({error})") from None
 
 
 def open_image(path: Path):
@@ -119,9 +141,10 @@ def read_images(files: Iterable[str | Path]) -> np.ndarray:
 def predict_files(files: Iterable[str | Path], models: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Classify each image file with each model: one dict per file and model, in file order then model order.
 
-    Each dict holds ``file`` (as given), ``model``, ``digit`` (int) and ``probability`` (float, the model's
-    probability of that digit). All files are read first, so a bad file fails before any prediction; then
-    each model predicts every file in one batch.
+    Each dict holds ``file`` (as given), ``model``, ``digit`` (int), ``probability`` (float, the model's
+    probability of that digit), ``sure`` and ``candidates`` (the two likeliest digits), and ``why`` for an answer
+    that is not sure (:func:`mnist_pipeline.app.verdicts.judge`). All files are read first, so a bad file fails
+    before any prediction; then each model predicts every file in one batch.
     """
     files = list(files)
     return predict_images(files, read_images(files), models) if files else []
@@ -129,44 +152,52 @@ def predict_files(files: Iterable[str | Path], models: Mapping[str, Any]) -> lis
 
 def predict_images(files: list[str | Path], images: np.ndarray, models: Mapping[str, Any]) -> list[dict[str, Any]]:
     """:func:`predict_files` for images already read: ``images[i]`` is the digit of ``files[i]``."""
-    probabilities = {name: predict_proba(model, images) for name, model in models.items()}
-    return [
-        {"file": str(file), "model": name, "digit": int(np.argmax(probabilities[name][i])),
-         "probability": float(np.max(probabilities[name][i]))}
-        for i, file in enumerate(files) for name in models
-    ]
+    answers = judge({name: predict_proba(model, images) for name, model in models.items()}, thresholds_of(models))
+    return [{"file": str(file), "model": name, **answers[name][i]} for i, file in enumerate(files) for name in models]
 
 
 def predict_numbers(files: list[str | Path], numbers: list[np.ndarray],
                     models: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Read whole numbers: ``numbers[i]`` holds the (n, 28, 28) digits of ``files[i]``, left to right.
 
-    One dict per file and model: ``file``, ``model``, ``number`` (the digits as a string) and ``digits``, each
-    digit's ``{"digit", "probability"}``. Each model predicts the digits of every file in one batch.
+    One dict per file and model: ``file``, ``model``, ``number`` (the digits as a string), ``sure`` (every digit
+    sure) and ``digits``, each digit's answer as :func:`predict_files` gives it. Each model predicts the digits of
+    every file in one batch.
     """
     ends = np.cumsum([len(digits) for digits in numbers])
+    answers = judge({name: predict_proba(model, np.concatenate(numbers)) for name, model in models.items()},
+                    thresholds_of(models))
     rows = []
-    for name, model in models.items():
-        probabilities = np.split(predict_proba(model, np.concatenate(numbers)), ends[:-1])
-        for file, number in zip(files, probabilities, strict=True):
-            digits = [{"digit": int(row.argmax()), "probability": float(row.max())} for row in number]
+    for name in models:
+        for file, start, end in zip(files, [0, *ends[:-1]], ends, strict=True):
+            digits = answers[name][start:end]
+            sure = [digit["sure"] for digit in digits]
             rows.append({"file": str(file), "model": name, "number": "".join(str(d["digit"]) for d in digits),
-                         "digits": digits})
+                         "sure": False if False in sure else (None if None in sure else True), "digits": digits})
     order = {str(file): i for i, file in enumerate(files)}
     return sorted(rows, key=lambda row: order[row["file"]])  # file order, then model order (the sort is stable)
 
 
 def format_table(results: list[dict[str, Any]]) -> str:
-    """One aligned line per file and model: ``three.png  logreg  3  0.982``, or for a number
-    ``note.jpg  nn  2026  2:0.99 0:1.00 2:0.97 6:0.95``."""
+    """One aligned line per file and model: ``three.png  logreg  3  0.982``, and for an unsure answer its second
+    candidate (``not sure: 9 or 5 (0.31)``); for a number ``note.jpg  nn  2026  2:0.99 0:1.00 2:0.97 6:0.95``,
+    an unsure digit marked with ``?`` and its second candidate (``6?:0.55/5:0.40``)."""
     rows = []
     for row in results:
         if "number" in row:
-            detail = " ".join(f"{d['digit']}:{d['probability']:.2f}" for d in row["digits"])
-            rows.append([row["file"], row["model"], row["number"], detail])
+            detail = " ".join(_digit_detail(digit) for digit in row["digits"])
+            rows.append([row["file"], row["model"], row["number"], detail, "not sure" if row["sure"] is False else ""])
         else:
-            rows.append([row["file"], row["model"], row["digit"], f"{row['probability']:.3f}"])
-    return tables.format_table(rows)
+            rows.append([row["file"], row["model"], row["digit"], f"{row['probability']:.3f}", unsure_note(row)])
+    # An empty last column (every answer sure) would leave each line padded with spaces.
+    return "\n".join(line.rstrip() for line in tables.format_table(rows).splitlines())
+
+
+def _digit_detail(digit: dict) -> str:
+    if digit["sure"] is not False:
+        return f"{digit['digit']}:{digit['probability']:.2f}"
+    second = digit["candidates"][1]
+    return f"{digit['digit']}?:{digit['probability']:.2f}/{second['digit']}:{second['probability']:.2f}"
 
 
 def seen_by_the_models(image, digits: np.ndarray, height: int = 112):
@@ -216,8 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--show", type=Path, metavar="DIR",
                         help="write DIR/<file>.seen.png: each picture next to the 28x28 image(s) the models saw")
     parser.add_argument("--json", action="store_true",
-                        help="print a JSON list of {file, model, digit, probability} objects (with --number: "
-                             "{file, model, number, digits})")
+                        help="print a JSON list of {file, model, digit, probability, sure, candidates} objects "
+                             "(with --number: {file, model, number, sure, digits})")
     parser.add_argument("--model", type=_model_spec, metavar="MODEL",
                         help=f"use only this model: {' or '.join(paths.MODEL_NAMES)} (default: both), or a released "
                              f"version of one, MODEL@VERSION (nn@v1.1.0) or MODEL#STAGE (nn#prod), downloaded "

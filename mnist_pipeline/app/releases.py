@@ -59,9 +59,9 @@ def cache_dir() -> Path:
     return Path(base) / "mnist-dvc-pipeline" / "models"
 
 
-def fetch_release(spec: ModelSpec, repo: str | Path) -> Path:
+def fetch_release(spec: ModelSpec, repo: str | Path) -> tuple[Path, str]:
     """The file of the released model ``spec`` of the project ``repo`` (a folder in it, or a git URL), in the local
-    cache, its bytes those its commit's ``dvc.lock`` records.
+    cache, its bytes those its commit's ``dvc.lock`` records; and that commit.
 
     Raises:
         ModelLoadError: a version or stage the registry does not have, or a model that cannot be had with the
@@ -82,11 +82,11 @@ def fetch_release(spec: ModelSpec, repo: str | Path) -> Path:
         md5 = output_md5(repo, sha, path, label=str(spec))
         cached = cache_dir() / f"{md5}{path.suffix}"  # Keras wants its .keras suffix
         if cached.is_file() and file_md5(cached) == md5:
-            return cached
+            return cached, sha
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=cached.parent, prefix=".download-") as folder:
             fetch_output(repo, sha, path, Path(folder) / cached.name, label=str(spec), expected=md5)
             os.replace(Path(folder) / cached.name, cached)
     except RevisionError as error:
         raise ModelLoadError(str(error)) from None
-    return cached
+    return cached, sha

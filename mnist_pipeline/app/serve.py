@@ -6,15 +6,18 @@ the bytes decide, not the Content-Type)::
 
     $ curl --data-binary @seven.png http://127.0.0.1:8000/predict
     200 {"images": ["data:image/png;base64,...", ...],
-         "models": {"logreg": {"number": "7",
-                               "digits": [{"digit": 7, "probability": 0.98, "probabilities": [10 floats]}]},
+         "models": {"logreg": {"number": "7", "sure": true,
+                               "digits": [{"digit": 7, "probability": 0.98, "sure": true,
+                                           "candidates": [{"digit": 7, ...}, {"digit": 1, ...}],
+                                           "probabilities": [10 floats]}]},
                     ...}}
     400, 413, 422 {"detail": "what is wrong with the upload, and what would do"}
 
 The picture is read as a number written in a row (:func:`mnist_pipeline.app.imaging.to_mnist_digits`), a single
 digit being a number of one digit: ``images`` are the 28x28 digits the models saw, left to right, and each
 model's ``digits`` its reading of each (as ``mnist-predict --number --json`` gives them, with the probabilities
-of all ten classes added). The models are loaded once by the caller (``mnist-predict --serve``
+of all ten classes added); a number is ``sure`` when none of its digits is unsure
+(:mod:`mnist_pipeline.app.verdicts`). The models are loaded once by the caller (``mnist-predict --serve``
 loads them with :func:`mnist_pipeline.app.predict.load_models`) and passed to :func:`create_app`.
 """
 
@@ -39,6 +42,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mnist_pipeline.app.imaging import ImageError, to_mnist_digits
 from mnist_pipeline.app.pictures import FORMATS, PictureTooLargeError, open_picture
+from mnist_pipeline.app.verdicts import Models, judge, thresholds_of
 from mnist_pipeline.digits import IMAGE_SIDE
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.model_io import predict_proba
@@ -57,10 +61,11 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; styl
 
 
 def create_app(models: Mapping[str, Any]) -> FastAPI:
-    """The drawing page and its ``POST /predict`` endpoint, answering with ``models`` (name -> loaded model)."""
+    """The drawing page and its ``POST /predict`` endpoint, answering with ``models`` (name -> loaded model; a
+    :class:`~mnist_pipeline.app.verdicts.Models` carries their sure thresholds)."""
     if not models:
         raise ValueError("create_app needs at least one model")
-    models = dict(models)
+    models = Models(models, thresholds_of(models))
     # Keras compiles its prediction function on the first call and once more for a second batch size (then
     # for any size); done here, the first drawing is answered as fast as the next.
     for model in models.values():
@@ -160,13 +165,15 @@ def answer(body: bytes, models: Mapping[str, Any], lock: threading.Lock) -> dict
         raise HTTPException(422, str(error)) from None
     with lock:
         probabilities = {name: predict_proba(model, digits) for name, model in models.items()}
+    answers = judge(probabilities, thresholds_of(models))
     return {
         "images": [png_data_url(digit) for digit in digits],
         "models": {
-            name: {"number": "".join(str(row.argmax()) for row in rows),
-                   "digits": [{"digit": int(row.argmax()), "probability": float(row.max()),
-                               "probabilities": row.tolist()} for row in rows]}
-            for name, rows in probabilities.items()
+            name: {"number": "".join(str(answer["digit"]) for answer in answers[name]),
+                   "sure": all(answer["sure"] is not False for answer in answers[name]),
+                   "digits": [{**answer, "probabilities": row.tolist()}
+                              for answer, row in zip(answers[name], probabilities[name], strict=True)]}
+            for name in models
         },
     }
 

@@ -1,0 +1,69 @@
+"""Sure or not, by hand: thresholds, agreement, the two candidates and the words shown."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mnist_pipeline.app.verdicts import Models, judge, read_thresholds, thresholds_of, unsure_note
+from mnist_pipeline.errors import ArtifactError
+
+
+def rows(*tops: tuple[int, float, int, float]) -> np.ndarray:
+    """Probabilities with ``p`` on ``digit``, ``q`` on ``second`` and the rest spread over the other eight."""
+    out = np.zeros((len(tops), 10))
+    for i, (digit, p, second, q) in enumerate(tops):
+        out[i] = (1 - p - q) / 8
+        out[i, digit], out[i, second] = p, q
+    return out
+
+
+def test_an_answer_at_or_above_its_threshold_is_sure_and_one_below_says_why():
+    answers = judge({"nn": rows((3, 0.9, 8, 0.05), (9, 0.52, 5, 0.31), (1, 0.6, 7, 0.3))}, {"nn": 0.6})["nn"]
+    assert [a["sure"] for a in answers] == [True, False, True]
+    assert answers[1] == {"digit": 9, "probability": 0.52, "sure": False,
+                          "candidates": [{"digit": 9, "probability": 0.52}, {"digit": 5, "probability": 0.31}],
+                          "why": "nn gives it 0.520, under its sure threshold 0.600"}
+    assert "why" not in answers[0] and answers[0]["candidates"][1] == {"digit": 8, "probability": 0.05}
+
+
+def test_two_models_that_disagree_are_both_unsure_however_confident():
+    answers = judge({"logreg": rows((4, 0.99, 9, 0.005), (7, 0.99, 1, 0.005)),
+                     "nn": rows((9, 0.97, 4, 0.02), (7, 0.98, 1, 0.01))}, {"logreg": 0.975, "nn": 0.6})
+    assert [a["sure"] for a in answers["logreg"]] == [False, True]
+    assert [a["sure"] for a in answers["nn"]] == [False, True]
+    assert answers["nn"][0]["why"] == "the models disagree"
+    unsure_and_apart = judge({"logreg": rows((4, 0.5, 9, 0.4)), "nn": rows((9, 0.97, 4, 0.02))},
+                             {"logreg": 0.975, "nn": 0.6})
+    assert unsure_and_apart["logreg"][0]["why"] == ("logreg gives it 0.500, under its sure threshold 0.975; "
+                                                    "the models disagree")
+
+
+def test_without_a_threshold_only_agreement_can_make_an_answer_unsure():
+    alone = judge({"nn": rows((3, 0.3, 8, 0.2))}, {"nn": None})["nn"][0]
+    assert alone["sure"] is None and "why" not in alone
+    both = judge({"logreg": rows((3, 0.3, 8, 0.2)), "nn": rows((8, 0.9, 3, 0.05))}, {})
+    assert both["logreg"][0]["sure"] is False and both["nn"][0]["why"] == "the models disagree"
+    agreeing = judge({"logreg": rows((3, 0.3, 8, 0.2)), "nn": rows((3, 0.9, 8, 0.05))}, {})
+    assert agreeing["logreg"][0]["sure"] is True
+
+
+def test_the_note_beside_an_answer():
+    sure, unsure = judge({"nn": rows((3, 0.9, 8, 0.05), (9, 0.52, 5, 0.31))}, {"nn": 0.6})["nn"]
+    assert unsure_note(sure) == ""
+    assert unsure_note(unsure) == "not sure: 9 or 5 (0.31)"
+
+
+def test_thresholds_come_from_the_metrics_and_travel_with_the_models():
+    text = json.dumps({"logreg": {"accuracy": 0.95, "sure_threshold": 0.975}, "nn": {"accuracy": 0.99}})
+    thresholds = read_thresholds(text, "metrics.json", ["logreg", "nn"])
+    assert thresholds == {"logreg": 0.975, "nn": None}
+    models = Models({"logreg": object()}, thresholds)
+    assert thresholds_of(models) == {"logreg": 0.975}  # only the models loaded
+    assert thresholds_of({"nn": object()}) == {"nn": None}  # a plain mapping knows none
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", json.dumps({"nn": {"sure_threshold": "high"}})])
+def test_metrics_that_are_not_the_pipelines_are_named(text):
+    with pytest.raises(ArtifactError, match=r"^m\.json is not the pipeline's metrics .*dvc repro --force evaluate"):
+        read_thresholds(text, "m.json", ["nn"])
