@@ -231,6 +231,23 @@ def black_canvas(digit, rng):
     return rgb_image(on_paper(_brush(digit, rng), (0, 0, 0), (255, 255, 255)))
 
 
+def low_resolution(digit, rng):
+    """An MNIST digit scanned at low resolution, 8 to 16 pixels tall, enlarged again blocky (nearest pixel) or
+    smooth, in either polarity, half the time cropped tightly (ink touching the frame)."""
+    small = digit_shape(digit, int(rng.integers(8, 17)))
+    return low_res_picture(small, rng)
+
+
+def low_res_picture(small: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A small glyph (ink 0-1) enlarged 64-128 px tall, blocky or smooth, cropped tightly half the time, on a
+    light or a dark background."""
+    scale = rng.integers(64, 129) / small.shape[0]
+    size = (round(small.shape[0] * scale), max(1, round(small.shape[1] * scale)))
+    big = np.clip(resize(small, size, order=0 if rng.random() < 0.5 else 3, anti_aliasing=False), 0, 1)
+    ink = big if rng.random() < 0.5 else place(big, rng, margin=(0.1, 0.5))
+    return rgb_image(255 * ink if rng.random() < 0.5 else 255 - 255 * ink)
+
+
 CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], Image.Image]] = {
     "clean": clean,
     "photo": photo,
@@ -242,9 +259,14 @@ CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], Image.Image]] 
     "transparent-white": transparent_white,
     "transparent-black": transparent_black,
     "black-canvas": black_canvas,
+    "low-resolution": low_resolution,
 }
 # Conditions of another source than the MNIST test set: other writers, whole numbers.
-OTHER_CONDITIONS = ("other-writers", "number")
+OTHER_CONDITIONS = ("other-writers", "low-res-writers", "number")
+# Pictures that hold no digit: no answer should be given as sure.
+NO_DIGIT_CONDITIONS = ("noise", "blank-page", "photo-of-a-scene")
+
+
 
 
 def other_writers(n: int, rng: np.random.Generator) -> list[Sample]:
@@ -258,6 +280,50 @@ def other_writers(n: int, rng: np.random.Generator) -> list[Sample]:
         side = int(rng.integers(64, 160))
         glyph = resize(data.images[index] / 16, (side, side), order=3)
         samples.append(Sample(rgb_image(255 - 255 * np.clip(place(glyph, rng), 0, 1)), str(data.target[index])))
+    return samples
+
+
+def low_res_writers(n: int, rng: np.random.Generator) -> list[Sample]:
+    """Other writers at their own low resolution: ``load_digits``' 8x8 scans, cropped tightly to their ink (it
+    touches the frame), shown 64-128 px tall, blocky or smooth, light on dark or dark on light."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    samples = []
+    for index in rng.choice(len(data.target), n, replace=False):
+        glyph = data.images[index] / 16
+        rows, cols = np.flatnonzero(glyph.max(axis=1) > 0.2), np.flatnonzero(glyph.max(axis=0) > 0.2)
+        glyph = glyph[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        scale = rng.integers(64, 129) / glyph.shape[0]
+        size = (round(glyph.shape[0] * scale), max(1, round(glyph.shape[1] * scale)))
+        big = np.clip(resize(glyph, size, order=0 if rng.random() < 0.5 else 3, anti_aliasing=False), 0, 1)
+        samples.append(Sample(rgb_image(255 * big if rng.random() < 0.5 else 255 - 255 * big), str(data.target[index])))
+    return samples
+
+
+def no_digit(condition: str, n: int, rng: np.random.Generator) -> list[Sample]:
+    """Pictures without a digit: noise (with one dark bar, half of them), a blank page photographed, or a crop of a
+    photographed scene (scikit-image's bundled photos: a face, a cat, a cup, a camera man)."""
+    from skimage import data
+
+    samples = []
+    scenes = [data.astronaut(), data.chelsea(), data.coffee(), np.dstack([data.camera()] * 3)]
+    for _ in range(n):
+        side = int(rng.integers(200, 1200))
+        if condition == "noise":
+            rgb = rng.uniform(0, 255, (side, side, 1)).repeat(3, axis=2)
+            if rng.random() < 0.5:
+                top = int(rng.integers(0, side - side // 10))
+                rgb[top:top + side // 10, side // 4:3 * side // 4] = 20
+            samples.append(Sample(rgb_image(rgb), ""))
+        elif condition == "blank-page":
+            rgb = on_paper(np.zeros((side, side)), tinted_paper(rng), dark_pen(rng))
+            samples.append(Sample(camera(uneven_light(rgb, rng), rng), ""))
+        else:
+            scene = scenes[int(rng.integers(len(scenes)))]
+            crop = int(rng.integers(100, min(scene.shape[:2]) + 1))
+            top, left = (int(rng.integers(0, scene.shape[i] - crop + 1)) for i in (0, 1))
+            samples.append(Sample(Image.fromarray(scene[top:top + crop, left:left + crop]), ""))
     return samples
 
 
@@ -281,7 +347,8 @@ def number(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> 
 
 
 def make_samples(condition: str, x_test: np.ndarray, y_test: np.ndarray, n: int, seed: int = 0) -> list[Sample]:
-    """``n`` pictures of ``condition`` (a name of :data:`CONDITIONS` or :data:`OTHER_CONDITIONS`) from the test digits.
+    """``n`` pictures of ``condition`` (a name of :data:`CONDITIONS`, :data:`OTHER_CONDITIONS` or
+    :data:`NO_DIGIT_CONDITIONS`) from the test digits (a no-digit picture's label is "").
 
     Each condition takes its own random digits (and, for ``number``, 2 to 6 of them per picture) so the
     conditions are not the same 100 digits in other clothes.
@@ -289,6 +356,10 @@ def make_samples(condition: str, x_test: np.ndarray, y_test: np.ndarray, n: int,
     rng = np.random.default_rng([seed, *condition.encode()])
     if condition == "other-writers":
         return other_writers(n, rng)
+    if condition == "low-res-writers":
+        return low_res_writers(n, rng)
+    if condition in NO_DIGIT_CONDITIONS:
+        return no_digit(condition, n, rng)
     if condition == "number":
         samples = []
         for _ in range(n):
@@ -324,17 +395,68 @@ def main() -> None:
         args.mirror = mnist_folder(Path("params.yaml"))
     x_test, y_test = load_test_digits(args.mirror)
     models = predict.load_models(models_dir=args.models_dir)
-    print(f"| condition | n | {' | '.join(models)} |")
-    print(f"|---|---|{'---|' * len(models)}")
-    for condition in [*CONDITIONS, *OTHER_CONDITIONS]:
+    print("Right: the pictures read exactly (a number: every digit). Sure: the answers given as sure (a number: every")
+    print("digit sure; both models judged together, as `mnist-predict` does), and how many of those are right.")
+    print()
+    print(f"| condition | n | {' | '.join(f'{name} right | {name} sure (right)' for name in models)} |")
+    print(f"|---|---|{'---|---|' * len(models)}")
+    for condition in [*CONDITIONS, *OTHER_CONDITIONS, *NO_DIGIT_CONDITIONS]:
         samples = make_samples(condition, x_test, y_test, args.per_condition, args.seed)
         if args.save:
             folder = args.save / condition
             folder.mkdir(parents=True, exist_ok=True)
             for i, sample in enumerate(samples):
-                sample.image.save(folder / f"{i:03d}-{sample.label}.png")
-        scores = [accuracy(samples, model) for model in models.values()]
-        print(f"| {condition} | {len(samples)} | {' | '.join(f'{score:.0%}' for score in scores)} |")
+                sample.image.save(folder / f"{i:03d}-{sample.label or 'none'}.png")
+        cells = []
+        for score in scores(samples, models).values():
+            sure = f"{score.sure:.0%}" + (f" ({score.sure_right:.0%})" if score.sure and sample_labels(samples) else "")
+            cells += [f"{score.right:.0%}" if sample_labels(samples) else "-", sure]
+        print(f"| {condition} | {len(samples)} | {' | '.join(cells)} |", flush=True)
+
+
+def sample_labels(samples: list[Sample]) -> bool:
+    return all(sample.label for sample in samples)
+
+
+@dataclasses.dataclass(frozen=True)
+class Score:
+    """Of a condition's pictures: the share read right, the share answered sure, and of those the share right."""
+
+    right: float
+    sure: float
+    sure_right: float
+
+
+def readings(sample: Sample, models) -> dict[str, list[dict]] | None:
+    """Each model's judged answers (:func:`mnist_pipeline.app.verdicts.judge`) for ``sample``'s digit(s); None for
+    a picture refused as holding no digit."""
+    from mnist_pipeline.app.imaging import ImageError, to_mnist, to_mnist_digits
+    from mnist_pipeline.app.verdicts import judge, thresholds_of
+    from mnist_pipeline.model_io import predict_proba
+
+    try:
+        digits = to_mnist_digits(sample.image) if len(sample.label) > 1 else to_mnist(sample.image)[None]
+    except ImageError:
+        return None
+    return judge({name: predict_proba(model, digits) for name, model in models.items()}, thresholds_of(models))
+
+
+def scores(samples: list[Sample], models) -> dict[str, Score]:
+    """Each model's :class:`Score` on ``samples``; a picture refused counts as neither right nor sure."""
+    counts = {name: [0, 0, 0] for name in models}
+    for sample in samples:
+        answers = readings(sample, models)
+        if answers is None:
+            continue
+        for name, digits in answers.items():
+            right = "".join(str(d["digit"]) for d in digits) == sample.label
+            sure = all(d["sure"] for d in digits)
+            counts[name][0] += right
+            counts[name][1] += sure
+            counts[name][2] += sure and right
+    n = len(samples)
+    return {name: Score(right / n, sure / n, sure_right / sure if sure else 1.0)
+            for name, (right, sure, sure_right) in counts.items()}
 
 
 def read(sample: Sample, model) -> str:
@@ -344,19 +466,6 @@ def read(sample: Sample, model) -> str:
 
     digits = to_mnist_digits(sample.image) if len(sample.label) > 1 else to_mnist(sample.image)[None]
     return "".join(str(digit) for digit in predict_proba(model, digits).argmax(axis=1))
-
-
-def accuracy(samples: list[Sample], model) -> float:
-    """The fraction of pictures whose digits (or whole number) the model reads exactly."""
-    from mnist_pipeline.app.imaging import ImageError
-
-    right = 0
-    for sample in samples:
-        try:
-            right += read(sample, model) == sample.label
-        except ImageError:
-            continue
-    return right / len(samples)
 
 
 if __name__ == "__main__":

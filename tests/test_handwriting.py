@@ -27,12 +27,12 @@ CORRELATION_FLOORS = {"clean": 0.95, "specks": 0.95} | {name: 0.78 for name in C
 # that is lower (a target not met, or met with no room; docs/predicting.md says which).
 TARGETS = {"logreg": 0.85, "nn": 0.97}
 MEASURED = {
-    "logreg": {"clean": 0.95, "photo": 0.96, "ballpoint": 0.91, "marker": 0.91, "ruled": 0.95, "squared": 0.99,
+    "logreg": {"clean": 0.96, "photo": 0.96, "ballpoint": 0.91, "marker": 0.91, "ruled": 0.95, "squared": 0.99,
                "specks": 0.97, "transparent-white": 0.98, "transparent-black": 0.94, "black-canvas": 0.96,
-               "other-writers": 0.81, "number": 0.84},
-    "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.99, "marker": 0.96, "ruled": 0.99, "squared": 0.99,
-           "specks": 0.99, "transparent-white": 0.98, "transparent-black": 1.00, "black-canvas": 0.98,
-           "other-writers": 0.98, "number": 0.97},
+               "low-resolution": 0.93, "other-writers": 0.83, "low-res-writers": 0.68, "number": 0.84},
+    "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.98, "marker": 0.98, "ruled": 0.98, "squared": 0.99,
+           "specks": 1.00, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
+           "low-resolution": 0.98, "other-writers": 0.99, "low-res-writers": 0.82, "number": 0.97},
 }
 ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02, 2))
                            for condition, measured in conditions.items()} for model, conditions in MEASURED.items()}
@@ -122,6 +122,62 @@ def test_a_digit_drawn_edge_to_edge_is_not_taken_for_a_rule():
     picture = np.full((200, 200), 255.0)
     picture[:, 95:108] = 0
     assert imaging.to_mnist(picture).max() == 255
+
+
+def ring(side: int = 200, thickness: int = 26) -> np.ndarray:
+    """A '0' cropped to its ink: an elliptic ring, ``side`` tall and 0.7 of it wide, touching all four sides of the
+    picture (ink 1, paper 0)."""
+    width = round(0.7 * side)
+    rows, cols = np.mgrid[0:side, 0:width]
+    radius = np.hypot((rows - (side - 1) / 2) / (side / 2), (cols - (width - 1) / 2) / (width / 2))
+    return ((radius <= 1) & (radius >= 1 - thickness / (side / 2))).astype(float)
+
+
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_a_digit_cropped_to_its_ink_keeps_its_strokes_where_they_touch_the_frame(light_on_dark):
+    # The paper beyond the frame is taken as the picture's own paper: the strokes at the edge stay ink, where the
+    # paper's estimate would otherwise follow them out of the picture.
+    zero = ring()
+    picture = 255 * zero if light_on_dark else 255 - 255 * zero
+    ink = imaging.ink_map(picture)
+    edges = [ink[:3].max(axis=0), ink[-3:].max(axis=0), ink[:, :3].max(axis=1), ink[:, -3:].max(axis=1)]
+    assert all(edge.max() > 0.8 for edge in edges)
+    assert np.median(ink[zero > 0]) > 0.8 and ink[zero == 0].max() < 0.2
+    digit = imaging.to_mnist(picture)
+    assert digit[14, 12:16].max() < 60  # the hole stays open
+    assert (digit > 128).sum() > 60  # a whole ring, not a broken arc
+
+
+def test_the_ink_is_what_differs_from_the_frames_paper_even_where_it_fills_most_of_the_picture():
+    # A fat '0' filling most of a tight crop: the median pixel is ink; the frame, mostly paper, still says which.
+    zero = ring(thickness=56)
+    assert zero.mean() > 0.5
+    for picture in (255 * zero, 255 - 255 * zero):
+        ink = imaging.ink_map(picture)
+        assert np.median(ink[zero > 0]) > 0.8 and np.median(ink[zero == 0]) < 0.2
+
+
+def test_a_small_scan_enlarged_pixel_by_pixel_is_read_as_its_smooth_enlargement():
+    small = np.zeros((8, 6))
+    small[1:7, 1] = small[1:7, 4] = small[1, 1:5] = small[6, 1:5] = 1  # a blocky 0
+    blocky = 255 - 255 * np.kron(small, np.ones((12, 12)))
+    assert imaging._block_size(blocky) == 12
+    assert imaging._block_size(stroke_picture()) is None  # anti-aliased strokes change at every pixel
+    assert imaging._block_size(255 - 255 * ring()) is None
+    # Smoothed, the blocks' staircase makes no strokes of its own: one ring, its hole open.
+    digit = imaging.to_mnist(blocky)
+    assert label(digit > 64).max() == 1 and digit[14, 12:16].max() < 60
+
+
+def test_a_picture_of_noise_is_read_piece_by_piece_once():
+    # Thousands of specks: each is looked at once, not once per piece taken (which took a minute for one picture).
+    rng = np.random.default_rng(0)
+    noise = rng.uniform(0, 255, (300, 300))
+    noise[100:200, 140:160] = 0
+    mask = imaging.remove_rules(imaging.ink_mask(imaging.ink_map(noise)))
+    assert len(regionprops(label(mask, connectivity=2))) > 500
+    digit = imaging.digit_mask(mask)
+    assert digit[100:200, 140:160].mean() > 0.9  # the bar is the digit the picture is read as
 
 
 def test_specks_and_a_stray_mark_are_dropped():

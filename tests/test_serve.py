@@ -326,6 +326,32 @@ def test_drawing_a_digit_in_the_browser(browser, page_url, models, tmp_path):
 
 
 @pytest.mark.e2e
+def test_a_photo_over_the_upload_limit_is_shrunk_by_the_page_and_read(browser, page_url, tmp_path):
+    # A phone-sized picture whose PNG is over the server's limit: paper grain (noise does not compress) and a 1.
+    rng = np.random.default_rng(0)
+    side = 3000
+    paper = rng.integers(190, 256, (side, side, 3), dtype=np.uint8)
+    paper[600:2400, 1400:1600] = 30
+    big = tmp_path / "big-photo.png"
+    Image.fromarray(paper).save(big, compress_level=1)
+    assert big.stat().st_size > serve.MAX_BODY_BYTES
+    browser.get(page_url)
+    browser.find_element("id", "file").send_keys(str(big))
+    WebDriverWait(browser, 60).until(lambda driver: answers(driver), "no answer for the big photo")
+    assert "1" in answers(browser).values(), answers(browser)
+    message = browser.find_element("id", "message").text
+    assert re.fullmatch(r"big-photo\.png \(\d+\.\d MB, 3000×3000\) is over what the server takes \(10\.0 MB, 50 "
+                        r"megapixels\): the page shrank it to \d+×\d+ \(\d\.\d MB\) before sending it",
+                        message), message
+
+
+def test_the_page_knows_the_servers_limits(client):
+    page = client.get("/").text
+    assert f"const MAX_BODY_BYTES = {serve.MAX_BODY_BYTES}, MAX_PIXELS = {serve.MAX_PIXELS};" in page
+    assert "__MAX_" not in page
+
+
+@pytest.mark.e2e
 def test_uploading_files_in_the_browser(browser, page_url, tmp_path):
     browser.get(page_url)
     note = tmp_path / "note.txt"

@@ -56,6 +56,13 @@ MIN_INK = 0.125
 # The paper's brightness varies slowly: estimated on a copy this size, with a closing this fraction of its side.
 BACKGROUND_SIDE = 128
 BACKGROUND_FOOTPRINT = 0.3
+# A digit cropped tightly: ink along more than this fraction of one side of the frame. Its picture is then read
+# inside a margin of its own paper this fraction of its longer side wide.
+CROPPED_EDGE = 0.1
+# A picture whose grey level changes only every this many pixels or more, along both axes, is a small scan
+# enlarged pixel by pixel.
+MIN_BLOCK = 4
+CROP_MARGIN = 0.25
 # A straight run at least this fraction of the picture long is a candidate rule; a rule reaches this close (a
 # fraction of the picture) to both edges.
 RULE_RUN = 1 / 6
@@ -116,11 +123,21 @@ def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
         raise ImageError(f"an image array of shape {pixels.shape} is neither (h, w) grey nor (h, w, 2-4) channels")
     if pixels.size == 0 or min(pixels.shape[:2]) == 0:
         raise ImageError(f"the image is empty ({pixels.shape[1]}x{pixels.shape[0]} pixels): it holds no digit")
-    pixels = _working_size(np.clip(pixels, 0, 255))
+    block = _block_size(_grey(pixels))
+    working = _working_size(np.clip(pixels, 0, 255))
+    if block:
+        # A low-resolution scan enlarged pixel by pixel: its blocks smoothed away, as a smooth enlargement would
+        # have drawn it, so its staircase edges are no strokes of their own.
+        block *= working.shape[0] / pixels.shape[0]
+        working = gaussian(working, sigma=(block / 2, block / 2, 0)[:working.ndim], preserve_range=True)
+    pixels = working
     if pixels.ndim == 3 and pixels.shape[2] in (2, 4) and pixels[:, :, -1].min() < 255:
         ink = pixels[:, :, -1] / 255  # drawn on a transparent canvas: the alpha is the ink, whatever its colour
     else:
         ink = _flattened_ink(_grey(pixels))
+        if _touches_frame(ink):
+            uncropped = _uncropped_ink(_grey(pixels), ink)
+            ink = uncropped if uncropped.max() >= MIN_INK else ink  # (a 1 cropped to its stroke is mostly ink)
     strongest = np.percentile(ink, 99.9) if ink.size > 1000 else ink.max()
     if ink.max() < MIN_INK or strongest < MIN_INK / 2:
         raise ImageError("the image holds no digit: it is blank or of one uniform colour")
@@ -136,12 +153,55 @@ def _grey(pixels: np.ndarray) -> np.ndarray:
 
 def _flattened_ink(grey: np.ndarray) -> np.ndarray:
     """Ink from grey levels: darkening relative to light paper, or brightening above a dark canvas."""
-    low, median, high = np.percentile(grey, [0.1, 50, 99.9])
-    if high - median <= median - low:  # the extremes are dark: dark ink on light paper
+    if _dark_ink(grey):
         paper = np.maximum(_background(grey, closing), 1.0)
         return np.clip((paper - grey) / np.maximum(paper, 32), 0, 1)
     canvas = _background(grey, opening)
     return np.clip((grey - canvas) / 255, 0, 1)
+
+
+def _block_size(grey: np.ndarray) -> float | None:
+    """The side of the blocks of a picture enlarged pixel by pixel (nearest neighbour) from a small one, in
+    pixels; None for any other picture.
+
+    In such a picture the grey level changes only at the borders of square blocks: along each axis, the positions
+    where any row (or column) changes lie at least :data:`MIN_BLOCK` apart, and the closest two are as far apart
+    along one axis as along the other (a drawing of straight bars has no such grid).
+    """
+    sides = []
+    for axis in (0, 1):
+        changes = np.flatnonzero(np.any(np.diff(grey, axis=axis) != 0, axis=1 - axis))
+        if len(changes) < 2:
+            return None
+        sides.append(int(np.diff(changes).min()))
+    if min(sides) < MIN_BLOCK or max(sides) > 1.25 * min(sides) + 1:
+        return None
+    return float(min(sides))
+
+
+def _dark_ink(grey: np.ndarray) -> bool:
+    """Whether the ink is darker than the paper: the extremes of grey lie on the dark side of the paper's level,
+    the median of the picture's frame (mostly paper, even where a digit cropped tightly touches it)."""
+    low, high = np.percentile(grey, [0.1, 99.9])
+    paper = np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]))
+    return high - paper <= paper - low
+
+
+def _touches_frame(ink: np.ndarray) -> bool:
+    """Whether ink reaches the picture's frame along more than :data:`CROPPED_EDGE` of one of its sides: a digit
+    cropped tightly (a scan cut to its ink), not a rule, which crosses a side at one point."""
+    mask = ink_mask(ink)
+    return max(mask[0].mean(), mask[-1].mean(), mask[:, 0].mean(), mask[:, -1].mean()) > CROPPED_EDGE
+
+
+def _uncropped_ink(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """:func:`_flattened_ink` of a picture cropped tightly to its digit, as if the page went on beyond the frame:
+    the picture is set in a margin of its own paper level (the median where the first reading found no ink), so
+    the paper's estimate near a stroke that touches the frame is paper, not the stroke."""
+    margin = round(CROP_MARGIN * max(grey.shape))
+    paper = float(np.median(grey[~ink_mask(ink)])) if not ink_mask(ink).all() else float(np.median(grey))
+    padded = np.pad(grey, margin, constant_values=paper)
+    return _flattened_ink(padded)[margin:-margin, margin:-margin]
 
 
 def _background(grey: np.ndarray, morphology) -> np.ndarray:
@@ -268,18 +328,27 @@ def _gap(box, other) -> float:
 def digit_mask(mask: np.ndarray) -> np.ndarray:
     """The one digit in ``mask``: its largest piece of ink and every piece near it that is no speck."""
     pieces = _pieces(mask)
-    chosen = [pieces[0]]
+    # Specks first out: a picture of noise has thousands of pieces, and each pass below looks at every one left
+    # (by position: comparing scikit-image's regions compares their pixels).
+    left = [piece for piece in pieces[1:] if piece.area >= MIN_PIECE * pieces[0].area]
+    chosen, box = [pieces[0]], pieces[0].bbox
     grown = True
     while grown:
-        grown = False
-        for piece in pieces[1:]:
-            box = _box(chosen)
-            size = max(box[2] - box[0], box[3] - box[1])
-            if piece in chosen or piece.area < MIN_PIECE * pieces[0].area or _gap(piece.bbox, box) > NEARBY * size:
-                continue
-            chosen.append(piece)
-            grown = True
+        grown, far = False, []
+        for piece in left:
+            if _gap(piece.bbox, box) <= NEARBY * max(box[2] - box[0], box[3] - box[1]):
+                chosen.append(piece)
+                box = _grow(box, piece.bbox)
+                grown = True
+            else:
+                far.append(piece)
+        left = far
     return _paint(chosen, mask.shape)
+
+
+def _grow(box, other) -> tuple[int, int, int, int]:
+    """The box around two (top, left, bottom, right) boxes."""
+    return min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]), max(box[3], other[3])
 
 
 def number_masks(mask: np.ndarray) -> list[np.ndarray]:

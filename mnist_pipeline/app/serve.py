@@ -53,7 +53,9 @@ MAX_BODY_BYTES = 10 * 2**20
 # on 2 cores): this limit takes a phone's 12 to 48 megapixels and refuses a decompression bomb early.
 MAX_PIXELS = 50_000_000
 # The drawing page: one self-contained HTML file (inline CSS and JavaScript), shipped as package data.
-PAGE = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
+# The page shrinks a photo over these limits before sending it: it learns them here.
+PAGE = (resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
+        .replace("__MAX_BODY_BYTES__", str(MAX_BODY_BYTES)).replace("__MAX_PIXELS__", str(MAX_PIXELS)))
 # The page runs only its own inline code and talks only to this server.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
                            "img-src data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
