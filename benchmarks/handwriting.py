@@ -262,7 +262,7 @@ CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], Image.Image]] 
     "low-resolution": low_resolution,
 }
 # Conditions of another source than the MNIST test set: other writers, whole numbers.
-OTHER_CONDITIONS = ("other-writers", "low-res-writers", "number")
+OTHER_CONDITIONS = ("other-writers", "low-res-writers", "number", "touching-number")
 # Pictures that hold no digit: no answer should be given as sure.
 NO_DIGIT_CONDITIONS = ("noise", "blank-page", "photo-of-a-scene")
 
@@ -327,12 +327,14 @@ def no_digit(condition: str, n: int, rng: np.random.Generator) -> list[Sample]:
     return samples
 
 
-def number(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Sample:
-    """A whole number on a sticky note: the digits written left to right in one pen, photographed."""
+def number(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator, touching: bool = False) -> Sample:
+    """A whole number on a sticky note: the digits written left to right in one pen, photographed; with
+    ``touching``, written so close that neighbours meet (their boxes overlapping by up to a tenth of the height)."""
     height = int(rng.integers(70, 140))
     width = height * rng.uniform(0.07, 0.12)
     glyphs = [stroke(pen_path(digit, height + int(rng.integers(-8, 9))), width) for digit in digits]
-    gaps = [round(height * rng.uniform(0.08, 0.4)) for _ in glyphs[1:]]
+    spacing = (-0.1, 0.0) if touching else (0.08, 0.4)
+    gaps = [round(height * rng.uniform(*spacing)) for _ in glyphs[1:]]
     row = np.zeros((max(g.shape[0] for g in glyphs) + 12, sum(g.shape[1] for g in glyphs) + sum(gaps)))
     left = 0
     for glyph, gap in zip(glyphs, [*gaps, 0], strict=True):
@@ -360,11 +362,11 @@ def make_samples(condition: str, x_test: np.ndarray, y_test: np.ndarray, n: int,
         return low_res_writers(n, rng)
     if condition in NO_DIGIT_CONDITIONS:
         return no_digit(condition, n, rng)
-    if condition == "number":
+    if condition in ("number", "touching-number"):
         samples = []
         for _ in range(n):
             chosen = rng.choice(len(y_test), int(rng.integers(2, 7)), replace=False)
-            samples.append(number(x_test[chosen], y_test[chosen], rng))
+            samples.append(number(x_test[chosen], y_test[chosen], rng, touching=condition == "touching-number"))
         return samples
     chosen = rng.choice(len(y_test), n, replace=False)
     return [Sample(CONDITIONS[condition](x_test[index], rng), str(y_test[index]), int(index)) for index in chosen]
@@ -388,6 +390,8 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=Path("models"))
     parser.add_argument("--mirror", type=Path, help="a folder with MNIST's four .gz files (default: the tests' cache)")
     parser.add_argument("--save", type=Path, help="also write each picture into this folder")
+    parser.add_argument("--out", type=Path, help="also write the table into this markdown file (docs/predicting.md "
+                                                 "quotes benchmarks/handwriting.md)")
     args = parser.parse_args()
     if args.mirror is None:
         from tests.mnist_for_tests import mnist_folder
@@ -395,11 +399,12 @@ def main() -> None:
         args.mirror = mnist_folder(Path("params.yaml"))
     x_test, y_test = load_test_digits(args.mirror)
     models = predict.load_models(models_dir=args.models_dir)
-    print("Right: the pictures read exactly (a number: every digit). Sure: the answers given as sure (a number: every")
-    print("digit sure; both models judged together, as `mnist-predict` does), and how many of those are right.")
-    print()
-    print(f"| condition | n | {' | '.join(f'{name} right | {name} sure (right)' for name in models)} |")
-    print(f"|---|---|{'---|---|' * len(models)}")
+    lines = ["Right: the pictures read exactly (a number: every digit). Sure: the answers given as sure (a number: "
+             "every digit sure; both models judged together, as `mnist-predict` does), and how many of those are "
+             "right. A no-digit picture refused as such is neither.", "",
+             f"| condition | n | {' | '.join(f'{name} right | {name} sure (right)' for name in models)} |",
+             f"|---|---|{'---|---|' * len(models)}"]
+    print("\n".join(lines), flush=True)
     for condition in [*CONDITIONS, *OTHER_CONDITIONS, *NO_DIGIT_CONDITIONS]:
         samples = make_samples(condition, x_test, y_test, args.per_condition, args.seed)
         if args.save:
@@ -411,7 +416,12 @@ def main() -> None:
         for score in scores(samples, models).values():
             sure = f"{score.sure:.0%}" + (f" ({score.sure_right:.0%})" if score.sure and sample_labels(samples) else "")
             cells += [f"{score.right:.0%}" if sample_labels(samples) else "-", sure]
-        print(f"| {condition} | {len(samples)} | {' | '.join(cells)} |", flush=True)
+        lines.append(f"| {condition} | {len(samples)} | {' | '.join(cells)} |")
+        print(lines[-1], flush=True)
+    if args.out:
+        from mnist_pipeline.artifacts import write_text
+
+        write_text(args.out, "\n".join(lines) + "\n")
 
 
 def sample_labels(samples: list[Sample]) -> bool:

@@ -11,7 +11,14 @@ import pytest
 from PIL import Image, ImageDraw
 from skimage.measure import label, regionprops
 
-from benchmarks.handwriting import CONDITIONS, OTHER_CONDITIONS, make_samples, read
+from benchmarks.handwriting import (
+    CONDITIONS,
+    NO_DIGIT_CONDITIONS,
+    OTHER_CONDITIONS,
+    make_samples,
+    read,
+    scores,
+)
 from mnist_pipeline.app import imaging, predict
 from mnist_pipeline.digits import IMAGE_SIDE
 
@@ -29,15 +36,23 @@ TARGETS = {"logreg": 0.85, "nn": 0.97}
 MEASURED = {
     "logreg": {"clean": 0.96, "photo": 0.96, "ballpoint": 0.91, "marker": 0.91, "ruled": 0.95, "squared": 0.99,
                "specks": 0.97, "transparent-white": 0.98, "transparent-black": 0.94, "black-canvas": 0.96,
-               "low-resolution": 0.93, "other-writers": 0.83, "low-res-writers": 0.68, "number": 0.84},
+               "low-resolution": 0.95, "other-writers": 0.83, "low-res-writers": 0.69, "number": 0.84,
+               "touching-number": 0.81},
     "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.98, "marker": 0.98, "ruled": 0.98, "squared": 0.99,
            "specks": 1.00, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
-           "low-resolution": 0.98, "other-writers": 0.99, "low-res-writers": 0.82, "number": 0.97},
+           "low-resolution": 0.97, "other-writers": 0.99, "low-res-writers": 0.83, "number": 0.97,
+           "touching-number": 0.91},
 }
 ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02, 2))
                            for condition, measured in conditions.items()} for model, conditions in MEASURED.items()}
 # For numbers, also the digits read one by one (when the picture is cut into as many digits as it holds).
 DIGIT_FLOORS = {"logreg": 0.90, "nn": 0.97}
+# The answers given as sure, in every condition: measured 97% to 100% right (the goal is 99%).
+SURE_FLOOR = 0.95
+# Pictures that hold no digit answered surely (a digit both models agree on, over its threshold): measured 1% of
+# noise and of blank pages for each model; 18% (logreg) and 33% (nn) of crops of photographed scenes, which
+# nothing yet tells from a digit (the goal is none).
+NO_DIGIT_SURE_CEILINGS = {"noise": 0.03, "blank-page": 0.03, "photo-of-a-scene": 0.35}
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +195,26 @@ def test_a_picture_of_noise_is_read_piece_by_piece_once():
     assert digit[100:200, 140:160].mean() > 0.9  # the bar is the digit the picture is read as
 
 
+@pytest.mark.parametrize("number", [False, True])
+def test_a_picture_of_noise_alone_holds_no_digit(number):
+    noise = np.random.default_rng(1).uniform(0, 255, (400, 400))
+    read = imaging.to_mnist_digits if number else imaging.to_mnist
+    with pytest.raises(imaging.ImageError, match=r"^the image holds no digit: .*\(noise or a texture\)"):
+        read(noise)
+
+
+def test_a_texture_of_many_like_marks_holds_no_digit_but_a_digit_among_specks_does():
+    dots = np.full((300, 300), 255.0)
+    for row in range(20, 300, 50):
+        for col in range(20, 300, 50):
+            dots[row:row + 12, col:col + 12] = 0  # 36 marks of one size: a texture
+    with pytest.raises(imaging.ImageError, match=r"^the image holds no digit: its ink is scattered in 36 marks"):
+        imaging.to_mnist(dots)
+    dusty = stroke_picture()
+    dusty[5:8, 5:8] = dusty[230:233, 10:13] = 0  # specks are no marks of a texture
+    assert imaging.to_mnist(dusty).max() == 255
+
+
 def test_specks_and_a_stray_mark_are_dropped():
     clean = stroke_picture()
     dusty = clean.copy()
@@ -247,16 +282,26 @@ def default_models(default_run):
 def test_default_models_reach_the_floors_on_each_condition(condition, test_digits, default_models):
     x, y = test_digits
     samples = make_samples(condition, x, y, 100)
+    # Judged as mnist-predict judges: both models together, with the run's own sure thresholds.
+    assert None not in default_models.thresholds.values()
+    judged = scores(samples, default_models)
     for name, model in default_models.items():
-        right = digits_right = digits_total = 0
-        for sample in samples:
-            answer = read(sample, model)
-            right += answer == sample.label
-            if len(answer) == len(sample.label):
-                digits_right += sum(a == b for a, b in zip(answer, sample.label, strict=True))
-                digits_total += len(answer)
-        accuracy = right / len(samples)
-        print(f"{condition} {name}: {accuracy:.0%}")  # noqa: T201
-        assert accuracy >= ACCURACY_FLOORS[name][condition], (condition, name, accuracy)
-        if condition == "number":
-            assert digits_right / digits_total >= DIGIT_FLOORS[name], (name, digits_right / digits_total)
+        print(f"{condition} {name}: {judged[name]}")  # noqa: T201
+        assert judged[name].right >= ACCURACY_FLOORS[name][condition], (condition, name, judged[name])
+        assert judged[name].sure_right >= SURE_FLOOR, (condition, name, judged[name])
+        if condition in ("number", "touching-number"):
+            answers = [(read(sample, model), sample.label) for sample in samples]
+            digits = [(a, b) for answer, label in answers if len(answer) == len(label)
+                      for a, b in zip(answer, label, strict=True)]
+            right = sum(a == b for a, b in digits) / len(digits)
+            assert right >= DIGIT_FLOORS[name], (name, right)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("condition", NO_DIGIT_CONDITIONS)
+def test_pictures_without_a_digit_are_seldom_answered_surely(condition, test_digits, default_models):
+    x, y = test_digits
+    judged = scores(make_samples(condition, x, y, 100), default_models)
+    for name in default_models:
+        print(f"{condition} {name}: {judged[name].sure:.0%} answered surely")  # noqa: T201
+        assert judged[name].sure <= NO_DIGIT_SURE_CEILINGS[condition], (condition, name, judged[name])

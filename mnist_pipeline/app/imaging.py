@@ -72,6 +72,14 @@ RULE_THICKNESS = 0.03
 # A piece of ink joins the digit when it lies within this fraction of the digit's size from it, and is no speck.
 NEARBY = 0.2
 MIN_PIECE = 0.03
+# More pieces than this that are no specks make no digit but noise or a texture (a digit on ruled paper, specks
+# around it, makes up to 6); a number holds at most this many digits' worth.
+MAX_PIECES = 20
+MAX_NUMBER_LENGTH = 12
+# Nor does ink scattered around the digit that outweighs it this many times (specks and a stray mark weigh up to
+# 0.9 of a digit in the benchmark's pictures), or around a number's digits (up to 0.02 there).
+MAX_STRAY_INK = 1.5
+MAX_STRAY_INK_NUMBER = 0.5
 # Strokes are measured and normalised with the digit's longer side this many pixels; MNIST's frame is 4x smaller.
 STROKE_SIDE = 4 * DIGIT_BOX
 # Stroke width (ink area over skeleton length) as a fraction of the digit's longer side, in 3,000 of MNIST's
@@ -326,8 +334,13 @@ def _gap(box, other) -> float:
 
 
 def digit_mask(mask: np.ndarray) -> np.ndarray:
-    """The one digit in ``mask``: its largest piece of ink and every piece near it that is no speck."""
+    """The one digit in ``mask``: its largest piece of ink and every piece near it that is no speck.
+
+    Raises:
+        ImageError: the ink is scattered over the picture, as in noise or a texture, not a digit's strokes.
+    """
     pieces = _pieces(mask)
+    _refuse_scattered_ink(pieces, MAX_PIECES)
     # Specks first out: a picture of noise has thousands of pieces, and each pass below looks at every one left
     # (by position: comparing scikit-image's regions compares their pixels).
     left = [piece for piece in pieces[1:] if piece.area >= MIN_PIECE * pieces[0].area]
@@ -343,12 +356,31 @@ def digit_mask(mask: np.ndarray) -> np.ndarray:
             else:
                 far.append(piece)
         left = far
-    return _paint(chosen, mask.shape)
+    digit = _paint(chosen, mask.shape)
+    _refuse_stray_ink(mask, digit, MAX_STRAY_INK)
+    return digit
 
 
 def _grow(box, other) -> tuple[int, int, int, int]:
     """The box around two (top, left, bottom, right) boxes."""
     return min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]), max(box[3], other[3])
+
+
+def _refuse_scattered_ink(pieces: list, most: int) -> None:
+    """Raise :class:`ImageError` when more than ``most`` pieces of ink are no specks beside the largest."""
+    marks = sum(piece.area >= MIN_PIECE * pieces[0].area for piece in pieces)
+    if marks > most:
+        raise ImageError(f"the image holds no digit: its ink is scattered in {marks} marks of similar size "
+                         f"(noise or a texture), where a digit has a few strokes")
+
+
+def _refuse_stray_ink(mask: np.ndarray, kept: np.ndarray, most: float) -> None:
+    """Raise :class:`ImageError` when the ink left out of the digit(s) ``kept`` outweighs them ``most`` times: noise
+    or a texture around one clump of it, not a digit with specks or a stray mark."""
+    stray = np.count_nonzero(mask & ~kept) / max(1, np.count_nonzero(kept))
+    if stray > most:
+        raise ImageError(f"the image holds no digit: {stray:.1f} times as much ink lies scattered around its "
+                         f"largest mark as in it (noise or a texture), where a digit stands out from its paper")
 
 
 def number_masks(mask: np.ndarray) -> list[np.ndarray]:
@@ -359,6 +391,7 @@ def number_masks(mask: np.ndarray) -> list[np.ndarray]:
     stroke broken where the pen lifted) joins the digit nearest to it, or is dropped when none is near.
     """
     pieces = _pieces(mask)
+    _refuse_scattered_ink(pieces, MAX_NUMBER_LENGTH * MAX_PIECES)
     pieces = [piece for piece in pieces if piece.area >= MIN_PIECE * pieces[0].area]
     big = [piece for piece in pieces if piece.area >= 0.25 * pieces[0].area]
     row_top = float(np.median([piece.bbox[0] for piece in big]))
@@ -381,7 +414,9 @@ def number_masks(mask: np.ndarray) -> list[np.ndarray]:
             groups[nearest].extend(fragment)
     if not groups:
         raise ImageError("the image holds no digit: no piece of ink is as tall as a digit")
-    return [_paint(group, mask.shape) for group in groups]
+    digits = [_paint(group, mask.shape) for group in groups]
+    _refuse_stray_ink(mask, np.logical_or.reduce(digits), MAX_STRAY_INK_NUMBER)
+    return digits
 
 
 def _box(group: list) -> tuple[int, int, int, int]:
