@@ -62,6 +62,12 @@ def test_benchmark_page_quotes_the_tables_the_benchmark_wrote():
         assert header in page  # the profile and processor line
 
 
+def test_the_predicting_page_quotes_the_table_the_handwriting_benchmark_wrote():
+    written = committed_or_workspace("benchmarks/handwriting.md").split("\n\n")
+    [table] = [block.strip() for block in written if block.startswith("| condition |")]
+    assert f"\n{table}\n" in DOCS["predicting.md"]
+
+
 def test_benchmark_page_quotes_the_stage_times_the_benchmark_wrote():
     written = committed_or_workspace("benchmarks/stage_times.md").strip().splitlines()
     quoted = [line.removeprefix("    ") for line in DOCS["benchmark.md"].splitlines()]

@@ -92,7 +92,7 @@ EXAMPLES = {
                                 f"{SET_C}")),
     "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
     "predict-number": Example(("mnist-predict --number --show seen sticky-note.jpg",), cwd="docs/images"),
-    "predict-number-json": Example(("mnist-predict --number --json --model nn sticky-note.jpg",), cwd="docs/images"),
+    "predict-json": Example(("mnist-predict --json --model nn drawing.png",), cwd="docs/images"),
     "predict-missing-file": Example(("mnist-predict notes.txt",), cwd="docs/images"),
     "report-head": Example(("head -8 reports/report.md",)),
     # A remote of the clone's own (a folder beside it) holding the network, as `dvc push` leaves a team's.
