@@ -68,8 +68,9 @@ class Example:
 
 
 EXAMPLES = {
-    # The remote is a folder beside the clone; DVC reads a relative URL from .dvc/, hence ../../.
-    "push": Example(("dvc remote add -d shared ../../team-remote", "dvc push")),
+    # The remote is a folder beside the clone, inside the examples' temporary folder: `dvc remote add` takes a
+    # relative path from the current folder (and writes it relative to .dvc/).
+    "push": Example(("dvc remote add -d shared ../team-remote", "dvc push")),
     "teammate-pull": Example(("dvc pull", "dvc status", "dvc repro"), cwd="../teammate",
                              setup=("git commit -qam 'add the team remote'", "git clone -q . ../teammate")),
     "audit": Example(("make audit",), start=r"^Reproduction audit of "),
