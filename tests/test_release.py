@@ -127,11 +127,13 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
     # The drawing page serves the released model it is given.
     from mnist_pipeline.app import serve
 
-    served = {}
-    monkeypatch.setattr(serve, "run", lambda models, host, port: served.update(models))
+    served = []
+    monkeypatch.setattr(serve, "run", lambda models, host, port: served.append(models))
     assert predict.main(["--model", "nn#prod", "--serve"]) == 0
     digits = np.stack([predict.read_image(Path(file)) for file in files])
-    assert [row["probability"] for row in predict.predict_images(files, digits, served)] == expected["v1.0.0"]
+    judged = [(row["probability"], row["sure"], row.get("why"))
+              for row in predict.predict_images(files, digits, *served)]
+    assert judged == expected["v1.0.0"]  # with the release's sure threshold too
     assert not list((teammate.root / "models").glob("*.keras"))  # nothing checked out
     cached = sorted(path.name for path in releases.cache_dir().iterdir())
     assert len(cached) == 2 and all(name.endswith(".keras") for name in cached)
