@@ -46,6 +46,9 @@ BORROWED = (".venv/.installed", ".venv/share/dvc-plots/offline.html")
 PER_CLASS = r"\.(precision|recall)\."
 # The param the change-a-param and run-cache examples set: the logistic regression's C, 0.01 to 0.1.
 SET_C = "sed -i 's/^  C: 0.01 /  C: 0.1  /' params.yaml"
+# The columns of a sweep worth reading; Created (a time of day) is left out, as it differs on every run.
+SHOW_SWEEP = ("dvc exp show --md --drop '.*' --keep "
+              "'^(Experiment|State|nn\\.accuracy|nn\\.ece|logreg\\.accuracy|train_nn\\.cnn\\.epochs)$'")
 # A log line's timestamp, shown as … (it is the only part of a run's output that differs every time).
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
 
@@ -91,6 +94,10 @@ EXAMPLES = {
                                 "git clone -q . ../teammate2", "cp -P .venv ../teammate2/",
                                 'cd ../teammate2 && dvc remote add --local -d team "$PWD/../run-cache-remote" && '
                                 f"{SET_C}")),
+    # A sweep of two short trainings of the network, queued, then shown once the queue is done.
+    "queue-sweep": Example(("dvc exp run --queue -S 'train_nn.cnn.epochs=1,2'", "dvc queue start")),
+    "queue-show": Example((SHOW_SWEEP,), setup=("while dvc queue status | grep -q -E 'Queued|Running'; do sleep 5; done",
+                                                "dvc queue stop")),
     "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
     "predict-number": Example(("mnist-predict --number --show seen sticky-note.jpg",), cwd="docs/images"),
     "predict-json": Example(("mnist-predict --json --model nn drawing.png",), cwd="docs/images"),
