@@ -49,6 +49,7 @@ SET_C = "sed -i 's/^  C: 0.01 /  C: 0.1  /' params.yaml"
 # The columns of a sweep worth reading; Created (a time of day) is left out, as it differs on every run.
 SHOW_SWEEP = ("dvc exp show --md --drop '.*' --keep "
               "'^(Experiment|State|nn\\.accuracy|nn\\.ece|logreg\\.accuracy|train_nn\\.cnn\\.epochs)$'")
+WAIT_FOR_THE_QUEUE = "while dvc queue status | grep -q -E 'Queued|Running'; do sleep 5; done"
 # A log line's timestamp, shown as … (it is the only part of a run's output that differs every time).
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
 
@@ -96,8 +97,7 @@ EXAMPLES = {
                                 f"{SET_C}")),
     # A sweep of two short trainings of the network, queued, then shown once the queue is done.
     "queue-sweep": Example(("dvc exp run --queue -S 'train_nn.cnn.epochs=1,2'", "dvc queue start")),
-    "queue-show": Example((SHOW_SWEEP,), setup=("while dvc queue status | grep -q -E 'Queued|Running'; do sleep 5; done",
-                                                "dvc queue stop")),
+    "queue-show": Example((SHOW_SWEEP,), setup=(WAIT_FOR_THE_QUEUE, "dvc queue stop")),
     "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
     "predict-number": Example(("mnist-predict --number --show seen sticky-note.jpg",), cwd="docs/images"),
     "predict-json": Example(("mnist-predict --json --model nn drawing.png",), cwd="docs/images"),
