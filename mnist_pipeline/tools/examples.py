@@ -49,6 +49,8 @@ SET_C = "sed -i 's/^  C: 0.01 /  C: 0.1  /' params.yaml"
 # The columns of a sweep worth reading; Created (a time of day) is left out, as it differs on every run.
 SHOW_SWEEP = ("dvc exp show --md --drop '.*' --keep "
               "'^(Experiment|State|nn\\.accuracy|nn\\.ece|logreg\\.accuracy|train_nn\\.cnn\\.epochs)$'")
+# A study that would choose by the test digits, which tune refuses.
+TEST_OBJECTIVE = "sed -i 's/objective: logreg.val_accuracy/objective: logreg.accuracy/' tune.yaml"
 WAIT_FOR_THE_QUEUE = "while dvc queue status | grep -q -E 'Queued|Running'; do sleep 5; done"
 # A log line's timestamp, shown as … (it is the only part of a run's output that differs every time).
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
@@ -63,11 +65,13 @@ def side_clone(folder: str) -> tuple[str, ...]:
 @dataclasses.dataclass(frozen=True)
 class Example:
     """Commands run in order in ``cwd`` (relative to the clone); what a page shows is each command after ``$ ``
-    and its output. ``start``: the output shown begins at the first line matching it."""
+    and its output. ``start``: the output shown begins at the first line matching it; ``head``: only its first
+    lines are shown, this many."""
 
     commands: tuple[str, ...]
     cwd: str = "."
     start: str | None = None
+    head: int | None = None
     setup: tuple[str, ...] = ()  # run first, in the clone's root, not shown
 
 
@@ -98,6 +102,12 @@ EXAMPLES = {
     # A sweep of two short trainings of the network, queued, then shown once the queue is done.
     "queue-sweep": Example(("dvc exp run --queue -S 'train_nn.cnn.epochs=1,2'", "dvc queue start")),
     "queue-show": Example((SHOW_SWEEP,), setup=(WAIT_FOR_THE_QUEUE, "dvc queue stop")),
+    # A search of the logistic regression's C (tune.yaml's study), its best against the commit, then resumed.
+    "tune-test-objective": Example(("python -m mnist_pipeline.tools.tune logreg",), cwd="../objective",
+                                   setup=(*side_clone("../objective"), f"cd ../objective && {TEST_OBJECTIVE}")),
+    "tune": Example(("make tune",), start=r"^12 trials of study logreg"),
+    "tune-compare": Example(("make compare BASE=HEAD NEW=tune-logreg-05",)),
+    "tune-resume": Example(("make tune TRIALS=13",), head=4),
     "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
     "predict-number": Example(("mnist-predict --number --show seen sticky-note.jpg",), cwd="docs/images"),
     "predict-json": Example(("mnist-predict --json --model nn drawing.png",), cwd="docs/images"),
@@ -125,6 +135,8 @@ def render(name: str, example: Example, outputs: list[str]) -> str:
             if not starts:
                 raise ExampleError(f"{name}: `{command}` printed no line matching {example.start!r}")
             text = ["…", *text[starts[0]:]]
+        if example.head is not None and len(text) > example.head:
+            text = [*text[:example.head], "…"]
         lines += text
     return "\n".join(lines) + "\n"
 
