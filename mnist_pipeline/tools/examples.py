@@ -106,7 +106,7 @@ EXAMPLES = {
     "tune-test-objective": Example(("python -m mnist_pipeline.tools.tune logreg",), cwd="../objective",
                                    setup=(*side_clone("../objective"), f"cd ../objective && {TEST_OBJECTIVE}")),
     "tune": Example(("make tune",), start=r"^12 trials of study logreg"),
-    "tune-compare": Example(("make compare BASE=HEAD NEW=tune-logreg-05",)),
+    "tune-compare": Example(("make compare BASE=HEAD NEW=tune-logreg-03",)),
     "tune-resume": Example(("make tune TRIALS=13",), head=4),
     "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
     "predict-number": Example(("mnist-predict --number --show seen sticky-note.jpg",), cwd="docs/images"),
