@@ -241,10 +241,19 @@ def low_resolution(digit, rng):
 def low_res_picture(small: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A small glyph (ink 0-1) enlarged 64-128 px tall, blocky or smooth, cropped tightly half the time, on a
     light or a dark background."""
+    big = enlarged(small, rng)
+    return either_polarity(big if rng.random() < 0.5 else place(big, rng, margin=(0.1, 0.5)), rng)
+
+
+def enlarged(small: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A small glyph (ink 0-1) enlarged to 64-128 px tall, pixel by pixel (blocky) or smoothly, at random."""
     scale = rng.integers(64, 129) / small.shape[0]
     size = (round(small.shape[0] * scale), max(1, round(small.shape[1] * scale)))
-    big = np.clip(resize(small, size, order=0 if rng.random() < 0.5 else 3, anti_aliasing=False), 0, 1)
-    ink = big if rng.random() < 0.5 else place(big, rng, margin=(0.1, 0.5))
+    return np.clip(resize(small, size, order=0 if rng.random() < 0.5 else 3, anti_aliasing=False), 0, 1)
+
+
+def either_polarity(ink: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """Ink (0-1) light on dark or dark on light, at random."""
     return rgb_image(255 * ink if rng.random() < 0.5 else 255 - 255 * ink)
 
 
@@ -294,10 +303,7 @@ def low_res_writers(n: int, rng: np.random.Generator) -> list[Sample]:
         glyph = data.images[index] / 16
         rows, cols = np.flatnonzero(glyph.max(axis=1) > 0.2), np.flatnonzero(glyph.max(axis=0) > 0.2)
         glyph = glyph[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-        scale = rng.integers(64, 129) / glyph.shape[0]
-        size = (round(glyph.shape[0] * scale), max(1, round(glyph.shape[1] * scale)))
-        big = np.clip(resize(glyph, size, order=0 if rng.random() < 0.5 else 3, anti_aliasing=False), 0, 1)
-        samples.append(Sample(rgb_image(255 * big if rng.random() < 0.5 else 255 - 255 * big), str(data.target[index])))
+        samples.append(Sample(either_polarity(enlarged(glyph, rng), rng), str(data.target[index])))
     return samples
 
 

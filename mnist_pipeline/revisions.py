@@ -69,16 +69,26 @@ class Revisions:
         return fetch_output(str(self.project_root), self.resolve(rev), Path(path), target, label=rev)
 
 
-def output_md5(repo: str, sha: str, path: Path, *, label: str) -> str:
-    """The MD5 that the ``dvc.lock`` of commit ``sha`` of ``repo`` (a path or a git URL) records for the output
-    ``path``; ``label`` names the revision in messages."""
+def read_at(repo: str, sha: str, path: Path, *, label: str, missing: str) -> str:
+    """The text of the git-tracked ``path`` at commit ``sha`` of ``repo`` (a path or a git URL); ``label`` names the
+    revision in messages, ``missing`` ends the one for a file that is not there.
+
+    Raises:
+        RevisionError: no such file there, or a repository DVC cannot open.
+    """
     import dvc.api
 
     try:
-        lock = yaml.safe_load(dvc.api.read(LOCK_FILE.as_posix(), repo=repo, rev=sha))
-    except Exception as error:  # no dvc.lock there, or a repository DVC cannot open
-        raise RevisionError(f"{label} has no readable {LOCK_FILE} ({str(error).strip() or type(error).__name__}): "
-                            f"its pipeline had not run (`dvc repro`)") from None
+        return dvc.api.read(Path(path).as_posix(), repo=repo, rev=sha)
+    except Exception as error:  # DVC raises many kinds: a missing file, a repository it cannot open
+        raise RevisionError(f"{label} has no readable {path} ({str(error).strip() or type(error).__name__}): "
+                            f"{missing}") from None
+
+
+def output_md5(repo: str, sha: str, path: Path, *, label: str) -> str:
+    """The MD5 that the ``dvc.lock`` of commit ``sha`` of ``repo`` (a path or a git URL) records for the output
+    ``path``; ``label`` names the revision in messages."""
+    lock = yaml.safe_load(read_at(repo, sha, LOCK_FILE, label=label, missing="its pipeline had not run (`dvc repro`)"))
     for stage in (lock or {}).get("stages", {}).values():
         for out in stage.get("outs", []):
             if Path(out["path"]) == Path(path) and "md5" in out:

@@ -15,17 +15,11 @@ that ``T`` left it at an ECE above 0.01 on the test set. A grid keeps the choice
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import softmax
 
 from mnist_pipeline.calibration import calibration_error
 
 # 0.2 to 5 in steps of 0.005: sharpening up to five-fold, softening up to five-fold, three decimals.
 TEMPERATURES = np.round(np.arange(200, 5001, 5) / 1000, 3)
-
-
-def probabilities(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """(n, 10) probabilities ``softmax(scores / temperature)`` of (n, 10) scores."""
-    return softmax(np.asarray(scores, dtype=np.float64) / temperature, axis=1)
 
 
 def fit_temperature(scores: np.ndarray, y_true: np.ndarray, temperatures: np.ndarray = TEMPERATURES) -> float:

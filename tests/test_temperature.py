@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from scipy.special import softmax
 
 from mnist_pipeline.calibration import expected_calibration_error, reliability_table
-from mnist_pipeline.temperature import TEMPERATURES, fit_temperature, probabilities
+from mnist_pipeline.temperature import TEMPERATURES, fit_temperature
 
 
 def simulated(n: int, temperature: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -16,6 +17,11 @@ def simulated(n: int, temperature: float, seed: int = 0) -> tuple[np.ndarray, np
     chances = probabilities(scores, temperature)
     digits = (chances.cumsum(axis=1) > rng.uniform(size=(n, 1))).argmax(axis=1)
     return scores, digits
+
+
+def probabilities(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """What a model whose scores are ``scores`` reports at ``temperature``: softmax(scores / temperature)."""
+    return softmax(scores / temperature, axis=1)
 
 
 def ece(digits: np.ndarray, chances: np.ndarray) -> float:

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from mnist_pipeline.app.verdicts import Models, judge, read_thresholds, thresholds_of, unsure_note
+from mnist_pipeline.app.verdicts import Models, as_number, judge, read_thresholds, thresholds_of, unsure_note
 from mnist_pipeline.errors import ArtifactError
 
 
@@ -67,3 +67,11 @@ def test_thresholds_come_from_the_metrics_and_travel_with_the_models():
 def test_metrics_that_are_not_the_pipelines_are_named(text):
     with pytest.raises(ArtifactError, match=r"^m\.json is not the pipeline's metrics .*dvc repro --force evaluate"):
         read_thresholds(text, "m.json", ["nn"])
+
+
+def test_a_number_is_sure_only_when_every_digit_is():
+    answers = judge({"nn": rows((2, 0.9, 8, 0.05), (0, 0.99, 6, 0.005), (9, 0.52, 5, 0.31))}, {"nn": 0.6})["nn"]
+    assert as_number(answers[:2]) == {"number": "20", "sure": True, "digits": answers[:2]}
+    assert as_number(answers)["number"] == "209" and as_number(answers)["sure"] is False
+    unknown = judge({"nn": rows((2, 0.9, 8, 0.05))}, {"nn": None})["nn"]
+    assert as_number(unknown)["sure"] is None and as_number([*unknown, answers[2]])["sure"] is False

@@ -59,10 +59,10 @@ BACKGROUND_FOOTPRINT = 0.3
 # A digit cropped tightly: ink along more than this fraction of one side of the frame. Its picture is then read
 # inside a margin of its own paper this fraction of its longer side wide.
 CROPPED_EDGE = 0.1
+CROP_MARGIN = 0.25
 # A picture whose grey level changes only every this many pixels or more, along both axes, is a small scan
 # enlarged pixel by pixel.
 MIN_BLOCK = 4
-CROP_MARGIN = 0.25
 # A straight run at least this fraction of the picture long is a candidate rule; a rule reaches this close (a
 # fraction of the picture) to both edges.
 RULE_RUN = 1 / 6
@@ -142,9 +142,11 @@ def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
     if pixels.ndim == 3 and pixels.shape[2] in (2, 4) and pixels[:, :, -1].min() < 255:
         ink = pixels[:, :, -1] / 255  # drawn on a transparent canvas: the alpha is the ink, whatever its colour
     else:
-        ink = _flattened_ink(_grey(pixels))
-        if _touches_frame(ink):
-            uncropped = _uncropped_ink(_grey(pixels), ink)
+        grey = _grey(pixels)
+        ink = _flattened_ink(grey)
+        mask = ink_mask(ink)
+        if _touches_frame(mask):
+            uncropped = _uncropped_ink(grey, mask)
             ink = uncropped if uncropped.max() >= MIN_INK else ink  # (a 1 cropped to its stroke is mostly ink)
     strongest = np.percentile(ink, 99.9) if ink.size > 1000 else ink.max()
     if ink.max() < MIN_INK or strongest < MIN_INK / 2:
@@ -195,19 +197,18 @@ def _dark_ink(grey: np.ndarray) -> bool:
     return high - paper <= paper - low
 
 
-def _touches_frame(ink: np.ndarray) -> bool:
-    """Whether ink reaches the picture's frame along more than :data:`CROPPED_EDGE` of one of its sides: a digit
-    cropped tightly (a scan cut to its ink), not a rule, which crosses a side at one point."""
-    mask = ink_mask(ink)
+def _touches_frame(mask: np.ndarray) -> bool:
+    """Whether the ink ``mask`` reaches the picture's frame along more than :data:`CROPPED_EDGE` of one of its
+    sides: a digit cropped tightly (a scan cut to its ink), not a rule, which crosses a side at one point."""
     return max(mask[0].mean(), mask[-1].mean(), mask[:, 0].mean(), mask[:, -1].mean()) > CROPPED_EDGE
 
 
-def _uncropped_ink(grey: np.ndarray, ink: np.ndarray) -> np.ndarray:
+def _uncropped_ink(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """:func:`_flattened_ink` of a picture cropped tightly to its digit, as if the page went on beyond the frame:
-    the picture is set in a margin of its own paper level (the median where the first reading found no ink), so
-    the paper's estimate near a stroke that touches the frame is paper, not the stroke."""
+    the picture is set in a margin of its own paper level (the median where the first reading's ink ``mask``
+    found none), so the paper's estimate near a stroke that touches the frame is paper, not the stroke."""
     margin = round(CROP_MARGIN * max(grey.shape))
-    paper = float(np.median(grey[~ink_mask(ink)])) if not ink_mask(ink).all() else float(np.median(grey))
+    paper = float(np.median(grey[~mask] if not mask.all() else grey))
     padded = np.pad(grey, margin, constant_values=paper)
     return _flattened_ink(padded)[margin:-margin, margin:-margin]
 
@@ -367,7 +368,8 @@ def _grow(box, other) -> tuple[int, int, int, int]:
 
 
 def _refuse_scattered_ink(pieces: list, most: int) -> None:
-    """Raise :class:`ImageError` when more than ``most`` pieces of ink are no specks beside the largest."""
+    """Raise :class:`ImageError` when more than ``most`` pieces of ink, the largest counted, are no specks beside
+    it (for a number, a bound that also keeps the grouping of its pieces from running long on noise)."""
     marks = sum(piece.area >= MIN_PIECE * pieces[0].area for piece in pieces)
     if marks > most:
         raise ImageError(f"the image holds no digit: its ink is scattered in {marks} marks of similar size "

@@ -29,11 +29,11 @@ from mnist_pipeline import paths, tables
 from mnist_pipeline.app.imaging import ImageError, to_mnist, to_mnist_digits
 from mnist_pipeline.app.pictures import open_picture
 from mnist_pipeline.app.releases import ModelSpec, fetch_release, parse_spec
-from mnist_pipeline.app.verdicts import Models, judge, read_thresholds, thresholds_of, unsure_note
+from mnist_pipeline.app.verdicts import Models, as_number, judge, read_thresholds, thresholds_of, unsure_note
 from mnist_pipeline.artifacts import write_bytes
 from mnist_pipeline.errors import ModelLoadError, PipelineError
 from mnist_pipeline.model_io import load_model, predict_proba
-from mnist_pipeline.revisions import RevisionError, Revisions
+from mnist_pipeline.revisions import RevisionError, Revisions, read_at
 from mnist_pipeline.tensorflow_env import configure_environment, import_tensorflow
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,12 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
     if sum(source is not None for source in (rev, models_dir, release)) > 1:
         raise ValueError("give a git revision, a models folder or a released model, not more than one")
     if release is not None:
-        path, sha = fetch_release(release, repo or paths.find_project_root())
-        metrics = _read_release_metrics(repo or paths.find_project_root(), sha, release)
+        repo = str(repo or paths.find_project_root())
+        path, sha = fetch_release(release, repo)
+        try:
+            metrics = read_at(repo, sha, paths.METRICS, label=str(release), missing="run `dvc repro` and commit it")
+        except RevisionError as error:
+            raise ModelLoadError(str(error)) from None
         return Models({release.name: load_model(path)}, read_thresholds(metrics, f"{release}'s metrics", names))
     if rev is None:
         # The project around the working directory, found upwards as git and DVC find their repository.
@@ -94,17 +98,6 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
             raise ModelLoadError(str(error)) from None
         return Models({name: load_model(copy) for name, copy in copies.items()},
                       read_thresholds(metrics, f"{rev}:{paths.METRICS}", names))
-
-
-def _read_release_metrics(repo: str | Path, sha: str, release: ModelSpec) -> str:
-    """The ``reports/metrics.json`` git holds at the released commit ``sha`` of ``repo``."""
-    import dvc.api
-    from dvc.exceptions import DvcException
-
-    try:
-        return dvc.api.read(paths.METRICS.as_posix(), repo=str(repo), rev=sha)
-    except (DvcException, FileNotFoundError) as error:
-        raise ModelLoadError(f"{release}: its commit {sha[:7]} has no readable {paths.METRICS} ({error})") from None
 
 
 def open_image(path: Path):
@@ -167,13 +160,8 @@ def predict_numbers(files: list[str | Path], numbers: list[np.ndarray],
     ends = np.cumsum([len(digits) for digits in numbers])
     answers = judge({name: predict_proba(model, np.concatenate(numbers)) for name, model in models.items()},
                     thresholds_of(models))
-    rows = []
-    for name in models:
-        for file, start, end in zip(files, [0, *ends[:-1]], ends, strict=True):
-            digits = answers[name][start:end]
-            sure = [digit["sure"] for digit in digits]
-            rows.append({"file": str(file), "model": name, "number": "".join(str(d["digit"]) for d in digits),
-                         "sure": False if False in sure else (None if None in sure else True), "digits": digits})
+    rows = [{"file": str(file), "model": name, **as_number(answers[name][start:end])}
+            for name in models for file, start, end in zip(files, [0, *ends[:-1]], ends, strict=True)]
     order = {str(file): i for i, file in enumerate(files)}
     return sorted(rows, key=lambda row: order[row["file"]])  # file order, then model order (the sort is stable)
 

@@ -42,7 +42,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mnist_pipeline.app.imaging import ImageError, to_mnist_digits
 from mnist_pipeline.app.pictures import FORMATS, PictureTooLargeError, open_picture
-from mnist_pipeline.app.verdicts import Models, judge, thresholds_of
+from mnist_pipeline.app.verdicts import Models, as_number, judge, thresholds_of
 from mnist_pipeline.digits import IMAGE_SIDE
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.model_io import predict_proba
@@ -171,10 +171,8 @@ def answer(body: bytes, models: Mapping[str, Any], lock: threading.Lock) -> dict
     return {
         "images": [png_data_url(digit) for digit in digits],
         "models": {
-            name: {"number": "".join(str(answer["digit"]) for answer in answers[name]),
-                   "sure": all(answer["sure"] is not False for answer in answers[name]),
-                   "digits": [{**answer, "probabilities": row.tolist()}
-                              for answer, row in zip(answers[name], probabilities[name], strict=True)]}
+            name: as_number([{**answer, "probabilities": row.tolist()}
+                             for answer, row in zip(answers[name], probabilities[name], strict=True)])
             for name in models
         },
     }

@@ -80,6 +80,14 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
     return answers
 
 
+def as_number(digits: list[dict]) -> dict[str, Any]:
+    """A number's reading from its digits' answers (:func:`judge`), left to right: ``number`` (the digits as a
+    string), ``sure`` (False if any digit is unsure, else None if any is neither, else True) and ``digits``."""
+    sure = [digit["sure"] for digit in digits]
+    return {"number": "".join(str(digit["digit"]) for digit in digits),
+            "sure": False if False in sure else (None if None in sure else True), "digits": digits}
+
+
 def unsure_note(answer: dict) -> str:
     """The words a table shows beside an answer: "" for a sure one, else ``not sure: 9 or 5 (0.31)``."""
     if answer["sure"] is not False:
