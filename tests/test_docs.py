@@ -2,8 +2,11 @@
 wrote, their links lead somewhere, and their commands are the real ones."""
 
 import json
+import os
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from helpers import REPO_ROOT
@@ -133,3 +136,29 @@ def test_an_example_shows_each_command_then_its_output_from_its_start_line():
     assert render("two", Example(("a", "b")), ["1\n", "2\n3\n"]) == "$ a\n1\n$ b\n2\n3\n"
     with pytest.raises(ExampleError, match="printed no line matching"):
         render("audit", example, ["nothing\n"])
+
+
+def test_an_example_can_show_only_the_lines_it_keeps_with_one_mark_for_each_run_left_out():
+    from mnist_pipeline.tools.examples import Example, render
+
+    example = Example(("make tune",), keep=r"^===")
+    printed = "python -m tune\n=== trial 1\nstage\nstage\n=== done 1\n\n=== trial 2\n"
+    assert render("tune", example, [printed]) == "$ make tune\n…\n=== trial 1\n…\n=== done 1\n…\n=== trial 2\n"
+
+
+def test_a_shell_outside_the_environment_lacks_only_its_bin_folder(tmp_path):
+    from mnist_pipeline.tools.examples import without_venv
+
+    venv_bin = str(Path(sys.prefix) / "bin")
+    env = {"PATH": os.pathsep.join([venv_bin, "/usr/local/bin", "/usr/bin"]), "VIRTUAL_ENV": sys.prefix, "A": "1"}
+    assert without_venv(env) == {"PATH": os.pathsep.join(["/usr/local/bin", "/usr/bin"]), "A": "1"}
+
+
+def test_a_server_example_is_stopped_once_it_prints_its_line_and_its_output_ends_there(tmp_path):
+    from mnist_pipeline.tools.examples import ExampleError, run_until
+
+    command = "echo starting; echo 'Serving at http://x (Ctrl+C to stop)'; sleep 60; echo never"
+    assert run_until(command, tmp_path, dict(os.environ), r"^Serving at ") == (
+        "starting\nServing at http://x (Ctrl+C to stop)\n")
+    with pytest.raises(ExampleError, match="ended, or ran 120 s, without printing a line matching 'Serving'"):
+        run_until("echo starting; exit 3", tmp_path, dict(os.environ), "Serving")

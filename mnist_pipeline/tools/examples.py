@@ -21,13 +21,16 @@ from the code without someone rerunning ``make docs`` and seeing the difference 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from mnist_pipeline.artifacts import write_text
@@ -73,11 +76,21 @@ class Example:
     start: str | None = None
     head: int | None = None
     setup: tuple[str, ...] = ()  # run first, in the clone's root, not shown
+    # Only the lines matching it are shown, "…" standing for each run of lines left out.
+    keep: str | None = None
+    # A command that runs until stopped (a server): Ctrl-C once a line of its output matches this.
+    until: str | None = None
+    # Run from a shell whose PATH lacks the project's environment (not activated), as a new user's may.
+    outside_venv: bool = False
 
 
 EXAMPLES = {
     # The remote is a folder beside the clone, inside the examples' temporary folder: `dvc remote add` takes a
     # relative path from the current folder (and writes it relative to .dvc/).
+    # A shell that has not activated the environment (a side clone: DVC removes visualize's outputs first).
+    "wrong-python": Example((".venv/bin/dvc repro --force --single-item visualize",), cwd="../outside",
+                            setup=side_clone("../outside"), outside_venv=True),
+    "status-after-run": Example(("dvc status",)),
     "push": Example(("dvc remote add -d shared ../team-remote", "dvc push")),
     "teammate-pull": Example(("dvc pull", "dvc status", "dvc repro"), cwd="../teammate",
                              setup=("git commit -qam 'add the team remote'", "git clone -q . ../teammate")),
@@ -105,6 +118,8 @@ EXAMPLES = {
     # A search of the logistic regression's C (tune.yaml's study), its best against the commit, then resumed.
     "tune-test-objective": Example(("python -m mnist_pipeline.tools.tune logreg",), cwd="../objective",
                                    setup=(*side_clone("../objective"), f"cd ../objective && {TEST_OBJECTIVE}")),
+    # The search's first two trials, as it prints them while it runs; "tune" resumes it to its 12.
+    "tune-start": Example(("make tune TRIALS=2",), keep=r"^(===|Reproducing|Running stage)"),
     "tune": Example(("make tune",), start=r"^12 trials of study logreg"),
     "tune-compare": Example(("make compare BASE=HEAD NEW=tune-logreg-03",)),
     "tune-resume": Example(("make tune TRIALS=13",), head=4),
@@ -113,6 +128,9 @@ EXAMPLES = {
     "predict-json": Example(("mnist-predict --json --model nn drawing.png",), cwd="docs/images"),
     "predict-missing-file": Example(("mnist-predict notes.txt",), cwd="docs/images"),
     "report-head": Example(("head -8 reports/report.md",)),
+    "plots-offline": Example(("dvc config plots.html_template", "dvc plots show",
+                              "grep -c '<script src=' dvc_plots/index.html")),
+    "serve": Example(("mnist-predict --serve",), until=r"^Drawing page at "),
     # A remote of the clone's own (a folder beside it) holding the network, as `dvc push` leaves a team's.
     "release": Example(("make release MODEL=nn VERSION=v1.0.0", "gto show",
                         "mnist-predict --model nn@v1.0.0 docs/images/photo.jpg"),
@@ -135,6 +153,14 @@ def render(name: str, example: Example, outputs: list[str]) -> str:
             if not starts:
                 raise ExampleError(f"{name}: `{command}` printed no line matching {example.start!r}")
             text = ["…", *text[starts[0]:]]
+        if example.keep is not None:
+            kept = []
+            for line in text:
+                if re.search(example.keep, line):
+                    kept.append(line)
+                elif kept[-1:] != ["…"]:
+                    kept.append("…")
+            text = kept
         if example.head is not None and len(text) > example.head:
             text = [*text[:example.head], "…"]
         lines += text
@@ -146,15 +172,59 @@ def run_example(clone: Path, example: Example) -> list[str]:
     env = {**os.environ, "COLUMNS": "120", "XDG_CACHE_HOME": str(clone.parent / "cache")}
     for command in example.setup:
         subprocess.run(command, shell=True, cwd=clone, check=True, env=env, capture_output=True)
+    if example.outside_venv:
+        env = without_venv(env)
     outputs = []
     for command in example.commands:
         if command.startswith("make "):
             command = "make --no-print-directory " + " ".join(f"-o {path}" for path in BORROWED) + command[4:]
-        done = subprocess.run(command, shell=True, cwd=clone / example.cwd, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env=env)
-        shown = done.stdout.replace(str(clone), "…").replace(str(clone.parent), "…")
+        if example.until is None:
+            printed = subprocess.run(command, shell=True, cwd=clone / example.cwd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, env=env).stdout
+        else:
+            printed = run_until(command, clone / example.cwd, env, example.until)
+        shown = printed.replace(str(clone), "…").replace(str(clone.parent), "…")
         outputs.append(TIMESTAMP.sub("… ", shown))
     return outputs
+
+
+def without_venv(env: dict[str, str]) -> dict[str, str]:
+    """``env`` as a shell that has not activated the project's environment has it."""
+    venv = Path(sys.prefix)
+    path = [entry for entry in env.get("PATH", "").split(os.pathsep)
+            if entry and Path(entry).resolve().parent != venv.resolve()]
+    return {**{key: value for key, value in env.items() if key != "VIRTUAL_ENV"}, "PATH": os.pathsep.join(path)}
+
+
+def run_until(command: str, cwd: Path, env: dict[str, str], until: str, timeout: float = 120) -> str:
+    """Run the long-running ``command``; stop it as Ctrl-C does once a line of its output matches ``until``; its
+    output up to that line."""
+    # Ctrl-C's SIGINT reaches a terminal's foreground programs with its default action, even where this process
+    # inherited it ignored (started in the background, as `make docs &` is).
+    process = subprocess.Popen(command, shell=True, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=env, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    killer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
+    killer.start()
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if re.search(until, line):
+                break
+        else:
+            raise ExampleError(f"`{command}` ended, or ran {timeout:.0f} s, without printing a line matching "
+                               f"{until!r}:\n{''.join(lines)}")
+    finally:
+        killer.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # a program that ignores Ctrl-C
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    return "".join(lines)
 
 
 def make_clone(root: Path, folder: Path) -> Path:
