@@ -36,11 +36,11 @@ TARGETS = {"logreg": 0.85, "nn": 0.97}
 MEASURED = {
     "logreg": {"clean": 0.96, "photo": 0.96, "ballpoint": 0.91, "marker": 0.91, "ruled": 0.95, "squared": 0.99,
                "specks": 0.97, "transparent-white": 0.98, "transparent-black": 0.94, "black-canvas": 0.96,
-               "low-resolution": 0.95, "other-writers": 0.83, "low-res-writers": 0.69, "number": 0.84,
+               "low-resolution": 0.95, "other-writers": 0.83, "low-res-writers": 0.75, "number": 0.84,
                "touching-number": 0.81},
     "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.98, "marker": 0.98, "ruled": 0.98, "squared": 0.99,
            "specks": 1.00, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
-           "low-resolution": 0.97, "other-writers": 0.99, "low-res-writers": 0.83, "number": 0.97,
+           "low-resolution": 0.97, "other-writers": 0.99, "low-res-writers": 0.88, "number": 0.97,
            "touching-number": 0.91},
 }
 ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02, 2))
@@ -49,10 +49,9 @@ ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02,
 DIGIT_FLOORS = {"logreg": 0.90, "nn": 0.97}
 # The answers given as sure, in every condition: measured 97% to 100% right (the goal is 99%).
 SURE_FLOOR = 0.95
-# Pictures that hold no digit answered surely (a digit both models agree on, over its threshold): measured 1% of
-# noise and of blank pages for each model; 18% (logreg) and 33% (nn) of crops of photographed scenes, which
-# nothing yet tells from a digit (the goal is none).
-NO_DIGIT_SURE_CEILINGS = {"noise": 0.03, "blank-page": 0.03, "photo-of-a-scene": 0.35}
+# Pictures that hold no digit answered surely (a digit both models agree on, over its threshold): measured none of
+# noise and of blank pages; 1% (logreg) and 5% (nn) of crops of photographed scenes (the goal is none).
+NO_DIGIT_SURE_CEILINGS = {"noise": 0.02, "blank-page": 0.02, "photo-of-a-scene": 0.07}
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +171,28 @@ def test_the_ink_is_what_differs_from_the_frames_paper_even_where_it_fills_most_
         assert np.median(ink[zero > 0]) > 0.8 and np.median(ink[zero == 0]) < 0.2
 
 
+def boxy_zero(side: int = 160, thickness: int = 30, cut: float = 0.22) -> np.ndarray:
+    """A boxy '0' cropped to its ink: a square ring whose sides run along the frame, its corners cut off
+    diagonally, so that ink lines most of the frame and the corners are paper (ink 1, paper 0)."""
+    rows, cols = np.mgrid[0:side, 0:side]
+    from_corner = np.minimum(rows, side - 1 - rows) + np.minimum(cols, side - 1 - cols)
+    centre = (side - 1) / 2
+    hole = (np.abs(rows - centre) < side / 2 - thickness) & (np.abs(cols - centre) < side / 2 - thickness)
+    return ((from_corner >= cut * side) & ~hole).astype(float)
+
+
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_the_paper_is_read_in_the_corners_where_a_tightly_cropped_digit_lines_the_frame(light_on_dark):
+    zero = boxy_zero()
+    frame = np.concatenate([zero[0], zero[-1], zero[:, 0], zero[:, -1]])
+    assert np.median(frame) == 1 and zero[:20, :20].mean() < 0.05  # the frame mostly ink, the corners paper
+    picture = 255 * zero if light_on_dark else 255 - 255 * zero
+    assert imaging._dark_ink(picture) is not light_on_dark
+    ink = imaging.ink_map(picture)
+    assert np.median(ink[zero > 0]) > 0.8 and np.median(ink[zero == 0]) < 0.2
+    assert imaging.to_mnist(picture)[14, 12:16].max() < 60  # the hole is paper
+
+
 def test_a_small_scan_enlarged_pixel_by_pixel_is_read_as_its_smooth_enlargement():
     small = np.zeros((8, 6))
     small[1:7, 1] = small[1:7, 4] = small[1, 1:5] = small[6, 1:5] = 1  # a blocky 0
@@ -184,15 +205,19 @@ def test_a_small_scan_enlarged_pixel_by_pixel_is_read_as_its_smooth_enlargement(
     assert label(digit > 64).max() == 1 and digit[14, 12:16].max() < 60
 
 
-def test_a_picture_of_noise_is_read_piece_by_piece_once():
+def test_a_picture_of_noise_is_read_piece_by_piece_once(monkeypatch):
     # Thousands of specks: each is looked at once, not once per piece taken (which took a minute for one picture).
     rng = np.random.default_rng(0)
-    noise = rng.uniform(0, 255, (300, 300))
+    noise = rng.uniform(20, 255, (300, 300))  # paper lighter than the dark bar drawn on it, whatever its corners
     noise[100:200, 140:160] = 0
     mask = imaging.remove_rules(imaging.ink_mask(imaging.ink_map(noise)))
     assert len(regionprops(label(mask, connectivity=2))) > 500
+    # The bar and the specks that touch it make a mesh of holes: no digit.
+    with pytest.raises(imaging.ImageError, match=r"its ink encloses \d+ holes"):
+        imaging.digit_mask(mask)
+    monkeypatch.setattr(imaging, "MAX_HOLES", mask.size)
     digit = imaging.digit_mask(mask)
-    assert digit[100:200, 140:160].mean() > 0.9  # the bar is the digit the picture is read as
+    assert digit[100:200, 140:160].mean() > 0.9  # the bar is the digit the mesh is made around
 
 
 @pytest.mark.parametrize("number", [False, True])
@@ -201,6 +226,23 @@ def test_a_picture_of_noise_alone_holds_no_digit(number):
     read = imaging.to_mnist_digits if number else imaging.to_mnist
     with pytest.raises(imaging.ImageError, match=r"^the image holds no digit: .*\(noise or a texture\)"):
         read(noise)
+
+
+@pytest.mark.parametrize("number", [False, True])
+def test_a_mesh_enclosing_many_holes_holds_no_digit_but_an_eight_with_two_does(number):
+    mesh = np.full((300, 300), 255.0)
+    for line in range(60, 241, 30):  # a net of 7 lines each way, 3 pixels thick, clear of the edges: 6 x 6 holes
+        mesh[line:line + 3, 60:243] = mesh[60:243, line:line + 3] = 0
+    read = imaging.to_mnist_digits if number else imaging.to_mnist
+    with pytest.raises(imaging.ImageError, match=r"^the image holds no digit: its ink encloses 36 holes \(noise, a "
+                                                 r"texture or a scene\), where a digit has at most two$"):
+        read(mesh)
+    eight = np.full((300, 300), 255.0)
+    rows, cols = np.mgrid[0:300, 0:300]
+    for centre, radius in ((100, 50), (190, 60)):  # two rings, one on the other
+        distance = np.hypot(rows - centre, cols - 150)
+        eight[(distance <= radius) & (distance >= radius - 14)] = 0
+    assert read(eight).max() == 255
 
 
 def test_a_texture_of_many_like_marks_holds_no_digit_but_a_digit_among_specks_does():

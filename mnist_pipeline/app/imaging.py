@@ -8,8 +8,8 @@ app's transparent canvas. :func:`to_mnist` (one digit) and :func:`to_mnist_digit
 first recover the black-and-white digit NIST would have scanned, then make it as MNIST was made:
 
 1. **Ink map** (:func:`ink_map`): with transparency, the ink is where the alpha is, whatever its colour.
-   Otherwise grey levels; the paper is told from the ink by which side of the picture's median the extreme
-   values lie; the paper's brightness is estimated everywhere by a morphological closing far wider than any
+   Otherwise grey levels; the paper is told from the ink by which side of the paper's level (its corners) the
+   extreme values lie; the paper's brightness is estimated everywhere by a morphological closing far wider than any
    stroke (a closing keeps a ramp of light intact), and each pixel's ink is its darkening relative to the
    paper there, so light falling off across the page cancels out.
 2. **Threshold** (:func:`ink_mask`): Otsu's threshold on that flattened map, so a faint pen and a marker both
@@ -18,7 +18,8 @@ first recover the black-and-white digit NIST would have scanned, then make it as
    picture from edge to edge; an opening with a long line finds them, and they are taken out except where a
    stroke crosses them.
 4. **Components** (:func:`digit_mask`, :func:`number_masks`): the largest connected piece of ink and the pieces
-   close to it make the digit; specks and stray marks away from it are dropped. A number's digits are the
+   close to it make the digit; specks and stray marks away from it are dropped. Ink scattered in many marks, or
+   a mesh enclosing many holes, is noise, a texture or a scene: no digit. A number's digits are the
    pieces of ink read left to right, pieces above one another being one digit.
 5. **Stroke width** (:func:`normalise_stroke`): at a fixed working size, a stroke thinner or thicker than
    MNIST's range (measured on its training digits) is brought to it: a thin pen thickened, a marker thinned.
@@ -34,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 from skimage.filters import gaussian, threshold_otsu
-from skimage.measure import label, regionprops
+from skimage.measure import euler_number, label, regionprops
 from skimage.morphology import closing, dilation, disk, erosion, opening, skeletonize
 from skimage.transform import downscale_local_mean, resize
 
@@ -56,6 +57,9 @@ MIN_INK = 0.125
 # The paper's brightness varies slowly: estimated on a copy this size, with a closing this fraction of its side.
 BACKGROUND_SIDE = 128
 BACKGROUND_FOOTPRINT = 0.3
+# The paper's level is read in the picture's four corners, squares this fraction of its sides: a digit cropped to
+# its ink may run along most of the frame's sides, and leaves the corners to the paper far more often.
+CORNER = 1 / 8
 # A digit cropped tightly: ink along more than this fraction of one side of the frame. Its picture is then read
 # inside a margin of its own paper this fraction of its longer side wide.
 CROPPED_EDGE = 0.1
@@ -80,6 +84,9 @@ MAX_NUMBER_LENGTH = 12
 # 0.9 of a digit in the benchmark's pictures), or around a number's digits (up to 0.02 there).
 MAX_STRAY_INK = 1.5
 MAX_STRAY_INK_NUMBER = 0.5
+# A digit's ink encloses two holes (an 8), and a few pinholes where a fat marker's strokes cross: up to 7 in the
+# benchmark's pictures of digits. Ink enclosing more is a mesh: noise, a texture, a scene.
+MAX_HOLES = 15
 # Strokes are measured and normalised with the digit's longer side this many pixels; MNIST's frame is 4x smaller.
 STROKE_SIDE = 4 * DIGIT_BOX
 # Stroke width (ink area over skeleton length) as a fraction of the digit's longer side, in 3,000 of MNIST's
@@ -191,9 +198,11 @@ def _block_size(grey: np.ndarray) -> float | None:
 
 def _dark_ink(grey: np.ndarray) -> bool:
     """Whether the ink is darker than the paper: the extremes of grey lie on the dark side of the paper's level,
-    the median of the picture's frame (mostly paper, even where a digit cropped tightly touches it)."""
+    the median of the picture's corners (paper, even where a digit cropped to its ink lines the frame's sides)."""
     low, high = np.percentile(grey, [0.1, 99.9])
-    paper = np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]))
+    rows, cols = max(1, round(CORNER * grey.shape[0])), max(1, round(CORNER * grey.shape[1]))
+    corners = [grey[:rows, :cols], grey[:rows, -cols:], grey[-rows:, :cols], grey[-rows:, -cols:]]
+    paper = np.median(np.concatenate([corner.ravel() for corner in corners]))
     return high - paper <= paper - low
 
 
@@ -359,6 +368,7 @@ def digit_mask(mask: np.ndarray) -> np.ndarray:
         left = far
     digit = _paint(chosen, mask.shape)
     _refuse_stray_ink(mask, digit, MAX_STRAY_INK)
+    _refuse_mesh(digit, len(chosen))
     return digit
 
 
@@ -383,6 +393,15 @@ def _refuse_stray_ink(mask: np.ndarray, kept: np.ndarray, most: float) -> None:
     if stray > most:
         raise ImageError(f"the image holds no digit: {stray:.1f} times as much ink lies scattered around its "
                          f"largest mark as in it (noise or a texture), where a digit stands out from its paper")
+
+
+def _refuse_mesh(digit: np.ndarray, pieces: int) -> None:
+    """Raise :class:`ImageError` when the ink of a digit made of ``pieces`` pieces encloses more than
+    :data:`MAX_HOLES` holes."""
+    holes = pieces - euler_number(digit, connectivity=2)
+    if holes > MAX_HOLES:
+        raise ImageError(f"the image holds no digit: its ink encloses {holes} holes (noise, a texture or a scene), "
+                         f"where a digit has at most two")
 
 
 def number_masks(mask: np.ndarray) -> list[np.ndarray]:
@@ -418,6 +437,8 @@ def number_masks(mask: np.ndarray) -> list[np.ndarray]:
         raise ImageError("the image holds no digit: no piece of ink is as tall as a digit")
     digits = [_paint(group, mask.shape) for group in groups]
     _refuse_stray_ink(mask, np.logical_or.reduce(digits), MAX_STRAY_INK_NUMBER)
+    for digit, group in zip(digits, groups, strict=True):
+        _refuse_mesh(digit, len(group))
     return digits
 
 
