@@ -178,6 +178,14 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
     assert "models/nn.keras at nn@v1.1.0 has md5" in err and f"not the {md5} its dvc.lock records" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert list(releases.cache_dir().iterdir()) == []  # nothing damaged kept
+    # The object gone from the remote: one line, naming the model, the version and where it was looked for.
+    fs.rm(key)
+    with pytest.raises(SystemExit):
+        predict.main(["--model", "nn@v1.1.0", "--repo", str(teammate.root), *files])
+    err = capsys.readouterr().err
+    assert f"models/nn.keras at nn@v1.1.0 (md5 {md5}) is in neither this project's DVC cache nor its remote" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert list(releases.cache_dir().iterdir()) == []
 
 
 def test_the_pull_request_report_writes_both_sides_plots_as_images_beside_its_markdown(project, tmp_path):
