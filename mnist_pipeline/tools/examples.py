@@ -85,12 +85,12 @@ class Example:
 
 
 EXAMPLES = {
-    # The remote is a folder beside the clone, inside the examples' temporary folder: `dvc remote add` takes a
-    # relative path from the current folder (and writes it relative to .dvc/).
     # A shell that has not activated the environment (a side clone: DVC removes visualize's outputs first).
     "wrong-python": Example((".venv/bin/dvc repro --force --single-item visualize",), cwd="../outside",
                             setup=side_clone("../outside"), outside_venv=True),
     "status-after-run": Example(("dvc status",)),
+    # The remote is a folder beside the clone, inside the examples' temporary folder: `dvc remote add` takes a
+    # relative path from the current folder (and writes it relative to .dvc/).
     "push": Example(("dvc remote add -d shared ../team-remote", "dvc push")),
     "teammate-pull": Example(("dvc pull", "dvc status", "dvc repro"), cwd="../teammate",
                              setup=("git commit -qam 'add the team remote'", "git clone -q . ../teammate")),
