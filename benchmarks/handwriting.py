@@ -488,29 +488,23 @@ def readings(sample: Sample, models) -> dict[str, list[dict]] | None:
 
 def scores(samples: list[Sample], models) -> dict[str, Score]:
     """Each model's :class:`Score` on ``samples``; a picture refused counts as neither right nor sure."""
+    from mnist_pipeline.app.verdicts import as_number
+
     counts = {name: [0, 0, 0] for name in models}
     for sample in samples:
         answers = readings(sample, models)
         if answers is None:
             continue
         for name, digits in answers.items():
-            right = "".join(str(d["digit"]) for d in digits) == sample.label
-            sure = all(d["sure"] for d in digits)
+            reading = as_number(digits)
+            right = reading["number"] == sample.label
+            sure = reading["sure"] is True
             counts[name][0] += right
             counts[name][1] += sure
             counts[name][2] += sure and right
     n = len(samples)
     return {name: Score(right / n, sure / n, sure_right / sure if sure else 1.0)
             for name, (right, sure, sure_right) in counts.items()}
-
-
-def read(sample: Sample, model) -> str:
-    """What ``model`` reads in ``sample``'s picture: one digit, or a number's digits left to right."""
-    from mnist_pipeline.app.imaging import to_mnist, to_mnist_digits
-    from mnist_pipeline.model_io import predict_proba
-
-    digits = to_mnist_digits(sample.image) if len(sample.label) > 1 else to_mnist(sample.image)[None]
-    return "".join(str(digit) for digit in predict_proba(model, digits).argmax(axis=1))
 
 
 if __name__ == "__main__":

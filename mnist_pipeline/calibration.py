@@ -23,12 +23,7 @@ def reliability_table(y_true: np.ndarray, probabilities: np.ndarray, n_bins: int
     """One row per non-empty bin, in order of confidence: its ``confidence`` (mean), ``accuracy`` and ``count``."""
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities[np.arange(len(predicted)), predicted]
-    return confidence_table(confidence, predicted == np.asarray(y_true), n_bins)
-
-
-def confidence_table(confidence: np.ndarray, correct: np.ndarray, n_bins: int = N_BINS) -> pd.DataFrame:
-    """:func:`reliability_table` of predictions given by their ``confidence`` and whether each is ``correct``."""
-    count, confidence_sum, correct_sum = binned(confidence, correct, n_bins)
+    count, confidence_sum, correct_sum = binned(confidence, predicted == np.asarray(y_true), n_bins)
     occupied = count > 0
     return pd.DataFrame({
         "confidence": confidence_sum[occupied] / count[occupied],
