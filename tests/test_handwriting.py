@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from skimage.measure import label, regionprops
+from skimage.transform import resize
 
 from benchmarks.handwriting import (
     CONDITIONS,
     NO_DIGIT_CONDITIONS,
     OTHER_CONDITIONS,
+    cropped_scan,
     make_samples,
     readings,
     scores,
@@ -37,11 +39,11 @@ TARGETS = {"logreg": 0.85, "nn": 0.97}
 MEASURED = {
     "logreg": {"clean": 0.96, "photo": 0.96, "ballpoint": 0.91, "marker": 0.91, "ruled": 0.95, "squared": 0.99,
                "specks": 0.97, "transparent-white": 0.98, "transparent-black": 0.94, "black-canvas": 0.96,
-               "low-resolution": 0.95, "other-writers": 0.83, "low-res-writers": 0.75, "number": 0.84,
+               "low-resolution": 0.94, "other-writers": 0.83, "low-res-writers": 0.80, "number": 0.84,
                "touching-number": 0.81},
     "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.98, "marker": 0.98, "ruled": 0.98, "squared": 0.99,
            "specks": 1.00, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
-           "low-resolution": 0.97, "other-writers": 0.99, "low-res-writers": 0.88, "number": 0.97,
+           "low-resolution": 0.97, "other-writers": 0.99, "low-res-writers": 0.96, "number": 0.97,
            "touching-number": 0.91},
 }
 ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02, 2))
@@ -51,7 +53,7 @@ DIGIT_FLOORS = {"logreg": 0.90, "nn": 0.97}
 # The answers given as sure, in every condition: measured 97% to 100% right (the goal is 99%).
 SURE_FLOOR = 0.95
 # Pictures that hold no digit answered surely (a digit both models agree on, over its threshold): measured none of
-# noise and of blank pages; 1% (logreg) and 5% (nn) of crops of photographed scenes (the goal is none).
+# noise and of blank pages; 1% (logreg) and 7% (nn) of crops of photographed scenes (the goal is none).
 NO_DIGIT_SURE_CEILINGS = {"noise": 0.02, "blank-page": 0.02, "photo-of-a-scene": 0.07}
 
 
@@ -194,6 +196,28 @@ def test_the_paper_is_read_in_the_corners_where_a_tightly_cropped_digit_lines_th
     assert imaging.to_mnist(picture)[14, 12:16].max() < 60  # the hole is paper
 
 
+# load_digits scans cut to their ink, shown 80 px tall, smooth (order 3) or blocky (order 0). A 2 (22) and an 8 (18)
+# whose strokes fill two or three corners: the corners' level lies midway, and the polarity is the one whose ink is
+# fewer pieces. A 9 (199) and a 9 (285), whose faint strokes cover much of the crop: the paper beyond the frame
+# is the picture's own lightest level, not the median of what was first taken for paper.
+SMALL_SCANS = [(22, 3), (18, 3), (199, 0), (285, 0)]
+
+
+@pytest.mark.parametrize(("index", "order"), SMALL_SCANS)
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_a_small_scan_cut_to_its_ink_is_read_as_the_scan_itself(index, order, light_on_dark):
+    from sklearn.datasets import load_digits
+
+    glyph = cropped_scan(load_digits().images[index])
+    height = 80
+    shown = resize(glyph, (height, round(glyph.shape[1] * height / glyph.shape[0])), order=order, anti_aliasing=False)
+    picture = 255 * np.clip(shown, 0, 1)
+    read = imaging.to_mnist(picture if light_on_dark else 255 - picture)
+    # The scan in MNIST's form with no picture in between: what benchmarks.handwriting calls reading it directly.
+    direct = imaging.mnist_frame(np.clip(resize(glyph, (10 * glyph.shape[0], 10 * glyph.shape[1]), order=3), 0, 1))
+    assert np.corrcoef(read.ravel(), direct.ravel())[0, 1] > 0.8
+
+
 def test_a_small_scan_enlarged_pixel_by_pixel_is_read_as_its_smooth_enlargement():
     small = np.zeros((8, 6))
     small[1:7, 1] = small[1:7, 4] = small[1, 1:5] = small[6, 1:5] = 1  # a blocky 0
@@ -225,7 +249,8 @@ def test_a_picture_of_noise_is_read_piece_by_piece_once(monkeypatch):
 def test_a_picture_of_noise_alone_holds_no_digit(number):
     noise = np.random.default_rng(1).uniform(0, 255, (400, 400))
     read = imaging.to_mnist_digits if number else imaging.to_mnist
-    with pytest.raises(imaging.ImageError, match=r"^the image holds no digit: .*\(noise or a texture\)"):
+    # Refused as scattered marks or as a mesh of holes, depending on how its "paper" is read: either says noise.
+    with pytest.raises(imaging.ImageError, match=r"^the image holds no digit: .*\(noise(,| or) a texture"):
         read(noise)
 
 

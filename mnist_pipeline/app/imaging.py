@@ -61,9 +61,14 @@ BACKGROUND_FOOTPRINT = 0.3
 # its ink may run along most of the frame's sides, and leaves the corners to the paper far more often.
 CORNER = 1 / 8
 # A digit cropped tightly: ink along more than this fraction of one side of the frame. Its picture is then read
-# inside a margin of its own paper this fraction of its longer side wide.
+# inside a margin of its own paper this fraction of its longer side wide: as wide as the digit, so the paper's
+# estimate (a closing a fraction of the whole wide) finds paper around a small scan's strokes, which fill most of
+# its crop.
 CROPPED_EDGE = 0.1
-CROP_MARGIN = 0.25
+CROP_MARGIN = 0.5
+# The corners of such a picture tell the paper clearly when their level lies within this fraction of the
+# picture's range of grey from one extreme; nearer the middle they are part ink, and the digit's shape decides.
+CLEAR_CORNERS = 0.25
 # A picture whose grey level changes only every this many pixels or more, along both axes, is a small scan
 # enlarged pixel by pixel.
 MIN_BLOCK = 4
@@ -150,11 +155,17 @@ def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
         ink = pixels[:, :, -1] / 255  # drawn on a transparent canvas: the alpha is the ink, whatever its colour
     else:
         grey = _grey(pixels)
-        ink = _flattened_ink(grey)
-        mask = ink_mask(ink)
-        if _touches_frame(mask):
-            uncropped = _uncropped_ink(grey, mask)
-            ink = uncropped if uncropped.max() >= MIN_INK else ink  # (a 1 cropped to its stroke is mostly ink)
+        dark = _dark_ink(grey)
+        ink = _flattened_ink(grey, dark)
+        if _touches_frame(ink_mask(ink)):
+            dark = _cropped_polarity(grey, dark)
+            uncropped = _uncropped_ink(grey, dark)
+            # Kept unless it holds no ink (a 1 cropped to its stroke is mostly ink), or is a mesh where the first
+            # reading is none: on a photo whose light falls off towards an edge, the margin's even paper makes the
+            # darker paper there ink.
+            meshed = _digit_pieces(ink_mask(uncropped)) is None and _digit_pieces(ink_mask(ink)) is not None
+            if uncropped.max() >= MIN_INK and not meshed:
+                ink = uncropped
     strongest = np.percentile(ink, 99.9) if ink.size > 1000 else ink.max()
     if ink.max() < MIN_INK or strongest < MIN_INK / 2:
         raise ImageError("the image holds no digit: it is blank or of one uniform colour")
@@ -168,12 +179,13 @@ def _grey(pixels: np.ndarray) -> np.ndarray:
     return pixels[:, :, :3] @ _LUMA if pixels.shape[2] >= 3 else pixels[:, :, 0]
 
 
-def _flattened_ink(grey: np.ndarray) -> np.ndarray:
-    """Ink from grey levels: darkening relative to light paper, or brightening above a dark canvas."""
-    if _dark_ink(grey):
-        paper = np.maximum(_background(grey, closing), 1.0)
-        return np.clip((paper - grey) / np.maximum(paper, 32), 0, 1)
-    canvas = _background(grey, opening)
+def _flattened_ink(grey: np.ndarray, dark: bool, margin: float = 0.0, paper: float = 0.0) -> np.ndarray:
+    """Ink from grey levels: darkening relative to light paper (``dark`` ink), or brightening above a dark canvas;
+    the paper's level estimated as :func:`_background` does, with its ``margin`` of ``paper``."""
+    if dark:
+        level = np.maximum(_background(grey, closing, margin, paper), 1.0)
+        return np.clip((level - grey) / np.maximum(level, 32), 0, 1)
+    canvas = _background(grey, opening, margin, paper)
     return np.clip((grey - canvas) / 255, 0, 1)
 
 
@@ -199,11 +211,17 @@ def _block_size(grey: np.ndarray) -> float | None:
 def _dark_ink(grey: np.ndarray) -> bool:
     """Whether the ink is darker than the paper: the extremes of grey lie on the dark side of the paper's level,
     the median of the picture's corners (paper, even where a digit cropped to its ink lines the frame's sides)."""
+    low, paper, high = _corner_levels(grey)
+    return high - paper <= paper - low
+
+
+def _corner_levels(grey: np.ndarray) -> tuple[float, float, float]:
+    """The picture's darkest level, its corners' median level, and its lightest level (the extremes robust to a
+    few stray pixels)."""
     low, high = np.percentile(grey, [0.1, 99.9])
     rows, cols = max(1, round(CORNER * grey.shape[0])), max(1, round(CORNER * grey.shape[1]))
     corners = [grey[:rows, :cols], grey[:rows, -cols:], grey[-rows:, :cols], grey[-rows:, -cols:]]
-    paper = np.median(np.concatenate([corner.ravel() for corner in corners]))
-    return high - paper <= paper - low
+    return float(low), float(np.median(np.concatenate([corner.ravel() for corner in corners]))), float(high)
 
 
 def _touches_frame(mask: np.ndarray) -> bool:
@@ -212,29 +230,76 @@ def _touches_frame(mask: np.ndarray) -> bool:
     return max(mask[0].mean(), mask[-1].mean(), mask[:, 0].mean(), mask[:, -1].mean()) > CROPPED_EDGE
 
 
-def _uncropped_ink(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _cropped_polarity(grey: np.ndarray, dark: bool) -> bool:
+    """Whether the ink is darker than the paper in a picture cropped tightly to its digit, where the corners
+    (:func:`_dark_ink`'s answer, ``dark``) may be ink themselves: a small scan cut to its ink has strokes in two
+    or three of its four corners, and their median level is then neither the paper's nor the ink's.
+
+    Where the corners' level is that ambiguous (not within :data:`CLEAR_CORNERS` of the range from either
+    extreme), the ink is told from the paper by its shape: a digit is one or two strokes, while the paper around
+    a digit cropped to its ink is cut by them into several pieces (the hole of a 0, the bays either side of a 3,
+    the corners). The reading with fewer pieces of ink is taken, if it is no mesh (:func:`_digit_pieces`); on a
+    tie, the corners' answer. Clear corners are trusted: a digit whose faint stroke breaks in two would otherwise
+    lose to its paper in one piece."""
+    low, paper, high = _corner_levels(grey)
+    if min(paper - low, high - paper) < CLEAR_CORNERS * (high - low):
+        return dark
+    pieces = {side: _digit_pieces(remove_rules(ink_mask(_uncropped_ink(grey, side)))) for side in (dark, not dark)}
+    if None not in pieces.values() and pieces[not dark] < pieces[dark]:
+        return not dark
+    return dark
+
+
+def _digit_pieces(mask: np.ndarray) -> int | None:
+    """How many pieces of ink ``mask`` holds that are no specks (:data:`MIN_PIECE` of the largest); None where it
+    holds none, or a mesh enclosing more than :data:`MAX_HOLES` holes (noise read in the other polarity is one
+    piece, but no digit)."""
+    areas = np.bincount(label(mask, connectivity=2).ravel())[1:]
+    if not areas.size or areas.size - euler_number(mask, connectivity=2) > MAX_HOLES:
+        return None
+    return int(np.count_nonzero(areas >= MIN_PIECE * areas.max()))
+
+
+def _uncropped_ink(grey: np.ndarray, dark: bool) -> np.ndarray:
     """:func:`_flattened_ink` of a picture cropped tightly to its digit, as if the page went on beyond the frame:
-    the picture is set in a margin of its own paper level (the median where the first reading's ink ``mask``
-    found none), so the paper's estimate near a stroke that touches the frame is paper, not the stroke."""
-    margin = round(CROP_MARGIN * max(grey.shape))
-    paper = float(np.median(grey[~mask] if not mask.all() else grey))
-    padded = np.pad(grey, margin, constant_values=paper)
-    return _flattened_ink(padded)[margin:-margin, margin:-margin]
+    the picture is set in a margin of its own paper level (:func:`_paper_level`), so the paper's estimate near a
+    stroke that touches the frame is paper, not the stroke."""
+    return _flattened_ink(grey, dark, CROP_MARGIN, _paper_level(grey, dark))
 
 
-def _background(grey: np.ndarray, morphology) -> np.ndarray:
+def _paper_level(grey: np.ndarray, dark: bool) -> float:
+    """The paper's grey level in a picture cropped tightly to its digit: the median of the pixels that hold less
+    than :data:`MIN_INK` of ink, measured as :func:`_flattened_ink` measures it, against the picture's extreme on
+    the paper's side (its lightest level under dark ink, its darkest under light ink).
+
+    Not the median of what the first reading took for paper: in a tight crop the paper's estimate follows the
+    strokes along the frame, and a small scan's faint strokes and soft edges cover much of the picture, so that
+    median is grey and reads those strokes as paper."""
+    low, high = np.percentile(grey, [0.1, 99.9])
+    paper = grey[grey >= high * (1 - MIN_INK)] if dark else grey[grey <= low + MIN_INK * 255]
+    return float(np.median(paper))
+
+
+def _background(grey: np.ndarray, morphology, margin: float = 0.0, paper: float = 0.0) -> np.ndarray:
     """The paper (or canvas) level everywhere: ``morphology`` with a square far wider than any stroke removes the
     strokes and keeps slow changes of light, on a small copy; smoothed and brought back to full size.
 
     The copy is first extended by point reflection at its edges, which continues a ramp of light as a ramp: with
-    a mirror or the edge value, the level near a dark edge would be the brighter level a footprint inwards.
+    a mirror or the edge value, the level near a dark edge would be the brighter level a footprint inwards. With a
+    ``margin`` (a fraction of the picture's longer side), the copy is first set in a border of level ``paper``
+    that wide, as if the page went on beyond the frame; the square is then a fraction of the whole.
     """
-    small_shape = _fit(grey.shape, BACKGROUND_SIDE)
-    small = resize(grey, small_shape, order=1, anti_aliasing=True, preserve_range=True)
-    side = max(5, round(BACKGROUND_FOOTPRINT * min(small_shape))) | 1
+    border = margin * max(grey.shape)
+    scale = BACKGROUND_SIDE / (max(grey.shape) + 2 * border)
+    inner = max(1, round(grey.shape[0] * scale)), max(1, round(grey.shape[1] * scale))
+    small = resize(grey, inner, order=1, anti_aliasing=True, preserve_range=True)
+    pad = round(border * scale)
+    small = np.pad(small, pad, constant_values=paper)
+    side = max(5, round(BACKGROUND_FOOTPRINT * min(small.shape))) | 1
     extended = np.pad(small, side, mode="reflect", reflect_type="odd")
     level = morphology(extended, np.ones((side, side), dtype=bool))
-    level = gaussian(level, sigma=side / 4, preserve_range=True)[side:-side, side:-side]
+    crop = side + pad
+    level = gaussian(level, sigma=side / 4, preserve_range=True)[crop:-crop, crop:-crop]
     return resize(level, grey.shape, order=1, preserve_range=True)
 
 
