@@ -69,8 +69,9 @@ def test_the_predicting_page_quotes_the_table_the_handwriting_benchmark_wrote():
     written = committed_or_workspace("benchmarks/handwriting.md").split("\n\n")
     [table] = [block.strip() for block in written if block.startswith("| condition |")]
     assert f"\n{table}\n" in DOCS["predicting.md"]
-    [scans] = [block for block in written if block.startswith("The same writers' scans read directly")]
-    assert " ".join(scans.split()) in " ".join(DOCS["predicting.md"].split())
+    for ceiling in ("The same writers' scans read directly", "The MNIST digits redrawn with a pen"):
+        [block] = [block for block in written if block.startswith(ceiling)]
+        assert " ".join(block.split()) in " ".join(DOCS["predicting.md"].split())
 
 
 def test_benchmark_page_quotes_the_stage_times_the_benchmark_wrote():
