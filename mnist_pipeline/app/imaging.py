@@ -238,9 +238,9 @@ def _cropped_polarity(grey: np.ndarray, dark: bool) -> bool:
     Where the corners' level is that ambiguous (not within :data:`CLEAR_CORNERS` of the range from either
     extreme), the ink is told from the paper by its shape: a digit is one or two strokes, while the paper around
     a digit cropped to its ink is cut by them into several pieces (the hole of a 0, the bays either side of a 3,
-    the corners). The reading with fewer pieces of ink is taken, if it is no mesh (:func:`_digit_pieces`); on a
-    tie, the corners' answer. Clear corners are trusted: a digit whose faint stroke breaks in two would otherwise
-    lose to its paper in one piece."""
+    the corners). The reading whose ink, rules aside, makes fewer pieces is taken where neither reading is a mesh
+    (:func:`_digit_pieces`); on a tie, or where one is a mesh, the corners' answer. Clear corners are trusted: a
+    digit whose faint stroke breaks in two would otherwise lose to its paper in one piece."""
     low, paper, high = _corner_levels(grey)
     if min(paper - low, high - paper) < CLEAR_CORNERS * (high - low):
         return dark
