@@ -318,15 +318,17 @@ def scans_read_directly(n: int, rng: np.random.Generator) -> tuple[np.ndarray, n
     writers' digits when nothing is lost in reading them, the most ``low-res-writers`` could score."""
     from sklearn.datasets import load_digits
 
-    from mnist_pipeline.app.imaging import mnist_frame
-
     data = load_digits()
     chosen = rng.choice(len(data.target), n, replace=False)
-    digits = []
-    for index in chosen:
-        glyph = cropped_scan(data.images[index])
-        digits.append(mnist_frame(np.clip(resize(glyph, (10 * glyph.shape[0], 10 * glyph.shape[1]), order=3), 0, 1)))
-    return np.stack(digits), data.target[chosen]
+    return np.stack([scan_read_directly(cropped_scan(data.images[index])) for index in chosen]), data.target[chosen]
+
+
+def scan_read_directly(glyph: np.ndarray) -> np.ndarray:
+    """A scan cropped to its ink (:func:`cropped_scan`) as a (28, 28) MNIST digit, with no picture in between:
+    enlarged smoothly, then MNIST's 20-pixel box and centre of mass."""
+    from mnist_pipeline.app.imaging import mnist_frame
+
+    return mnist_frame(np.clip(resize(glyph, (10 * glyph.shape[0], 10 * glyph.shape[1]), order=3), 0, 1))
 
 
 def pen_digits_read_directly(x_test: np.ndarray, y_test: np.ndarray, n: int,
@@ -423,9 +425,16 @@ def load_test_digits(mirror: Path) -> tuple[np.ndarray, np.ndarray]:
     return read("t10k-images-idx3-ubyte", parse_images), read("t10k-labels-idx1-ubyte", parse_labels)
 
 
+def accuracies(models, digits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Each model's share of ``digits`` (MNIST's form) read as their ``labels``."""
+    from mnist_pipeline.model_io import predict_proba
+
+    return {name: float(np.mean(predict_proba(model, digits).argmax(axis=1) == labels))
+            for name, model in models.items()}
+
+
 def main() -> None:
     from mnist_pipeline.app import predict
-    from mnist_pipeline.model_io import predict_proba
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-condition", type=int, default=100)
@@ -462,15 +471,14 @@ def main() -> None:
         lines.append(f"| {condition} | {len(samples)} | {' | '.join(cells)} |")
         print(lines[-1], flush=True)
     digits, labels = scans_read_directly(5 * args.per_condition, np.random.default_rng([args.seed, *b"scans"]))
-    right = [f"{name} {np.mean(predict_proba(model, digits).argmax(axis=1) == labels):.0%}"
-             for name, model in models.items()]
+    right = accuracies(models, digits, labels)
     lines += ["", f"The same writers' scans read directly, with no picture in between ({len(labels)} `load_digits` "
-                  f"digits; the most the reading of `low-res-writers` could give): {', '.join(right)}."]
+                  f"digits; the most the reading of `low-res-writers` could give): "
+                  f"{', '.join(f'{name} {share:.0%}' for name, share in right.items())}."]
     print(*lines[-2:], sep="\n", flush=True)
     digits, labels = pen_digits_read_directly(x_test, y_test, 15 * args.per_condition,
                                               np.random.default_rng([args.seed, *b"pen"]))
-    right = {name: float(np.mean(predict_proba(model, digits).argmax(axis=1) == labels))
-             for name, model in models.items()}
+    right = accuracies(models, digits, labels)
     lines += ["", f"The MNIST digits redrawn with a pen as the pen conditions and the numbers draw them, read directly "
                   f"({len(labels)} digits; the most those conditions could give a digit): "
                   f"{', '.join(f'{name} {share:.1%}' for name, share in right.items())}; a number of four such "
@@ -509,13 +517,15 @@ def readings(sample: Sample, models) -> dict[str, list[dict]] | None:
     return judge({name: predict_proba(model, digits) for name, model in models.items()}, thresholds_of(models))
 
 
-def scores(samples: list[Sample], models) -> dict[str, Score]:
-    """Each model's :class:`Score` on ``samples``; a picture refused counts as neither right nor sure."""
+def scores(samples: list[Sample], models, read: list | None = None) -> dict[str, Score]:
+    """Each model's :class:`Score` on ``samples``; a picture refused counts as neither right nor sure. ``read``:
+    the samples' :func:`readings`, where the caller has them already."""
     from mnist_pipeline.app.verdicts import as_number
 
     counts = {name: [0, 0, 0] for name in models}
-    for sample in samples:
-        answers = readings(sample, models)
+    if read is None:
+        read = [readings(sample, models) for sample in samples]
+    for sample, answers in zip(samples, read, strict=True):
         if answers is None:
             continue
         for name, digits in answers.items():

@@ -157,13 +157,13 @@ def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
         grey = _grey(pixels)
         dark = _dark_ink(grey)
         ink = _flattened_ink(grey, dark)
-        if _touches_frame(ink_mask(ink)):
-            dark = _cropped_polarity(grey, dark)
+        mask = ink_mask(ink)
+        if _touches_frame(mask):
             uncropped = _uncropped_ink(grey, dark)
             # Kept unless it holds no ink (a 1 cropped to its stroke is mostly ink), or is a mesh where the first
             # reading is none: on a photo whose light falls off towards an edge, the margin's even paper makes the
             # darker paper there ink.
-            meshed = _digit_pieces(ink_mask(uncropped)) is None and _digit_pieces(ink_mask(ink)) is not None
+            meshed = _digit_pieces(ink_mask(uncropped)) is None and _digit_pieces(mask) is not None
             if uncropped.max() >= MIN_INK and not meshed:
                 ink = uncropped
     strongest = np.percentile(ink, 99.9) if ink.size > 1000 else ink.max()
@@ -230,32 +230,12 @@ def _touches_frame(mask: np.ndarray) -> bool:
     return max(mask[0].mean(), mask[-1].mean(), mask[:, 0].mean(), mask[:, -1].mean()) > CROPPED_EDGE
 
 
-def _cropped_polarity(grey: np.ndarray, dark: bool) -> bool:
-    """Whether the ink is darker than the paper in a picture cropped tightly to its digit, where the corners
-    (:func:`_dark_ink`'s answer, ``dark``) may be ink themselves: a small scan cut to its ink has strokes in two
-    or three of its four corners, and their median level is then neither the paper's nor the ink's.
-
-    Where the corners' level is that ambiguous (not within :data:`CLEAR_CORNERS` of the range from either
-    extreme), the ink is told from the paper by its shape: a digit is one or two strokes, while the paper around
-    a digit cropped to its ink is cut by them into several pieces (the hole of a 0, the bays either side of a 3,
-    the corners). The reading whose ink, rules aside, makes fewer pieces is taken where neither reading is a mesh
-    (:func:`_digit_pieces`); on a tie, or where one is a mesh, the corners' answer. Clear corners are trusted: a
-    digit whose faint stroke breaks in two would otherwise lose to its paper in one piece."""
-    low, paper, high = _corner_levels(grey)
-    if min(paper - low, high - paper) < CLEAR_CORNERS * (high - low):
-        return dark
-    pieces = {side: _digit_pieces(remove_rules(ink_mask(_uncropped_ink(grey, side)))) for side in (dark, not dark)}
-    if None not in pieces.values() and pieces[not dark] < pieces[dark]:
-        return not dark
-    return dark
-
-
 def _digit_pieces(mask: np.ndarray) -> int | None:
     """How many pieces of ink ``mask`` holds that are no specks (:data:`MIN_PIECE` of the largest); None where it
     holds none, or a mesh enclosing more than :data:`MAX_HOLES` holes (noise read in the other polarity is one
     piece, but no digit)."""
     areas = np.bincount(label(mask, connectivity=2).ravel())[1:]
-    if not areas.size or areas.size - euler_number(mask, connectivity=2) > MAX_HOLES:
+    if not areas.size or _holes(mask, areas.size) > MAX_HOLES:
         return None
     return int(np.count_nonzero(areas >= MIN_PIECE * areas.max()))
 
@@ -263,8 +243,29 @@ def _digit_pieces(mask: np.ndarray) -> int | None:
 def _uncropped_ink(grey: np.ndarray, dark: bool) -> np.ndarray:
     """:func:`_flattened_ink` of a picture cropped tightly to its digit, as if the page went on beyond the frame:
     the picture is set in a margin of its own paper level (:func:`_paper_level`), so the paper's estimate near a
-    stroke that touches the frame is paper, not the stroke."""
-    return _flattened_ink(grey, dark, CROP_MARGIN, _paper_level(grey, dark))
+    stroke that touches the frame is paper, not the stroke.
+
+    ``dark`` is the corners' answer (:func:`_dark_ink`), and they may be ink themselves: a small scan cut to its
+    ink has strokes in two or three of its four corners, and their median level is then neither the paper's nor
+    the ink's. Where it is that ambiguous (not within :data:`CLEAR_CORNERS` of the range from either extreme),
+    the ink is told from the paper by its shape: a digit is one or two strokes, while the paper around a digit
+    cropped to its ink is cut by them into several pieces (the hole of a 0, the bays either side of a 3, the
+    corners). The reading whose ink, rules aside, makes fewer pieces is taken where neither reading is a mesh
+    (:func:`_digit_pieces`); on a tie, or where one is a mesh, the corners' answer. Clear corners are trusted: a
+    digit whose faint stroke breaks in two would otherwise lose to its paper in one piece."""
+    corners = _flattened_ink(grey, dark, CROP_MARGIN, _paper_level(grey, dark))
+    if not _ambiguous_corners(grey):
+        return corners
+    shape = _flattened_ink(grey, not dark, CROP_MARGIN, _paper_level(grey, not dark))
+    pieces = [_digit_pieces(remove_rules(ink_mask(ink))) for ink in (corners, shape)]
+    return shape if None not in pieces and pieces[1] < pieces[0] else corners
+
+
+def _ambiguous_corners(grey: np.ndarray) -> bool:
+    """Whether the corners' level lies midway between the picture's extremes, not within :data:`CLEAR_CORNERS` of
+    its range of grey from either."""
+    low, paper, high = _corner_levels(grey)
+    return min(paper - low, high - paper) >= CLEAR_CORNERS * (high - low)
 
 
 def _paper_level(grey: np.ndarray, dark: bool) -> float:
@@ -289,10 +290,10 @@ def _background(grey: np.ndarray, morphology, margin: float = 0.0, paper: float 
     ``margin`` (a fraction of the picture's longer side), the copy is first set in a border of level ``paper``
     that wide, as if the page went on beyond the frame; the square is then a fraction of the whole.
     """
-    border = margin * max(grey.shape)
-    scale = BACKGROUND_SIDE / (max(grey.shape) + 2 * border)
-    inner = max(1, round(grey.shape[0] * scale)), max(1, round(grey.shape[1] * scale))
-    small = resize(grey, inner, order=1, anti_aliasing=True, preserve_range=True)
+    longest = max(grey.shape)
+    border = margin * longest
+    scale = BACKGROUND_SIDE / (longest + 2 * border)
+    small = resize(grey, _fit(grey.shape, scale * longest), order=1, anti_aliasing=True, preserve_range=True)
     pad = round(border * scale)
     small = np.pad(small, pad, constant_values=paper)
     side = max(5, round(BACKGROUND_FOOTPRINT * min(small.shape))) | 1
@@ -303,7 +304,7 @@ def _background(grey: np.ndarray, morphology, margin: float = 0.0, paper: float 
     return resize(level, grey.shape, order=1, preserve_range=True)
 
 
-def _fit(shape: tuple[int, ...], longest: int) -> tuple[int, int]:
+def _fit(shape: tuple[int, ...], longest: float) -> tuple[int, int]:
     scale = longest / max(shape[:2])
     return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
 
@@ -460,10 +461,15 @@ def _refuse_stray_ink(mask: np.ndarray, kept: np.ndarray, most: float) -> None:
                          f"largest mark as in it (noise or a texture), where a digit stands out from its paper")
 
 
+def _holes(mask: np.ndarray, pieces: int) -> int:
+    """How many holes the ink of ``mask``, made of ``pieces`` pieces, encloses (Euler: pieces less holes)."""
+    return pieces - euler_number(mask, connectivity=2)
+
+
 def _refuse_mesh(digit: np.ndarray, pieces: int) -> None:
     """Raise :class:`ImageError` when the ink of a digit made of ``pieces`` pieces encloses more than
     :data:`MAX_HOLES` holes."""
-    holes = pieces - euler_number(digit, connectivity=2)
+    holes = _holes(digit, pieces)
     if holes > MAX_HOLES:
         raise ImageError(f"the image holds no digit: its ink encloses {holes} holes (noise, a texture or a scene), "
                          f"where a digit has at most two")
