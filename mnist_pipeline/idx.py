@@ -44,12 +44,16 @@ def parse_idx(data: bytes, *, name: str = "IDX data") -> np.ndarray:
     if len(data) < header_size:
         raise IdxError(f"{name}: truncated header ({len(data)} of {header_size} bytes)")
     shape = struct.unpack(f">{n_dims}I", data[4:header_size])
-    # Python ints cannot overflow, so the product is exact even for a hostile header.
-    payload_size = 1
+    # Python ints cannot overflow, so the product is exact even for a hostile header. The product of the sizes
+    # that are not zero is bounded too: an empty shape such as (0, 2**32 - 1, 2**32 - 1) holds no bytes, but is
+    # more elements than numpy can index.
+    payload_size, extent = 1, 1
     for size in shape:
         payload_size *= size
-    if payload_size > MAX_PAYLOAD_BYTES:
-        raise IdxError(f"{name}: header claims shape {shape}, {payload_size} bytes, over the {MAX_PAYLOAD_BYTES} limit")
+        extent *= max(size, 1)
+    if extent > MAX_PAYLOAD_BYTES:
+        claim = f"{payload_size} bytes" if payload_size else f"no bytes but {extent} elements beside its zero size"
+        raise IdxError(f"{name}: header claims shape {shape}, {claim}, over the {MAX_PAYLOAD_BYTES} limit")
     actual = len(data) - header_size
     if actual != payload_size:
         state = "truncated" if actual < payload_size else "has trailing bytes"

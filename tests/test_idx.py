@@ -136,6 +136,13 @@ def test_oversized_claim_is_refused_even_when_the_product_overflows_uint32():
         parse_idx(header(2**32 - 1, 2**32 - 1, 2**32 - 1))
 
 
+def test_an_empty_shape_whose_other_sizes_are_impossible_is_refused():
+    # No bytes to hold, but more elements than numpy can index: found by test_idx_properties' random headers.
+    with pytest.raises(IdxError, match=r"shape \(0, 4294967295, 4294967295\), no bytes but .* over the .* limit"):
+        parse_idx(header(0, 2**32 - 1, 2**32 - 1))
+    assert parse_idx(header(0, 28, 28)).shape == (0, 28, 28)  # an empty file of images is still an array
+
+
 def test_payload_at_the_limit_is_judged_by_size_not_refused_as_oversized():
     # One byte under the limit, with no payload: the error is "truncated", not "over the limit".
     with pytest.raises(IdxError, match="truncated"):
