@@ -42,7 +42,7 @@ test: $(ENV)  ## Unit, stage and end-to-end tests (the tiny `dvc repro` and its 
 	python -m pytest -n auto --dist loadscope
 
 test-fast: $(ENV)  ## The inner loop: unit tests, no TensorFlow, no subprocesses (seconds)
-	python -m pytest -m "not e2e and not heavy and not slow"
+	python -m pytest -n auto --dist loadscope -m "not e2e and not heavy and not slow"
 
 test-slow: $(ENV)  ## Accuracy floors: the default params' models on the full data (the workspace's, if up to date)
 	python -m pytest -m slow -n auto

@@ -4,8 +4,10 @@ wrote, their links lead somewhere, and their commands are the real ones."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,32 @@ def test_a_server_example_is_stopped_once_it_prints_its_line_and_its_output_ends
         "starting\nServing at http://x (Ctrl+C to stop)\n")
     with pytest.raises(ExampleError, match="ended, or ran 120 s, without printing a line matching 'Serving'"):
         run_until("echo starting; exit 3", tmp_path, dict(os.environ), "Serving")
+
+
+# Python programs that print their line, then take Ctrl-C as the arguments say.
+FIRST_CTRL_C_TAKEN = ("import signal, time; signal.signal(signal.SIGINT, lambda *_: signal.signal(signal.SIGINT, "
+                      "signal.SIG_DFL)); print('Serving', flush=True); time.sleep(60)")
+CTRL_C_IGNORED = ("import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); print('Serving', flush=True); "
+                  "time.sleep(60)")
+
+
+def test_ctrl_c_is_pressed_again_while_the_program_runs(tmp_path):
+    # As a shell does that takes the first Ctrl-C while it starts a command, and waits for the command.
+    from mnist_pipeline.tools.examples import run_until
+
+    start = time.monotonic()
+    command = f'{sys.executable} -c "{FIRST_CTRL_C_TAKEN}"'
+    assert run_until(command, tmp_path, dict(os.environ), "Serving") == "Serving\n"
+    assert time.monotonic() - start < 10
+
+
+def test_a_program_that_ignores_ctrl_c_is_killed(tmp_path):
+    from mnist_pipeline.tools.examples import interrupt
+
+    process = subprocess.Popen([sys.executable, "-c", CTRL_C_IGNORED], stdout=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    assert process.stdout.readline() == "Serving\n"
+    start = time.monotonic()
+    interrupt(process, timeout=0.5, again=0.25)
+    assert process.returncode == -signal.SIGKILL
+    assert time.monotonic() - start < 10

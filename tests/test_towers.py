@@ -5,11 +5,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+from test_models import nn_params, synthetic_digits
 
 from mnist_pipeline.keras_io import load_keras, save_keras
 from mnist_pipeline.nn import batches, build_model, thread_pools, train_nn
 from mnist_pipeline.tensorflow_env import import_keras
-from tests.test_models import nn_params, synthetic_digits
 
 # Every test here builds or trains a Keras network: seconds each, in `make test`, not in the inner loop.
 pytestmark = pytest.mark.heavy

@@ -78,7 +78,8 @@ class Example:
     setup: tuple[str, ...] = ()  # run first, in the clone's root, not shown
     # Only the lines matching it are shown, "…" standing for each run of lines left out.
     keep: str | None = None
-    # A command that runs until stopped (a server): Ctrl-C once a line of its output matches this.
+    # A command that runs until stopped (a server): Ctrl-C (again each second while it runs) once a line of its
+    # output matches this.
     until: str | None = None
     # Run from a shell whose PATH lacks the project's environment (not activated), as a new user's may.
     outside_venv: bool = False
@@ -217,14 +218,28 @@ def run_until(command: str, cwd: Path, env: dict[str, str], until: str, timeout:
                                f"{until!r}:\n{''.join(lines)}")
     finally:
         killer.cancel()
+        interrupt(process)
+    return "".join(lines)
+
+
+def interrupt(process: subprocess.Popen, timeout: float = 30, again: float = 1) -> None:
+    """Stop ``process`` and what it started as Ctrl-C at a terminal does, pressed again every ``again`` seconds
+    while any of them runs; SIGKILL after ``timeout`` seconds.
+
+    Pressed again, since one Ctrl-C may not be enough: a shell that takes it while it starts a command waits for
+    the command, which was started after the Ctrl-C and never got it."""
+    waited = 0.0
+    while waited < timeout:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGINT)
         try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:  # a program that ignores Ctrl-C
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-    return "".join(lines)
+            process.communicate(timeout=again)
+            return
+        except subprocess.TimeoutExpired:
+            waited += again
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # a program that ignores Ctrl-C
+    process.communicate()
 
 
 def make_clone(root: Path, folder: Path) -> Path:
