@@ -370,7 +370,7 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
     rules = np.zeros_like(mask)
     for axis, span, across in ((1, width, height), (0, height, width)):
         # Odd: skimage pads an even footprint with a zero to centre it, and scipy then filters it as a 2-D shape,
-        # not as one pass of a line (5 to 10 times slower on a photo).
+        # not as one pass of a line (20 times slower on a photo of a digit).
         run = max(9, round(span * RULE_RUN) | 1)
         line = np.ones((1, run) if axis == 1 else (run, 1), dtype=bool)
         candidates = label(opening(mask, line), connectivity=2)
