@@ -398,10 +398,14 @@ def _rule_thickness(rules: np.ndarray) -> int:
 # --- 4. components --------------------------------------------------------------------------------------------------
 
 def _pieces(mask: np.ndarray) -> list:
-    pieces = sorted(regionprops(label(mask, connectivity=2)), key=lambda piece: -piece.area)
-    if not pieces:
+    """The pieces of ink in ``mask`` that are no specks (:data:`MIN_PIECE` of the largest), largest first."""
+    labels = label(mask, connectivity=2)
+    areas = np.bincount(labels.ravel())[1:]
+    if not areas.size:
         raise ImageError("the image holds no digit: nothing stands out from the paper")
-    return pieces
+    # Only these become scikit-image regions: a picture of noise holds thousands of specks.
+    marks = np.flatnonzero(areas >= MIN_PIECE * areas.max()) + 1
+    return sorted(regionprops(np.where(np.isin(labels, marks), labels, 0)), key=lambda piece: -piece.area)
 
 
 def _gap(box, other) -> float:
@@ -419,10 +423,7 @@ def digit_mask(mask: np.ndarray) -> np.ndarray:
     """
     pieces = _pieces(mask)
     _refuse_scattered_ink(pieces, MAX_PIECES)
-    # Specks first out: a picture of noise has thousands of pieces, and each pass below looks at every one left
-    # (by position: comparing scikit-image's regions compares their pixels).
-    left = [piece for piece in pieces[1:] if piece.area >= MIN_PIECE * pieces[0].area]
-    chosen, box = [pieces[0]], pieces[0].bbox
+    chosen, box, left = [pieces[0]], pieces[0].bbox, pieces[1:]
     grown = True
     while grown:
         grown, far = False, []
@@ -446,9 +447,10 @@ def _grow(box, other) -> tuple[int, int, int, int]:
 
 
 def _refuse_scattered_ink(pieces: list, most: int) -> None:
-    """Raise :class:`ImageError` when more than ``most`` pieces of ink, the largest counted, are no specks beside
-    it (for a number, a bound that also keeps the grouping of its pieces from running long on noise)."""
-    marks = sum(piece.area >= MIN_PIECE * pieces[0].area for piece in pieces)
+    """Raise :class:`ImageError` when more than ``most`` pieces of ink that are no specks (:func:`_pieces`), the
+    largest counted, make it (for a number, a bound that also keeps the grouping of its pieces from running long on
+    noise)."""
+    marks = len(pieces)
     if marks > most:
         raise ImageError(f"the image holds no digit: its ink is scattered in {marks} marks of similar size "
                          f"(noise or a texture), where a digit has a few strokes")
@@ -486,7 +488,6 @@ def number_masks(mask: np.ndarray) -> list[np.ndarray]:
     """
     pieces = _pieces(mask)
     _refuse_scattered_ink(pieces, MAX_NUMBER_LENGTH * MAX_PIECES)
-    pieces = [piece for piece in pieces if piece.area >= MIN_PIECE * pieces[0].area]
     big = [piece for piece in pieces if piece.area >= 0.25 * pieces[0].area]
     row_top = float(np.median([piece.bbox[0] for piece in big]))
     row_bottom = float(np.median([piece.bbox[2] for piece in big]))
