@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,14 @@ class Project:
     def commit(self, message: str) -> None:
         self.git("add", "-A")
         self.git("commit", "-qm", message)
+
+
+def as_in_a_terminal() -> None:
+    """A child's ``preexec_fn``: Ctrl-C's SIGINT with its default action, as a terminal's foreground program has it.
+
+    A shell without job control starts background commands (`make test &`, some CI runners) with SIGINT ignored,
+    and an ignored signal stays ignored across exec: a test that sends Ctrl-C would find it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def deep_update(target: dict, values: dict) -> None:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import as_in_a_terminal
 
 from mnist_pipeline.errors import ModelLoadError
 from mnist_pipeline.keras_io import load_keras
@@ -64,15 +65,9 @@ def test_bad_param_fails_fast_naming_key_value_and_choices(project):
     restore(project)
 
 
-def _as_in_a_terminal() -> None:
-    # A shell without job control starts background commands (`make test &`, some CI runners) with SIGINT
-    # ignored, and an ignored signal stays ignored across exec: give `dvc repro` Ctrl-C as a terminal would.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def start_repro(project) -> subprocess.Popen:
     return subprocess.Popen(["dvc", "repro"], cwd=project.root, env=project.env, start_new_session=True,
-                            preexec_fn=_as_in_a_terminal, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=as_in_a_terminal, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
 
 

@@ -16,7 +16,7 @@ import time
 
 import pytest
 import yaml
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, as_in_a_terminal
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
@@ -465,7 +465,7 @@ def test_a_search_interrupted_and_resumed_makes_each_trial_a_dvc_experiment_rank
     env = {**project.env, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "mnist_pipeline.tools.tune", "logreg", "--trials", "3"],
                                cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+                               text=True, start_new_session=True, preexec_fn=as_in_a_terminal)
     watchdog = threading.Timer(300, os.killpg, (process.pid, signal.SIGKILL))
     watchdog.start()
     lines, proposed = [], None
