@@ -234,10 +234,10 @@ def _digit_pieces(mask: np.ndarray) -> int | None:
     """How many pieces of ink ``mask`` holds that are no specks (:data:`MIN_PIECE` of the largest); None where it
     holds none, or a mesh enclosing more than :data:`MAX_HOLES` holes (noise read in the other polarity is one
     piece, but no digit)."""
-    areas = np.bincount(label(mask, connectivity=2).ravel())[1:]
+    _, areas = _labelled(mask)
     if not areas.size or _holes(mask, areas.size) > MAX_HOLES:
         return None
-    return int(np.count_nonzero(areas >= MIN_PIECE * areas.max()))
+    return int(np.count_nonzero(_marks(areas)))
 
 
 def _uncropped_ink(grey: np.ndarray, dark: bool) -> np.ndarray:
@@ -397,14 +397,24 @@ def _rule_thickness(rules: np.ndarray) -> int:
 
 # --- 4. components --------------------------------------------------------------------------------------------------
 
-def _pieces(mask: np.ndarray) -> list:
-    """The pieces of ink in ``mask`` that are no specks (:data:`MIN_PIECE` of the largest), largest first."""
+def _labelled(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces of ink in ``mask`` (8-connected) labelled 1, 2, …, and each one's area (label ``i`` at ``i - 1``)."""
     labels = label(mask, connectivity=2)
-    areas = np.bincount(labels.ravel())[1:]
+    return labels, np.bincount(labels.ravel())[1:]
+
+
+def _marks(areas: np.ndarray) -> np.ndarray:
+    """Which pieces of these ``areas`` are no specks: :data:`MIN_PIECE` of the largest or more."""
+    return areas >= MIN_PIECE * areas.max()
+
+
+def _pieces(mask: np.ndarray) -> list:
+    """The pieces of ink in ``mask`` that are no specks (:func:`_marks`), largest first."""
+    labels, areas = _labelled(mask)
     if not areas.size:
         raise ImageError("the image holds no digit: nothing stands out from the paper")
     # Only these become scikit-image regions: a picture of noise holds thousands of specks.
-    marks = np.flatnonzero(areas >= MIN_PIECE * areas.max()) + 1
+    marks = np.flatnonzero(_marks(areas)) + 1
     return sorted(regionprops(np.where(np.isin(labels, marks), labels, 0)), key=lambda piece: -piece.area)
 
 
@@ -447,12 +457,10 @@ def _grow(box, other) -> tuple[int, int, int, int]:
 
 
 def _refuse_scattered_ink(pieces: list, most: int) -> None:
-    """Raise :class:`ImageError` when more than ``most`` pieces of ink that are no specks (:func:`_pieces`), the
-    largest counted, make it (for a number, a bound that also keeps the grouping of its pieces from running long on
-    noise)."""
-    marks = len(pieces)
-    if marks > most:
-        raise ImageError(f"the image holds no digit: its ink is scattered in {marks} marks of similar size "
+    """Raise :class:`ImageError` when the ink makes more than ``most`` pieces that are no specks (:func:`_pieces`)
+    (for a number, a bound that also keeps the grouping of its pieces from running long on noise)."""
+    if len(pieces) > most:
+        raise ImageError(f"the image holds no digit: its ink is scattered in {len(pieces)} marks of similar size "
                          f"(noise or a texture), where a digit has a few strokes")
 
 
