@@ -27,7 +27,7 @@ import numpy as np
 import uvicorn
 from PIL import Image, ImageDraw
 
-from mnist_pipeline import model_io
+from mnist_pipeline import keras_io, model_io
 from mnist_pipeline.app import predict, serve
 from mnist_pipeline.app.imaging import to_mnist_digits
 
@@ -97,12 +97,12 @@ class LoopbackServer:
 @contextlib.contextmanager
 def predicting_through_keras_predict() -> Iterator[None]:
     """Inside the block, :func:`model_io.predict_proba` sends even a few images through Keras' ``model.predict``."""
-    few = model_io.FEW_IMAGES
-    model_io.FEW_IMAGES = 0
+    few = keras_io.FEW_IMAGES
+    keras_io.FEW_IMAGES = 0
     try:
         yield
     finally:
-        model_io.FEW_IMAGES = few
+        keras_io.FEW_IMAGES = few
 
 
 def main() -> None:

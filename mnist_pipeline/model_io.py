@@ -13,12 +13,10 @@ import numpy as np
 
 from mnist_pipeline.digits import flatten
 from mnist_pipeline.errors import ModelLoadError
-from mnist_pipeline.keras_io import load_keras
+from mnist_pipeline.keras_io import load_keras, predict_keras
 from mnist_pipeline.skops_io import load_skops
 
 LOADERS = {".skops": load_skops, ".keras": load_keras}
-# At most this many images (a picture's digits, a few files) skip Keras' per-call data pipeline.
-FEW_IMAGES = 64
 
 
 def load_model(path: Path):
@@ -40,12 +38,4 @@ def predict_proba(model, images: np.ndarray) -> np.ndarray:
     """
     if hasattr(model, "predict_proba"):
         return model.predict_proba(flatten(images))
-    if len(images) <= FEW_IMAGES:
-        # Keras' ``predict`` builds a data pipeline on every call, most of the time a picture or two take;
-        # ``predict_on_batch`` runs the compiled function on them as they are.
-        rows = model.predict_on_batch(images.astype(np.float32))
-    else:
-        rows = model.predict(images, batch_size=1000, verbose=0)
-    probabilities = np.asarray(rows, dtype=np.float64)
-    # float32 softmax rows sum to 1 only to ~1e-7; scikit-learn's log_loss checks more strictly.
-    return probabilities / probabilities.sum(axis=1, keepdims=True)
+    return predict_keras(model, images)

@@ -39,15 +39,6 @@ def load_section(path: Path, section: str, schema: type[T]) -> T:
     return parse(schema, _lookup(read_yaml(path), section, path), section)
 
 
-def load_value(path: Path, key: str, hint: Any) -> Any:
-    """Read ``params.yaml`` and return the one value at the dotted ``key`` (``train_nn.compute``), checked against
-    the type ``hint``: for a stage that reads a single param of another stage's section."""
-    value, parts = read_yaml(path), key.split(".")
-    for depth in range(1, len(parts) + 1):
-        value = _lookup(value, ".".join(parts[:depth]), path)
-    return _check_type(hint, value, key)
-
-
 def read_yaml(path: Path, *, missing: str = "run the stage from the project root",
               error: type[PipelineError] = ParamsError) -> Any:
     """The parsed YAML file ``path``. ``error`` is raised, naming the file, when it is missing (its message ends
@@ -60,12 +51,11 @@ def read_yaml(path: Path, *, missing: str = "run the stage from the project root
         raise error(f"{path} is not valid YAML: {problem}") from None
 
 
-def _lookup(mapping: Any, key: str, path: Path) -> Any:
-    """``mapping``'s entry for the last part of the dotted ``key``."""
-    name = key.rsplit(".", 1)[-1]
-    if not isinstance(mapping, dict) or name not in mapping:
-        raise ParamsError(f"{path} has no {'section' if '.' not in key else 'key'} '{key}'")
-    return mapping[name]
+def _lookup(mapping: Any, section: str, path: Path) -> Any:
+    """``mapping``'s entry ``section``."""
+    if not isinstance(mapping, dict) or section not in mapping:
+        raise ParamsError(f"{path} has no section '{section}'")
+    return mapping[section]
 
 
 def parse(cls: type, mapping: Any, where: str):

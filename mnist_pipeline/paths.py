@@ -16,6 +16,9 @@ PARAMS = Path("params.yaml")
 
 RAW_DIR = Path("data/raw")
 PROCESSED_DATA = Path("data/processed/mnist.npz")
+# What each model, read back from its file, says of the validation and test digits: its training stage writes
+# it, evaluate scores it (mnist_pipeline/probabilities.py).
+PROBABILITIES_DIR = Path("data/probabilities")
 
 MODELS_DIR = Path("models")
 LOGREG_MODEL = MODELS_DIR / "logreg.skops"
@@ -40,6 +43,11 @@ def model_file(name: str) -> Path:
     if name not in MODEL_FILES:
         raise ModelLoadError(f"unknown model {name!r}; the models are {list(MODEL_NAMES)}")
     return MODEL_FILES[name]
+
+
+def probabilities_file(model_name: str) -> Path:
+    """One model's class probabilities for the validation and test digits, as its training stage wrote them."""
+    return PROBABILITIES_DIR / f"{model_name}.npz"
 
 
 def predictions_file(model_name: str) -> Path:

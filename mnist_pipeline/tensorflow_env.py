@@ -89,13 +89,6 @@ def intra_op_threads(threads: int, compute: str, cores: int) -> int:
     return 1 if compute == "portable" else max(1, cores)
 
 
-def configure_inference(compute: str) -> None:
-    """For a process that only predicts: the kernels of the ``compute`` profile, and its threads an op
-    (:func:`intra_op_threads`). Before TensorFlow's first op."""
-    configure_environment(compute)
-    set_thread_pools(intra_op_threads(0, compute, os.cpu_count() or 1))
-
-
 def set_thread_pools(intra: int, inter: int | None = None) -> bool:
     """Size TensorFlow's intra-op pool (threads an op) and, if given, its inter-op pool (ops side by side); False
     where TensorFlow already ran in this process, whose pools then keep their sizes."""

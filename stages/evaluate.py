@@ -1,6 +1,7 @@
 """Stage evaluate: each model on the 10,000 test digits and the validation digits, into metrics.json, the
 per-model predictions and the per-model reliability tables; the confidence above which each model's answers are
-sure, chosen on the validation digits."""
+sure, chosen on the validation digits. It scores the probabilities each training stage wrote with its model
+(mnist_pipeline/probabilities.py), so it loads no model and starts no TensorFlow."""
 
 if not __package__:  # run as a file, the stage would skip stages/__init__.py: its checks and its kernel pins
     raise SystemExit("ERROR: run this stage as `python -m stages.evaluate` in the project root, or run `dvc repro`")
@@ -11,33 +12,40 @@ from pathlib import Path
 from mnist_pipeline.artifacts import load_arrays, write_json, write_text
 from mnist_pipeline.calibration import calibration_csv, expected_calibration_error, reliability_table
 from mnist_pipeline.metrics import classification_metrics, predictions_csv
-from mnist_pipeline.model_io import load_model, predict_proba
-from mnist_pipeline.params import load_section, load_value
-from mnist_pipeline.paths import METRICS, MODEL_FILES, PARAMS, PROCESSED_DATA, calibration_file, predictions_file
+from mnist_pipeline.params import load_section
+from mnist_pipeline.paths import (
+    METRICS,
+    MODEL_NAMES,
+    PARAMS,
+    PROCESSED_DATA,
+    calibration_file,
+    predictions_file,
+    probabilities_file,
+)
+from mnist_pipeline.probabilities import load_probabilities
 from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.stage_runner import run_stage
 from mnist_pipeline.sureness import EvaluateParams, sure_summary, sure_threshold
-from mnist_pipeline.tensorflow_env import Compute, configure_inference
 
 log = logging.getLogger(__name__)
 
 
 def main(root: Path = Path()) -> None:
     """Evaluate in the project folder ``root`` (DVC runs each stage in the project root)."""
-    # The network predicts on the kernels it trained on: the same bytes everywhere, or this CPU's fastest.
-    configure_inference(load_value(root / PARAMS, "train_nn.compute", Compute))
     params = load_section(root / PARAMS, "evaluate", EvaluateParams)
     data = load_arrays(root / PROCESSED_DATA)
-    # Every model is loaded before anything is written: a missing one leaves the old outputs as they were.
-    models = {name: load_model(root / path) for name, path in MODEL_FILES.items()}
+    labels = {"val": data["y_val"], "test": data["y_test"]}
+    # Every model's answers are read before anything is written: a missing one leaves the old outputs as they were.
+    answers = {name: load_probabilities(root / probabilities_file(name), labels, f"dvc repro --force train_{name}")
+               for name in MODEL_NAMES}
     metrics = {}
-    for name, model in models.items():
-        probabilities = predict_proba(model, data["x_test"])
+    for name, answered in answers.items():
+        probabilities = answered["test"]
         correct = probabilities.argmax(axis=1) == data["y_test"]
         low, high = accuracy_interval(int(correct.sum()), len(data["y_test"]))
         calibration = reliability_table(data["y_test"], probabilities)
         # Validation digits choose; the test set only reports.
-        val_probabilities = predict_proba(model, data["x_val"])
+        val_probabilities = answered["val"]
         val_correct = val_probabilities.argmax(axis=1) == data["y_val"]
         threshold = sure_threshold(val_probabilities.max(axis=1), val_correct, params.sure_accuracy)
         sure_share, sure_accuracy = sure_summary(probabilities.max(axis=1), correct, threshold)

@@ -1,4 +1,5 @@
-"""Stage train_nn: the Keras network, with per-epoch curves logged by dvclive for `dvc plots`."""
+"""Stage train_nn: the Keras network, with per-epoch curves logged by dvclive for `dvc plots`, and what the saved
+network says of the validation and test digits, for evaluate."""
 
 if not __package__:  # run as a file, the stage would skip stages/__init__.py: its checks and its kernel pins
     raise SystemExit("ERROR: run this stage as `python -m stages.train_nn` in the project root, or run `dvc repro`")
@@ -8,10 +9,11 @@ import time
 from pathlib import Path
 
 from mnist_pipeline.artifacts import atomic_path, load_arrays
-from mnist_pipeline.keras_io import save_keras
+from mnist_pipeline.keras_io import load_keras, predict_keras, save_keras
 from mnist_pipeline.nn import TrainNnParams, configure_tensorflow, train_nn
 from mnist_pipeline.params import load_section
-from mnist_pipeline.paths import NN_MODEL, NN_TRAINING_LOG, PARAMS, PROCESSED_DATA
+from mnist_pipeline.paths import NN_MODEL, NN_TRAINING_LOG, PARAMS, PROCESSED_DATA, probabilities_file
+from mnist_pipeline.probabilities import save_probabilities
 from mnist_pipeline.stage_runner import run_stage
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,9 @@ def main(root: Path = Path()) -> None:
                          callbacks=[DVCLiveCallback(live=live)])
         log.info("trained %s in %.1f s", params.arch, time.perf_counter() - start)
         save_keras(model, root / NN_MODEL)
+    saved = load_keras(root / NN_MODEL)  # evaluate scores the file as shipped
+    save_probabilities(root / probabilities_file("nn"), val=predict_keras(saved, data["x_val"]),
+                       test=predict_keras(saved, data["x_test"]))
 
 
 if __name__ == "__main__":

@@ -114,6 +114,12 @@ def as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def locked_out(lock_text: str, stage: str, path: str) -> dict:
+    """The entry of ``stage``'s output ``path`` in the text of a dvc.lock (its ``md5``, ``size``...)."""
+    (entry,) = [out for out in yaml.safe_load(lock_text)["stages"][stage]["outs"] if out["path"] == path]
+    return entry
+
+
 def deep_update(target: dict, values: dict) -> None:
     """Update the nested mapping ``target`` with ``values``, key by key at every level."""
     for key, value in values.items():

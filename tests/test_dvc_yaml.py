@@ -62,11 +62,11 @@ def test_library_init_file_holds_no_code():
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_stage_depends_on_exactly_the_params_it_loads(stage):
-    # A section (load_section) or a single dotted key of another stage's section (load_value).
+    # Each section it loads (load_section).
     script = (REPO_ROOT / "stages" / f"{stage}.py").read_text()
     loads = {
         node.args[1].value for node in ast.walk(ast.parse(script))
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("load_section", "load_value")
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load_section"
     }
     assert set(STAGES[stage].get("params", [])) == loads
 
@@ -79,7 +79,8 @@ def test_outputs_are_the_paths_the_code_writes():
                 declared.add(next(iter(out)) if isinstance(out, dict) else out)
     expected = {rel(p) for p in (paths.RAW_DIR, paths.PROCESSED_DATA, paths.LOGREG_MODEL, paths.NN_MODEL,
                                  paths.NN_TRAINING_LOG, paths.METRICS, paths.FIGURES_DIR, paths.REPORT)}
-    expected |= {rel(file(name)) for name in paths.MODEL_NAMES for file in (paths.predictions_file,
+    expected |= {rel(file(name)) for name in paths.MODEL_NAMES for file in (paths.probabilities_file,
+                                                                             paths.predictions_file,
                                                                              paths.calibration_file)}
     assert declared == expected
 
@@ -111,8 +112,12 @@ def test_evaluate_plots_each_models_confusion_and_reliability():
 
 
 def test_evaluate_and_visualize_follow_the_model_registry():
-    """A model registered in paths.MODEL_FILES is scored by evaluate and drawn by visualize."""
-    assert set(STAGES["evaluate"]["deps"]) >= {rel(path) for path in paths.MODEL_FILES.values()}
+    """A model registered in paths.MODEL_FILES is written with its answers by its training stage, scored from those
+    by evaluate and drawn by visualize."""
+    for name, path in paths.MODEL_FILES.items():
+        assert {rel(path), rel(paths.probabilities_file(name))} <= set(STAGES[f"train_{name}"]["outs"]), name
+    assert set(STAGES["evaluate"]["deps"]) >= {rel(paths.probabilities_file(name)) for name in paths.MODEL_NAMES}
+    assert not set(STAGES["evaluate"]["deps"]) & {rel(path) for path in paths.MODEL_FILES.values()}
     per_model = {rel(file(name)) for name in paths.MODEL_NAMES
                  for file in (paths.predictions_file, paths.calibration_file)}
     assert set(STAGES["visualize"]["deps"]) >= per_model

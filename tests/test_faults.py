@@ -14,7 +14,7 @@ from mnist_pipeline.errors import ModelLoadError
 from mnist_pipeline.keras_io import load_keras
 from mnist_pipeline.skops_io import load_skops
 
-STAGE_OUTPUTS = ("models/nn.keras", "reports/train_nn")
+STAGE_OUTPUTS = ("models/nn.keras", "reports/train_nn", "data/probabilities/nn.npz")
 
 
 def restore(project) -> None:
@@ -25,7 +25,7 @@ def restore(project) -> None:
 
 def leftovers(project) -> list[Path]:
     """Temporary siblings that atomic writes leave only when killed outright."""
-    folders = ("data", "data/processed", "models", "reports")
+    folders = ("data", "data/processed", "data/probabilities", "models", "reports")
     return [path for folder in folders for path in (project.root / folder).glob(".*.tmp")]
 
 

@@ -8,10 +8,9 @@ import yaml
 from helpers import REPO_ROOT
 
 from mnist_pipeline.nn import TrainNnParams
-from mnist_pipeline.params import ParamsError, load_section, load_value, parse
+from mnist_pipeline.params import ParamsError, load_section, parse
 from mnist_pipeline.sections import SECTIONS
 from mnist_pipeline.sources import FetchParams
-from mnist_pipeline.tensorflow_env import Compute
 
 PARAMS_FILE = REPO_ROOT / "params.yaml"
 COMMITTED = yaml.safe_load(PARAMS_FILE.read_text())
@@ -195,13 +194,3 @@ def test_params_are_frozen():
         params.dpi = 1
 
 
-def test_one_key_of_another_section_is_read_and_checked_alone(write_params):
-    # What evaluate reads of train_nn's section: only its compute profile, whatever else that section holds.
-    path = write_params(set_key("train_nn", "arch", value="rnn"))
-    assert load_value(path, "train_nn.compute", Compute) == COMMITTED["train_nn"]["compute"]
-    with pytest.raises(ParamsError, match=r"train_nn\.compute = 'turbo' is not allowed; choose one of"):
-        load_value(write_params(set_key("train_nn", "compute", value="turbo")), "train_nn.compute", Compute)
-    with pytest.raises(ParamsError, match=r"has no key 'train_nn\.computer'"):
-        load_value(path, "train_nn.computer", Compute)
-    with pytest.raises(ParamsError, match=r"has no section 'train'"):
-        load_value(path, "train.compute", Compute)

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-import yaml
+from helpers import locked_out
 
 from mnist_pipeline.app import predict
 from mnist_pipeline.errors import ModelLoadError
@@ -14,6 +14,7 @@ from mnist_pipeline.model_io import load_model, predict_proba
 OUTPUTS = [
     "data/raw/train-images-idx3-ubyte", "data/raw/t10k-labels-idx1-ubyte", "data/processed/mnist.npz",
     "models/logreg.skops", "models/nn.keras", "reports/train_nn/metrics.json",
+    "data/probabilities/logreg.npz", "data/probabilities/nn.npz",
     "reports/metrics.json", "reports/predictions/logreg.csv", "reports/predictions/nn.csv",
     "reports/calibration/logreg.csv", "reports/calibration/nn.csv", "reports/figures/reliability.png",
     "reports/figures/confusion_logreg.png", "reports/figures/misclassified_nn.png",
@@ -76,7 +77,7 @@ def test_logreg_param_reruns_only_its_training_and_downstream(project, monkeypat
     with pytest.raises(ModelLoadError, match=r"^unknown revision 'no-such-rev': give a commit, branch, tag"):
         predict.load_models("no-such-rev", names=["logreg"])
     # The committed model damaged in the cache, then gone from it (and no remote): each a message saying what to do.
-    md5 = yaml.safe_load(project.git("show", "HEAD:dvc.lock").stdout)["stages"]["train_logreg"]["outs"][0]["md5"]
+    md5 = locked_out(project.git("show", "HEAD:dvc.lock").stdout, "train_logreg", "models/logreg.skops")["md5"]
     cached = project.root / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
     original = cached.read_bytes()
     cached.chmod(0o644)

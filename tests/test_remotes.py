@@ -23,6 +23,7 @@ CACHED_OUTPUTS = [
     "data/raw/train-images-idx3-ubyte", "data/raw/train-labels-idx1-ubyte",
     "data/raw/t10k-images-idx3-ubyte", "data/raw/t10k-labels-idx1-ubyte",
     "data/processed/mnist.npz", "models/logreg.skops", "models/nn.keras",
+    "data/probabilities/logreg.npz", "data/probabilities/nn.npz",
     "reports/train_nn/metrics.json", "reports/train_nn/plots/metrics/train/loss.tsv",
     "reports/train_nn/plots/metrics/eval/accuracy.tsv",
     "reports/figures/confusion_logreg.png", "reports/figures/confusion_nn.png",

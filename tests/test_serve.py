@@ -30,7 +30,7 @@ from PIL import Image, ImageDraw
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.wait import WebDriverWait
 
-from mnist_pipeline import model_io
+from mnist_pipeline import keras_io, model_io
 from mnist_pipeline.app import predict, serve
 from mnist_pipeline.app.verdicts import Models
 from mnist_pipeline.errors import PipelineError
@@ -216,7 +216,7 @@ def test_an_unexpected_error_is_still_a_message(client, monkeypatch):
 
 def test_a_few_digits_are_predicted_as_a_large_batch_predicts_them(models):
     # A few images skip Keras' data pipeline (predict_on_batch); the answers are those of ``model.predict``.
-    digits = np.random.default_rng(0).integers(0, 256, (model_io.FEW_IMAGES + 1, 28, 28), dtype=np.uint8)
+    digits = np.random.default_rng(0).integers(0, 256, (keras_io.FEW_IMAGES + 1, 28, 28), dtype=np.uint8)
     for model in models.values():
         np.testing.assert_allclose(model_io.predict_proba(model, digits[:3]), model_io.predict_proba(model, digits)[:3],
                                    atol=1e-6)

@@ -27,13 +27,14 @@ from mnist_pipeline.keras_io import load_keras
 from mnist_pipeline.metrics import read_predictions
 from mnist_pipeline.mnist_files import MNIST_SHA256
 from mnist_pipeline.model_io import load_model, predict_proba
+from mnist_pipeline.probabilities import load_probabilities
 from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.skops_io import load_skops
 from mnist_pipeline.stage_runner import run_stage
 from mnist_pipeline.sureness import sure_threshold
 from stages import evaluate, fetch, preprocess, train_logreg, train_nn, visualize
 
-# Each stage runs in-process, train_nn and evaluate with TensorFlow: seconds, in `make test`, not in the
+# Each stage runs in-process, train_nn with TensorFlow: seconds, in `make test`, not in the
 # inner loop.
 pytestmark = pytest.mark.heavy
 
@@ -165,6 +166,17 @@ def test_train_nn_writes_a_safe_model_and_one_curve_point_per_epoch(trained):
         f"plots/metrics/{split}/{metric}.tsv" for split in ("eval", "train") for metric in ("accuracy", "loss")]
     for path in curves:
         assert len(path.read_text().splitlines()) == 1 + EPOCHS, path
+
+
+def test_each_training_stage_leaves_the_answers_of_the_model_file_it_wrote(trained):
+    # What evaluate scores is what the shipped file says, to the bit, not the model as it was in memory.
+    with np.load(trained / paths.PROCESSED_DATA) as data:
+        labels, images = {"val": data["y_val"], "test": data["y_test"]}, {"val": data["x_val"], "test": data["x_test"]}
+    for name, path in paths.MODEL_FILES.items():
+        answers = load_probabilities(trained / paths.probabilities_file(name), labels, "-")
+        model = load_model(trained / path)
+        for split in ("val", "test"):
+            assert np.array_equal(answers[split], predict_proba(model, images[split])), (name, split)
 
 
 def test_evaluate_scores_every_registered_model(evaluated):

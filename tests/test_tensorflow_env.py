@@ -67,7 +67,8 @@ def test_an_unknown_profile_is_refused():
 
 
 def test_threads_an_op_follow_the_cores_only_under_the_fast_profile():
-    # evaluate's count (train_nn's, per tower, is in test_towers.py): fixed under portable, whatever the cores.
+    # The count an op gets (train_nn's towers share the cores: test_towers.py): fixed under portable, whatever the
+    # cores.
     assert [intra_op_threads(0, "portable", cores) for cores in (1, 2, 16)] == [1, 1, 1]
     assert [intra_op_threads(0, "fast", cores) for cores in (0, 2, 16)] == [1, 2, 16]
     assert intra_op_threads(3, "portable", 16) == intra_op_threads(3, "fast", 16) == 3
