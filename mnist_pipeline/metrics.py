@@ -1,8 +1,6 @@
-"""Test-set metrics and the per-sample predictions DVC's confusion plot reads."""
+"""Test-set metrics: accuracy, macro F1, log loss, per-class precision and recall (scikit-learn's)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,14 +10,10 @@ from sklearn.metrics import (
     log_loss,
     precision_recall_fscore_support,
 )
-from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
-from mnist_pipeline.csv_tables import read_csv_table, to_csv
 from mnist_pipeline.digits import N_CLASSES
 
 DIGITS = list(range(N_CLASSES))
-# The columns DVC's confusion template reads.
-PREDICTIONS_COLUMNS = ["actual", "predicted", "confidence"]
 
 
 def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
@@ -47,32 +41,3 @@ def per_class_table(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
                                                                      zero_division=0)
     return pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support},
                         index=pd.Index(DIGITS, name="digit"))
-
-
-def predictions_table(y_true: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
-    """One row per test digit: ``actual``, ``predicted`` and ``confidence`` (the predicted class's probability)."""
-    if len(y_true) != len(probabilities):
-        raise ValueError(f"{len(y_true)} labels for {len(probabilities)} predictions")
-    predicted = probabilities.argmax(axis=1)
-    return pd.DataFrame({"actual": np.asarray(y_true, dtype=np.int64), "predicted": predicted.astype(np.int64),
-                         "confidence": probabilities[np.arange(len(predicted)), predicted]})
-
-
-def predictions_csv(y_true: np.ndarray, probabilities: np.ndarray) -> str:
-    """:func:`predictions_table` as the CSV DVC's confusion plot reads, confidences to 4 decimals."""
-    return to_csv(predictions_table(y_true, probabilities), decimals=4)
-
-
-def read_predictions(text: str, source: str | Path = "predictions") -> pd.DataFrame:
-    """The inverse of :func:`predictions_csv`: its table, ``actual`` and ``predicted`` as integers.
-
-    Raises:
-        ArtifactError: naming ``source``, if the text is not such a table.
-    """
-    table = read_csv_table(text, PREDICTIONS_COLUMNS, source, "predictions table")
-    return table.astype({"actual": np.int64, "predicted": np.int64})
-
-
-def confusion_matrix(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """(10, 10) counts, rows the true digit and columns the predicted one (every digit, even if absent)."""
-    return sklearn_confusion_matrix(actual, predicted, labels=DIGITS)

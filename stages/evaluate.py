@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mnist_pipeline.artifacts import load_arrays, write_json, write_text
 from mnist_pipeline.calibration import calibration_csv, expected_calibration_error, reliability_table
-from mnist_pipeline.metrics import classification_metrics, predictions_csv
+from mnist_pipeline.metrics import classification_metrics
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import (
     METRICS,
@@ -22,6 +22,7 @@ from mnist_pipeline.paths import (
     predictions_file,
     probabilities_file,
 )
+from mnist_pipeline.predictions import predictions_csv
 from mnist_pipeline.probabilities import load_probabilities
 from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.stage_runner import run_stage

@@ -9,7 +9,6 @@ from pathlib import Path
 from mnist_pipeline import figures
 from mnist_pipeline.artifacts import atomic_path, load_arrays, load_json, load_training_history, write_text
 from mnist_pipeline.calibration import read_calibration
-from mnist_pipeline.metrics import confusion_matrix, read_predictions
 from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import (
     FIGURES_DIR,
@@ -22,6 +21,7 @@ from mnist_pipeline.paths import (
     calibration_file,
     predictions_file,
 )
+from mnist_pipeline.predictions import confusion_matrix, read_predictions
 from mnist_pipeline.report import render_report
 from mnist_pipeline.stage_runner import run_stage
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_pipeline.metrics import predictions_csv
 from mnist_pipeline.paths import MODEL_NAMES, predictions_file
+from mnist_pipeline.predictions import predictions_csv
 from mnist_pipeline.significance import PairedComparison
 from mnist_pipeline.tools.compare import ModelComparison, format_comparison
 

@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 
 from mnist_pipeline.errors import ArtifactError
-from mnist_pipeline.metrics import (
-    classification_metrics,
-    confusion_matrix,
-    per_class_table,
-    predictions_csv,
-    read_predictions,
-)
+from mnist_pipeline.metrics import classification_metrics, per_class_table
+from mnist_pipeline.predictions import confusion_matrix, predictions_csv, read_predictions
 
 
 def probabilities(rows: list[dict[int, float]]) -> np.ndarray:
@@ -159,6 +154,9 @@ def test_a_digit_never_predicted_has_precision_zero_without_a_warning():
     ("actual,predicted\n1,1\n", "the first line is not 'actual,predicted,confidence'"),
     ("actual,predicted,confidence\n", "no rows"),
     ("actual,predicted,confidence\n1,1\n", "expected rows of 3 numbers"),
+    ("actual,predicted,confidence\n1,12,0.5\n", "a digit that is not a whole number from 0 to 9"),
+    ("actual,predicted,confidence\n-1,1,0.5\n", "a digit that is not a whole number from 0 to 9"),
+    ("actual,predicted,confidence\n1.5,1,0.5\n", "a digit that is not a whole number from 0 to 9"),
 ])
 def test_a_broken_predictions_table_is_named_with_what_is_wrong_and_how_to_rebuild_it(text, reason):
     with pytest.raises(ArtifactError) as error:

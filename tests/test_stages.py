@@ -24,9 +24,9 @@ from mnist_pipeline.calibration import expected_calibration_error, read_calibrat
 from mnist_pipeline.digits import IMAGE_SIDE, N_CLASSES
 from mnist_pipeline.idx import to_idx
 from mnist_pipeline.keras_io import load_keras
-from mnist_pipeline.metrics import read_predictions
 from mnist_pipeline.mnist_files import MNIST_SHA256
 from mnist_pipeline.model_io import load_model, predict_proba
+from mnist_pipeline.predictions import read_predictions
 from mnist_pipeline.probabilities import load_probabilities
 from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.skops_io import load_skops

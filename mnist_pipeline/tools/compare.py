@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.metrics import read_predictions
 from mnist_pipeline.paths import MODEL_NAMES, find_project_root, predictions_file
+from mnist_pipeline.predictions import read_predictions
 from mnist_pipeline.revisions import Revisions
 from mnist_pipeline.significance import PairedComparison, accuracy_interval, compare_predictions
 from mnist_pipeline.tables import format_table
