@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,15 @@ class Project:
 
     def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.run("dvc", *args, check=check)
+
+    def edit_dvc_config(self, level: str, edit: Callable[[dict], None]) -> None:
+        """Change the project's DVC config at ``level`` ("repo": .dvc/config, "local": .dvc/config.local) as
+        `dvc remote add`, `modify`, `default` and `remove` do: through DVC's own ``Config.edit``, validated and
+        written the same, in this process, without a `dvc` process's start-up for each setting."""
+        from dvc.config import Config
+
+        with Config(dvc_dir=str(self.root / ".dvc")).edit(level) as config:
+            edit(config)
 
     def git(self, *args: str) -> subprocess.CompletedProcess:
         return self.run("git", *args)

@@ -4,6 +4,7 @@ a real S3 remote into a fresh clone, checked against its commit's dvc.lock."""
 import json
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -78,13 +79,22 @@ def answers(argv: list[str], capsys) -> list[tuple]:
     return [(row["probability"], row["sure"], row.get("why")) for row in json.loads(capsys.readouterr().out)]
 
 
+def add_team_remote(s3, config: dict) -> None:
+    """What every clone shares, in .dvc/config: `dvc remote add -d` and `dvc remote modify ... endpointurl`."""
+    config["remote"][REMOTE] = {"url": f"s3://{s3.BUCKET}/{REMOTE}", "endpointurl": s3.endpoint}
+    config["core"]["remote"] = REMOTE
+
+
+def add_credentials(s3, config: dict) -> None:
+    """The S3 server's keys for the remote, in a clone's .dvc/config.local: `dvc remote modify --local`."""
+    config["remote"][REMOTE] = {"access_key_id": s3.access_key, "secret_access_key": s3.secret_key}
+
+
 def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(project, s3_server, keras, tmp_path,
                                                                                  capsys, monkeypatch):
     s3 = s3_server
-    project.dvc("remote", "add", "-d", REMOTE, f"s3://{s3.BUCKET}/{REMOTE}")
-    project.dvc("remote", "modify", REMOTE, "endpointurl", s3.endpoint)
-    project.dvc("remote", "modify", "--local", REMOTE, "access_key_id", s3.access_key)
-    project.dvc("remote", "modify", "--local", REMOTE, "secret_access_key", s3.secret_key)
+    project.edit_dvc_config("repo", partial(add_team_remote, s3))
+    project.edit_dvc_config("local", partial(add_credentials, s3))
     project.commit("add the team's remote")
 
     # Nothing pushed yet: no teammate could fetch it, so no version.
@@ -119,8 +129,7 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
 
     # A teammate's fresh clone: tags, no DVC cache, no outputs. Each version comes alone from the S3 remote.
     teammate = clone(project, tmp_path / "teammate")
-    teammate.dvc("remote", "modify", "--local", REMOTE, "access_key_id", s3.access_key)
-    teammate.dvc("remote", "modify", "--local", REMOTE, "secret_access_key", s3.secret_key)
+    teammate.edit_dvc_config("local", partial(add_credentials, s3))
     monkeypatch.chdir(teammate.root)
     assert answers(["--model", "nn#prod", *files], capsys) == expected["v1.0.0"]
     assert answers(["--model", "nn@v1.1.0", *files], capsys) == expected["v1.1.0"]

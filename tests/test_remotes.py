@@ -51,19 +51,32 @@ class Remote:
     local: dict[str, str] = field(default_factory=dict)
 
     def add(self, project: Project, *, commit: bool) -> None:
-        """Add the remote to ``project``; with ``commit``, its shared part is committed to git, as a team would."""
-        scope = [] if commit else ["--local"]
-        project.dvc("remote", "add", *scope, self.name, self.url)
-        for key, value in self.shared.items():
-            project.dvc("remote", "modify", *scope, self.name, key, value)
+        """Add the remote to ``project`` (`dvc remote add` and `modify`); with ``commit``, its shared part is
+        committed to git, as a team would."""
+
+        def add(config: dict) -> None:
+            config["remote"][self.name] = {"url": self.url, **self.shared}
+
+        project.edit_dvc_config("repo" if commit else "local", add)
         self.add_credentials(project)
         if commit:
             project.git("add", ".dvc/config")
             project.git("commit", "-qm", f"add remote {self.name}")
 
-    def add_credentials(self, project: Project) -> None:
-        for key, value in self.local.items():
-            project.dvc("remote", "modify", "--local", self.name, key, value)
+    def add_credentials(self, project: Project, *, default: bool = False) -> None:
+        """The remote's local settings (`dvc remote modify --local`); with ``default``, it becomes the clone's
+        default remote too (`dvc remote default --local`)."""
+
+        def add(config: dict) -> None:
+            config["remote"].setdefault(self.name, {}).update(self.local)
+            if default:
+                config["core"]["remote"] = self.name
+
+        project.edit_dvc_config("local", add)
+
+    def remove_local(self, project: Project) -> None:
+        """`dvc remote remove --local`."""
+        project.edit_dvc_config("local", lambda config: config["remote"].pop(self.name))
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +171,7 @@ def test_run_cache_restores_a_teammates_training_instead_of_rerunning_it(produce
     # A teammate at the committed params sets the same C: the training comes from the remote, not from a rerun.
     for remote in remotes:
         teammate = clone(producer, tmp_path / f"clone-{remote.name}")
-        remote.add_credentials(teammate)
-        teammate.dvc("remote", "default", "--local", remote.name)
+        remote.add_credentials(teammate, default=True)
         teammate.set_params(**variant)
         teammate.dvc("pull", "--run-cache")
         # `dvc pull --run-cache` brings the run records but only the committed outputs; `--pull` lets repro fetch
@@ -194,7 +206,7 @@ def refused_push(producer: Project, remote: Remote) -> str:
     try:
         push = producer.dvc("push", "-r", remote.name, check=False)
     finally:
-        producer.dvc("remote", "remove", "--local", remote.name)
+        remote.remove_local(producer)
     assert push.returncode != 0
     return push.stdout + push.stderr
 
@@ -236,7 +248,7 @@ def test_push_to_a_stopped_s3_server_fails_cleanly_and_succeeds_once_it_is_back(
     try:
         push_in_sync(producer, remote)
     finally:
-        producer.dvc("remote", "remove", "--local", remote.name)
+        remote.remove_local(producer)
 
 
 
@@ -259,4 +271,4 @@ def test_push_killed_halfway_loses_nothing_and_the_next_push_completes(producer,
         assert_nothing_local_changed(producer, outputs, cache)
         push_in_sync(producer, remote)
     finally:
-        producer.dvc("remote", "remove", "--local", remote.name)
+        remote.remove_local(producer)
