@@ -16,6 +16,8 @@ from mnist_pipeline.artifacts import load_arrays, save_arrays
 from mnist_pipeline.errors import ArtifactError
 
 SPLITS = ("val", "test")
+# A row of probabilities sums to 1 within this: the models' rows do to about 1e-15 (float64, renormalised).
+SUM_TOLERANCE = 1e-6
 
 
 def save_probabilities(path: Path, val: np.ndarray, test: np.ndarray) -> None:
@@ -41,7 +43,7 @@ def load_probabilities(path: Path, labels: dict[str, np.ndarray], rebuild: str) 
         elif rows.shape != expected:
             problems.append(f"{split!r} has shape {rows.shape}, not {expected} (one row a digit, one column a class)")
         elif not np.issubdtype(rows.dtype, np.floating) or not np.all(np.isfinite(rows)) or rows.min() < 0 or \
-                not np.allclose(rows.sum(axis=1), 1, atol=1e-6):
+                not np.allclose(rows.sum(axis=1), 1, rtol=0, atol=SUM_TOLERANCE):
             problems.append(f"{split!r} rows are not probabilities (non-negative, summing to 1)")
     if problems:
         raise ArtifactError(f"{path} is not a model's probabilities for these digits: {'; '.join(problems)}; "

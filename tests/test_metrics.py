@@ -84,6 +84,8 @@ def test_predictions_csv_format():
     text = predictions_csv(Y_TRUE, PROBS)
     assert text == ("actual,predicted,confidence\n"
                     "0,0,0.9000\n1,1,0.6000\n1,2,0.5000\n2,2,0.7000\n2,0,0.5500\n")
+    # Labels that come as floats are still written as digits, not as 0.0000.
+    assert predictions_csv(Y_TRUE.astype(float), PROBS) == text
 
 
 def test_predictions_csv_round_trip():
@@ -114,6 +116,7 @@ def test_confusion_matrix_counts():
     expected[9, 9] = 1
     np.testing.assert_array_equal(matrix, expected)  # rows: true digit, columns: predicted
     assert matrix.sum() == 7 and matrix.trace() == 5
+    assert matrix.dtype.kind == "i"  # counts: the heatmap writes them as whole numbers
 
 
 def test_confusion_matrix_agrees_with_the_csv_round_trip():
@@ -155,6 +158,7 @@ def test_a_digit_never_predicted_has_precision_zero_without_a_warning():
     ("actual,predicted,confidence\n", "no rows"),
     ("actual,predicted,confidence\n1,1\n", "expected rows of 3 numbers"),
     ("actual,predicted,confidence\n1,12,0.5\n", "a digit that is not a whole number from 0 to 9"),
+    ("actual,predicted,confidence\n10,1,0.5\n", "a digit that is not a whole number from 0 to 9"),
     ("actual,predicted,confidence\n-1,1,0.5\n", "a digit that is not a whole number from 0 to 9"),
     ("actual,predicted,confidence\n1.5,1,0.5\n", "a digit that is not a whole number from 0 to 9"),
 ])

@@ -28,7 +28,7 @@ def refusal(tmp_path, **arrays) -> str:
 
 
 def test_probabilities_come_back_exactly_and_the_same_answers_write_the_same_bytes(tmp_path):
-    val, test = probabilities(3, 0), probabilities(4, 1)
+    val, test = probabilities(3, 0), np.eye(10)[[3, 4, 5, 6]]  # a model sure of each digit: zeros are probabilities
     save_probabilities(tmp_path / "a.npz", val=val, test=test)
     save_probabilities(tmp_path / "b.npz", val=val.copy(), test=test.copy())
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
@@ -36,6 +36,9 @@ def test_probabilities_come_back_exactly_and_the_same_answers_write_the_same_byt
     assert set(loaded) == {"val", "test"}
     assert loaded["val"].dtype == val.dtype and np.array_equal(loaded["val"], val)
     assert np.array_equal(loaded["test"], test)
+    # Any float width is a model's answers: single precision, as a network computes them, too.
+    save_probabilities(tmp_path / "c.npz", val=val.astype(np.float32), test=test.astype(np.float32))
+    assert load_probabilities(tmp_path / "c.npz", LABELS, REBUILD)["val"].dtype == np.float32
 
 
 def test_answers_to_other_digits_are_refused(tmp_path):
@@ -55,8 +58,25 @@ def test_a_missing_split_and_rows_that_are_no_probabilities_are_named(tmp_path):
     nan = probabilities(3, 0)
     nan[1, 1] = np.nan
     assert "'val' rows are not probabilities" in refusal(tmp_path, val=nan, test=probabilities(4, 1))
-    digits = np.ones((3, 10), dtype=np.uint8)  # integers: not a model's answers
-    assert "'val' rows are not probabilities" in refusal(tmp_path, val=digits, test=probabilities(4, 1))
+    one_hot = np.eye(10, dtype=np.uint8)[[0, 1, 2]]  # integers, though each row sums to 1: labels, not answers
+    assert "'val' rows are not probabilities" in refusal(tmp_path, val=one_hot, test=probabilities(4, 1))
+
+
+@pytest.mark.parametrize(("excess", "refused"), [(1e-7, False), (2e-6, True), (0.5, True)])
+def test_rows_must_sum_to_one_within_a_millionth(tmp_path, excess, refused):
+    test = probabilities(4, 1)
+    test[2, 0] += excess
+    path = tmp_path / "logreg.npz"
+    np.savez(path, val=probabilities(3, 0), test=test)
+    if refused:
+        assert "'test' rows are not probabilities" in refusal(tmp_path, val=probabilities(3, 0), test=test)
+    else:
+        assert np.array_equal(load_probabilities(path, LABELS, REBUILD)["test"], test)
+
+
+def test_every_problem_is_named_in_one_message(tmp_path):
+    message = refusal(tmp_path, test=probabilities(5, 1))
+    assert ": no 'val' array; 'test' has shape (5, 10), not (4, 10) (one row a digit, one column a class); " in message
 
 
 def test_a_file_that_is_no_npz_is_refused_as_unreadable(tmp_path):
