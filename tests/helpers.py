@@ -32,6 +32,10 @@ TINY_PARAMS = {
 }
 
 
+# Longer than any command of the tests takes, the full data's `dvc repro` of the slow tests included (4 minutes).
+COMMAND_TIMEOUT = 900
+
+
 class Project:
     """A copy of the pipeline in its own git + DVC repository, driven through the real `dvc` CLI."""
 
@@ -67,7 +71,15 @@ class Project:
         return Project(destination, self.mirror)
 
     def run(self, *command: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-        result = subprocess.run(command, cwd=self.root, env=env or self.env, capture_output=True, text=True)
+        try:
+            result = subprocess.run(command, cwd=self.root, env=env or self.env, capture_output=True, text=True,
+                                    timeout=COMMAND_TIMEOUT)
+        except subprocess.TimeoutExpired as expired:
+            # A command that hangs (a push to storage that takes nothing) fails its test instead of the whole run.
+            output = [text.decode(errors="replace") if isinstance(text, bytes) else text or ""
+                      for text in (expired.stdout, expired.stderr)]
+            raise AssertionError(f"{' '.join(command)} did not finish in {COMMAND_TIMEOUT} s:\n" + "\n".join(output)) \
+                from None
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result

@@ -191,18 +191,29 @@ class SeaweedS3:
                     raise
 
     def _wait_for_bucket(self, timeout: float = 30) -> None:
+        """Wait until the bucket takes an object and gives it back. weed lists the bucket before its volume server
+        has registered any room, and where the disk has no room for a volume it never does: every upload then
+        fails, and `dvc push` retries it without end."""
         import s3fs
 
         deadline = time.monotonic() + timeout
+        probe = f"{self.BUCKET}/.ready"
         while True:
             fs = s3fs.S3FileSystem(key=self.access_key, secret=self.secret_key, skip_instance_cache=True,
-                                   client_kwargs={"endpoint_url": self.endpoint})
+                                   client_kwargs={"endpoint_url": self.endpoint},
+                                   config_kwargs={"retries": {"max_attempts": 1}, "read_timeout": 10})
             try:
-                fs.ls(self.BUCKET)
+                fs.pipe(probe, b"ready")
+                if fs.cat(probe) != b"ready":
+                    raise RuntimeError("the probe object came back changed")
+                fs.rm(probe)
                 return
             except Exception as error:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"bucket {self.BUCKET} not ready: {error}\n{tail(self.log)}") from error
+                    free = shutil.disk_usage(self.data).free / 2**30
+                    raise RuntimeError(f"bucket {self.BUCKET} stores nothing: {error}; the disk of {self.data} has "
+                                       f"{free:.1f} GiB free, and weed keeps room for a volume of 1 GiB and more"
+                                       f"\n{tail(self.log)}") from error
                 time.sleep(0.2)
 
     def list_files(self, prefix: str) -> list[str]:

@@ -135,3 +135,12 @@ def test_every_declared_dependency_is_pinned_in_the_lock():
     assert len(declared) > 10
     for requirement in declared:
         assert re.sub(r"[-_.]+", "-", requirement).lower() in pinned, requirement
+
+
+def test_a_command_that_hangs_fails_its_test_with_what_it_printed(tmp_path, monkeypatch):
+    import helpers
+
+    monkeypatch.setattr(helpers, "COMMAND_TIMEOUT", 0.5)
+    project = helpers.Project(tmp_path, tmp_path)
+    with pytest.raises(AssertionError, match=r"(?s)^sh -c echo started; sleep 30 did not finish in 0\.5 s:\nstarted"):
+        project.run("sh", "-c", "echo started; sleep 30")
