@@ -8,6 +8,11 @@ ENV := $(VENV)/.installed $(PLOTS_TEMPLATE)
 # DVC runs each stage's `python -m stages.<name>` through the shell: the venv's python must come first.
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
+# Python's bytecode cache on, where the machine turned it off (container images often set PYTHONDONTWRITEBYTECODE):
+# without it every stage, every `dvc` and every pytest worker compiles the project's modules again as it starts, and
+# pytest rewrites the asserts of each test module and of Hypothesis (a pytest plugin) again at each start. The
+# caches go to __pycache__ folders, which git ignores.
+unexport PYTHONDONTWRITEBYTECODE
 
 # The revision `make compare` and `make pr-report` compare against, and the one compared (empty: the workspace).
 BASE ?= main
