@@ -34,10 +34,14 @@ HEAVY_FIXTURES = {"models_dir", "models", "accurate_models", "rendered", "test_d
 
 
 def pytest_configure(config):
-    """Run the whole session, and every git and DVC it starts, apart from the user's own settings."""
-    config_home = Path(tempfile.mkdtemp(prefix="mnist-tests-config-"))
-    config.add_cleanup(lambda: shutil.rmtree(config_home, ignore_errors=True))
-    environ = hermetic_environ(os.environ, config_home)
+    """Run the whole session, and every git and DVC it starts, apart from the user's own settings; and keep what
+    the programs it starts leave in the temporary folder (SeaweedFS's logs, Chromium's profiles, TensorFlow's
+    autograph files) in a folder of the session's own, removed as it ends."""
+    session = Path(tempfile.mkdtemp(prefix="mnist-tests-"))
+    config.add_cleanup(lambda: shutil.rmtree(session, ignore_errors=True))
+    environ = hermetic_environ(os.environ, session / "config")
+    (session / "tmp").mkdir()
+    environ["TMPDIR"] = str(session / "tmp")  # pytest's own folders (tmp_path) stay where they were
     os.environ.clear()
     os.environ.update(environ)
     # The in-process tests run on the fast profile's kernels, every instruction this CPU has (bfloat16 layers need

@@ -4,6 +4,7 @@ a real S3 remote into a fresh clone, checked against its commit's dvc.lock."""
 import json
 import re
 import sys
+import tempfile
 from functools import partial
 from pathlib import Path
 
@@ -156,6 +157,9 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
         path.unlink()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    temporary = tmp_path / "temporary"  # where DVC clones the repository at the URL, and makes it a cache
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     with GitDaemon(tmp_path) as git_server:
         url = git_server.url("teammate")
         assert answers(["--model", "nn#prod", "--repo", url, *files], capsys) == expected["v1.0.0"]
@@ -163,6 +167,7 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
             predict.main(["--model", "nn#staging", "--repo", url, *files])
         err = capsys.readouterr().err
         assert f"nn#staging: no stage staging of nn in {url}" in err and len(err.strip().splitlines()) == 1
+    assert not list(temporary.iterdir())  # the clones and their caches removed, the found one's and the refused's
 
     # A missing version, then a tampered object on the remote: one-line errors naming them.
     with pytest.raises(SystemExit):

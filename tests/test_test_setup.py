@@ -65,6 +65,14 @@ def test_a_users_global_git_and_dvc_settings_do_not_reach_the_tests(tmp_path):
     assert os.environ["GIT_CONFIG_GLOBAL"] != str(Path.home() / ".gitconfig")  # this session is isolated too
 
 
+def test_what_the_sessions_programs_leave_in_the_temporary_folder_goes_with_the_session():
+    started = subprocess.run([sys.executable, "-c", "import tempfile; print(tempfile.gettempdir())"],
+                             capture_output=True, text=True, check=True)
+    folder = Path(started.stdout.strip())
+    # The session's own folder (tests/conftest.py removes it as the session ends), not the system's.
+    assert folder.name == "tmp" and folder.parent.name.startswith("mnist-tests-") and folder.is_dir()
+
+
 @pytest.mark.e2e
 def test_mnist_is_fetched_once_through_the_pipelines_sources_into_a_cache(tmp_path, serve, mnist_mirror):
     server = serve(mnist_mirror)

@@ -67,10 +67,20 @@ def fetch_release(spec: ModelSpec, repo: str | Path) -> tuple[Path, str]:
         ModelLoadError: a version or stage the registry does not have, or a model that cannot be had with the
             recorded bytes; the message names it.
     """
+    from dvc.repo.open_repo import clean_repos
+
+    try:
+        return _fetch_release(spec, str(repo))
+    finally:
+        # DVC reads a repository given by URL from a clone (and a cache) it makes in the system's temporary folder.
+        # Its own commands remove them as they end; through its API that is the caller's to do.
+        clean_repos()
+
+
+def _fetch_release(spec: ModelSpec, repo: str) -> tuple[Path, str]:
     import dvc.api
     from dvc.exceptions import DvcException
 
-    repo = str(repo)
     try:
         found = dvc.api.artifacts_show(spec.name, version=spec.version, stage=spec.stage, repo=repo)
     except DvcException as error:
