@@ -41,11 +41,10 @@ def real_files(mnist_mirror) -> dict[str, bytes]:
     return {name: gzip.decompress((mnist_mirror / f"{name}.gz").read_bytes()) for name in NAMES}
 
 
-@pytest.fixture
-def corrupt_mirror(tmp_path, real_files) -> Path:
-    """A copy of the mirror where every file is valid gzip of the right size but one byte is changed."""
-    folder = tmp_path / "corrupt"
-    folder.mkdir()
+@pytest.fixture(scope="module")
+def corrupt_mirror(tmp_path_factory, real_files) -> Path:
+    """A copy of the mirror where every file is valid gzip of the right size but one byte is changed (read only)."""
+    folder = tmp_path_factory.mktemp("corrupt")
     for name, data in real_files.items():
         changed = bytearray(data)
         changed[-1] ^= 0x01
