@@ -40,7 +40,7 @@ def _image_grid(images: np.ndarray, titles: list[str], colors: list[str], suptit
     rows, cols = _grid(max(len(images), 1))
     height = CELL_HEIGHT * rows + TITLE_BAND
     # A fixed layout: each digit in the lower 80% of its cell, its title in the rest. Matplotlib's constrained
-    # layout found the same places from every title's measured extent, and took over half the stage's time.
+    # layout would measure every title to place digits that sit in fixed cells anyway: over half the stage's time.
     fig = Figure(figsize=(CELL_WIDTH * cols, height))
     axes = np.atleast_1d(fig.subplots(rows, cols, gridspec_kw={
         "left": 0.05 / cols, "right": 1 - 0.05 / cols, "bottom": 0.05 / height,

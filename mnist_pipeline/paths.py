@@ -36,6 +36,8 @@ REPORT = REPORTS_DIR / "report.md"
 # the safe loader (mnist_pipeline.model_io.LOADERS). evaluate, visualize and mnist-predict read only this.
 MODEL_FILES = {"logreg": LOGREG_MODEL, "nn": NN_MODEL}
 MODEL_NAMES = tuple(MODEL_FILES)
+# The stage that trains each model family; its section of params.yaml has the same name.
+TRAINING_STAGES = {"logreg": "train_logreg", "nn": "train_nn"}
 
 
 def model_file(name: str) -> Path:

@@ -13,6 +13,7 @@ from mnist_pipeline.dataset import PreprocessParams
 from mnist_pipeline.figures import VisualizeParams
 from mnist_pipeline.logreg import TrainLogregParams
 from mnist_pipeline.nn import TrainNnParams
+from mnist_pipeline.paths import TRAINING_STAGES
 from mnist_pipeline.sources import FetchParams
 from mnist_pipeline.sureness import EvaluateParams
 
@@ -27,7 +28,4 @@ SECTIONS: dict[str, type] = {
 }
 
 # Model family (a name of paths.MODEL_FILES) -> the section of the stage that trains it.
-TRAINING_SECTIONS: dict[str, str] = {
-    "logreg": "train_logreg",
-    "nn": "train_nn",
-}
+TRAINING_SECTIONS: dict[str, str] = TRAINING_STAGES

@@ -18,6 +18,7 @@ from mnist_pipeline.paths import (
     MODEL_NAMES,
     PARAMS,
     PROCESSED_DATA,
+    TRAINING_STAGES,
     calibration_file,
     predictions_file,
     probabilities_file,
@@ -37,8 +38,8 @@ def main(root: Path = Path()) -> None:
     data = load_arrays(root / PROCESSED_DATA)
     labels = {"val": data["y_val"], "test": data["y_test"]}
     # Every model's answers are read before anything is written: a missing one leaves the old outputs as they were.
-    answers = {name: load_probabilities(root / probabilities_file(name), labels, f"dvc repro --force train_{name}")
-               for name in MODEL_NAMES}
+    answers = {name: load_probabilities(root / probabilities_file(name), labels,
+                                        f"dvc repro --force {TRAINING_STAGES[name]}") for name in MODEL_NAMES}
     metrics = {}
     for name, answered in answers.items():
         probabilities = answered["test"]

@@ -115,7 +115,8 @@ def test_evaluate_and_visualize_follow_the_model_registry():
     """A model registered in paths.MODEL_FILES is written with its answers by its training stage, scored from those
     by evaluate and drawn by visualize."""
     for name, path in paths.MODEL_FILES.items():
-        assert {rel(path), rel(paths.probabilities_file(name))} <= set(STAGES[f"train_{name}"]["outs"]), name
+        outs = set(STAGES[paths.TRAINING_STAGES[name]]["outs"])
+        assert {rel(path), rel(paths.probabilities_file(name))} <= outs, name
     assert set(STAGES["evaluate"]["deps"]) >= {rel(paths.probabilities_file(name)) for name in paths.MODEL_NAMES}
     assert not set(STAGES["evaluate"]["deps"]) & {rel(path) for path in paths.MODEL_FILES.values()}
     per_model = {rel(file(name)) for name in paths.MODEL_NAMES
