@@ -271,7 +271,9 @@ CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], Image.Image]] 
     "low-resolution": low_resolution,
 }
 # Conditions of another source than the MNIST test set: other writers, whole numbers.
-OTHER_CONDITIONS = ("other-writers", "low-res-writers", "number", "touching-number")
+OTHER_CONDITIONS = ("other-writers", "low-res-writers", "number", "touching-number", "pressed-number")
+# The conditions of whole numbers, by how close their digits are written (:func:`number`).
+NUMBER_SPACINGS = {"number": "apart", "touching-number": "touching", "pressed-number": "pressed"}
 # Pictures that hold no digit: no answer should be given as sure.
 NO_DIGIT_CONDITIONS = ("noise", "blank-page", "photo-of-a-scene")
 
@@ -371,25 +373,42 @@ def no_digit(condition: str, n: int, rng: np.random.Generator) -> list[Sample]:
     return samples
 
 
-def number(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator, touching: bool = False) -> Sample:
-    """A whole number on a sticky note: the digits written left to right in one pen, photographed; with
-    ``touching``, written so close that neighbours meet (their boxes overlapping by up to a tenth of the height)."""
+def number(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator, spacing: str = "apart") -> Sample:
+    """A whole number on a sticky note: the digits written left to right in one pen, photographed. ``spacing``:
+    ``apart`` (paper between neighbours), ``touching`` (written so close that their boxes overlap by up to a tenth
+    of the height, their ink meeting now and then) or ``pressed`` (each digit's ink run into its left neighbour's
+    by a fifth to a half of the pen's width: one piece of ink)."""
     height = int(rng.integers(70, 140))
     width = height * rng.uniform(0.07, 0.12)
     glyphs = [stroke(pen_path(digit, height + int(rng.integers(-8, 9))), width) for digit in digits]
-    spacing = (-0.1, 0.0) if touching else (0.08, 0.4)
-    gaps = [round(height * rng.uniform(*spacing)) for _ in glyphs[1:]]
+    bounds = {"apart": (0.08, 0.4), "touching": (-0.1, 0.0), "pressed": (0.0, 0.0)}[spacing]
+    gaps = [round(height * rng.uniform(*bounds)) for _ in glyphs[1:]]
     row = np.zeros((max(g.shape[0] for g in glyphs) + 12, sum(g.shape[1] for g in glyphs) + sum(gaps)))
     left = 0
-    for glyph, gap in zip(glyphs, [*gaps, 0], strict=True):
+    for i, (glyph, gap) in enumerate(zip(glyphs, [*gaps, 0], strict=True)):
         top = int(rng.integers(0, row.shape[0] - glyph.shape[0] + 1))
+        if spacing == "pressed" and i:
+            left = _meeting(row, glyph, top, left, round(rng.uniform(0.2, 0.5) * width))
         row[top:top + glyph.shape[0], left:left + glyph.shape[1]] = np.maximum(
             row[top:top + glyph.shape[0], left:left + glyph.shape[1]], glyph)
         left += glyph.shape[1] + gap
+    row = row[:, :left]  # a pressed number ends short of its row
     note = (rng.uniform(240, 255), rng.uniform(225, 245), rng.uniform(110, 160))  # a yellow sticky note
     rgb = on_paper(place(row, rng, margin=(0.1, 0.4)), note, dark_pen(rng))
     return Sample(camera(uneven_light(rgb, rng, darkest=(0.6, 0.9)), rng, quality=(70, 92)),
                   "".join(str(label) for label in labels))
+
+
+def _meeting(row: np.ndarray, glyph: np.ndarray, top: int, start: int, press: int) -> int:
+    """Where ``glyph`` begins, at ``top``, slid leftwards from column ``start`` until its ink meets the ink already
+    in ``row``, then ``press`` pixels further."""
+    height, width = glyph.shape
+    mine, ink = glyph > 0.5, row[top:top + height] > 0.5
+    for left in range(start, -1, -1):
+        span = min(width, ink.shape[1] - left)
+        if (ink[:, left:left + span] & mine[:, :span]).any():
+            return max(0, left - press)
+    return 0
 
 
 def make_samples(condition: str, x_test: np.ndarray, y_test: np.ndarray, n: int, seed: int = 0) -> list[Sample]:
@@ -406,11 +425,11 @@ def make_samples(condition: str, x_test: np.ndarray, y_test: np.ndarray, n: int,
         return low_res_writers(n, rng)
     if condition in NO_DIGIT_CONDITIONS:
         return no_digit(condition, n, rng)
-    if condition in ("number", "touching-number"):
+    if condition in NUMBER_SPACINGS:
         samples = []
         for _ in range(n):
             chosen = rng.choice(len(y_test), int(rng.integers(2, 7)), replace=False)
-            samples.append(number(x_test[chosen], y_test[chosen], rng, touching=condition == "touching-number"))
+            samples.append(number(x_test[chosen], y_test[chosen], rng, NUMBER_SPACINGS[condition]))
         return samples
     chosen = rng.choice(len(y_test), n, replace=False)
     return [Sample(CONDITIONS[condition](x_test[index], rng), str(y_test[index]), int(index)) for index in chosen]
@@ -506,15 +525,20 @@ class Score:
 def readings(sample: Sample, models) -> dict[str, list[dict]] | None:
     """Each model's judged answers (:func:`mnist_pipeline.app.verdicts.judge`) for ``sample``'s digit(s); None for
     a picture refused as holding no digit."""
-    from mnist_pipeline.app.imaging import ImageError, to_mnist, to_mnist_digits
+    from mnist_pipeline.app.imaging import ImageError, read_number, to_mnist
+    from mnist_pipeline.app.predict import number_plausibility
     from mnist_pipeline.app.verdicts import judge, thresholds_of
     from mnist_pipeline.model_io import predict_proba
 
     try:
-        digits = to_mnist_digits(sample.image) if len(sample.label) > 1 else to_mnist(sample.image)[None]
+        if len(sample.label) > 1:
+            digits, outlines = read_number(sample.image, number_plausibility(models))
+        else:
+            digits, outlines = to_mnist(sample.image)[None], None
     except ImageError:
         return None
-    return judge({name: predict_proba(model, digits) for name, model in models.items()}, thresholds_of(models))
+    return judge({name: predict_proba(model, digits) for name, model in models.items()}, thresholds_of(models),
+                 outlines)
 
 
 def scores(samples: list[Sample], models, read: list | None = None) -> dict[str, Score]:

@@ -41,18 +41,22 @@ MEASURED = {
     "logreg": {"clean": 0.96, "photo": 0.96, "ballpoint": 0.91, "marker": 0.91, "ruled": 0.95, "squared": 0.99,
                "specks": 0.97, "transparent-white": 0.98, "transparent-black": 0.94, "black-canvas": 0.96,
                "low-resolution": 0.94, "other-writers": 0.83, "low-res-writers": 0.80, "number": 0.84,
-               "touching-number": 0.81},
+               "touching-number": 0.83, "pressed-number": 0.05},
     "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.98, "marker": 0.98, "ruled": 0.98, "squared": 0.99,
            "specks": 1.00, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
-           "low-resolution": 0.97, "other-writers": 0.99, "low-res-writers": 0.96, "number": 0.97,
-           "touching-number": 0.91},
+           "low-resolution": 0.97, "other-writers": 0.99, "low-res-writers": 0.96, "number": 0.96,
+           "touching-number": 0.93, "pressed-number": 0.08},
 }
 ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02, 2))
                            for condition, measured in conditions.items()} for model, conditions in MEASURED.items()}
-# For numbers, also the digits read one by one (when the picture is cut into as many digits as it holds).
-DIGIT_FLOORS = {"logreg": 0.90, "nn": 0.97}
-# The answers given as sure, in every condition: measured 97% to 100% right (the goal is 99%).
+# For numbers, also the digits read one by one (when the picture is cut into as many digits as it holds); for
+# digits pressed into each other (keyed True), where cutting them apart is guessed, measured logreg 52%, nn 67%.
+DIGIT_FLOORS = {False: {"logreg": 0.90, "nn": 0.97}, True: {"logreg": 0.45, "nn": 0.60}}
+# The answers given as sure, in every condition: measured 97% to 100% right (the goal is 99%). Digits pressed
+# into each other (one piece of ink) are the exception: two such digits can make one digit of a plausible shape,
+# read surely (nn: 3 numbers in 100, all wrong); the share answered surely is bounded there instead.
 SURE_FLOOR = 0.95
+PRESSED_SURE_CEILING = 0.05
 # Pictures that hold no digit answered surely (a digit both models agree on, over its threshold): measured none of
 # noise and of blank pages; 1% (logreg) and 7% (nn) of crops of photographed scenes (the goal is none).
 NO_DIGIT_SURE_CEILINGS = {"noise": 0.02, "blank-page": 0.02, "photo-of-a-scene": 0.07}
@@ -358,14 +362,18 @@ def test_default_models_reach_the_floors_on_each_condition(condition, test_digit
     for name in default_models:
         print(f"{condition} {name}: {judged[name]}")  # noqa: T201
         assert judged[name].right >= ACCURACY_FLOORS[name][condition], (condition, name, judged[name])
-        assert judged[name].sure_right >= SURE_FLOOR, (condition, name, judged[name])
+        if condition == "pressed-number":
+            assert judged[name].sure <= PRESSED_SURE_CEILING, (condition, name, judged[name])
+        else:
+            assert judged[name].sure_right >= SURE_FLOOR, (condition, name, judged[name])
         if "number" in condition:
             answers = [(as_number(answer[name])["number"], sample.label)
                        for answer, sample in zip(read, samples, strict=True)]
             digits = [(a, b) for answer, label in answers if len(answer) == len(label)
                       for a, b in zip(answer, label, strict=True)]
             right = sum(a == b for a, b in digits) / len(digits)
-            assert right >= DIGIT_FLOORS[name], (name, right)
+            print(f"{condition} {name}: {right:.3f} of the digits right where the count is")  # noqa: T201
+            assert right >= DIGIT_FLOORS[condition == "pressed-number"][name], (name, right)
 
 
 @pytest.mark.slow

@@ -205,10 +205,10 @@ def test_run_listens_on_localhost_prints_the_url_and_stops_on_ctrl_c(models, mon
 
 
 def test_an_unexpected_error_is_still_a_message(client, monkeypatch):
-    def failing(image):
+    def failing(image, plausibility):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(serve, "to_mnist_digits", failing)
+    monkeypatch.setattr(serve, "read_number", failing)
     response = client.post("/predict", content=encoded(drawing(ONE)))
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error: RuntimeError: a bug"}

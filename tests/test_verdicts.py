@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from mnist_pipeline.app.segmentation import Outline
 from mnist_pipeline.app.verdicts import Models, as_number, judge, read_thresholds, thresholds_of, unsure_note
 from mnist_pipeline.errors import ArtifactError
 
@@ -46,6 +47,17 @@ def test_without_a_threshold_only_agreement_can_make_an_answer_unsure():
     assert both["logreg"][0]["sure"] is False and both["nn"][0]["why"] == "the models disagree"
     agreeing = judge({"logreg": rows((3, 0.3, 8, 0.2)), "nn": rows((3, 0.9, 8, 0.05))}, {})
     assert agreeing["logreg"][0]["sure"] is True
+
+
+def test_a_digit_whose_outline_is_guessed_or_too_wide_for_its_kind_is_unsure_however_confident():
+    outlines = [Outline(0.7, as_written=True), Outline(0.7, as_written=False), Outline(1.66, as_written=True),
+                Outline(1.66, as_written=True)]
+    answers = judge({"nn": rows((3, 0.99, 8, 0.005), (3, 0.99, 8, 0.005), (3, 0.99, 8, 0.005),
+                                (2, 0.99, 3, 0.005))}, {"nn": 0.6}, outlines)["nn"]
+    assert [a["sure"] for a in answers] == [True, False, False, True]  # a 2 is written 1.66 wide (1 in 100)
+    assert answers[1]["why"] == "its outline was guessed where digits touch"
+    assert answers[2]["why"] == "it is written wider than a 3 is (digits that touch?)"
+    assert as_number(answers)["sure"] is False
 
 
 def test_the_note_beside_an_answer():

@@ -20,7 +20,9 @@ first recover the black-and-white digit NIST would have scanned, then make it as
 4. **Components** (:func:`digit_mask`, :func:`number_masks`): the largest connected piece of ink and the pieces
    close to it make the digit; specks and stray marks away from it are dropped. Ink scattered in many marks, or
    a mesh enclosing many holes, is noise, a texture or a scene: no digit. A number's digits are the
-   pieces of ink read left to right, pieces above one another being one digit.
+   pieces of ink read left to right, pieces above one another being one digit; with the models at hand
+   (:func:`read_number`), digits that touch are cut apart where the models are surer of them so
+   (:mod:`mnist_pipeline.app.segmentation`).
 5. **Stroke width** (:func:`normalise_stroke`): at a fixed working size, a stroke thinner or thicker than
    MNIST's range (measured on its training digits) is brought to it: a thin pen thickened, a marker thinned.
    Inside the strokes the ink keeps its own levels, so a blurred picture keeps its soft profile.
@@ -32,13 +34,17 @@ Everything here is pure (Pillow images or arrays in, arrays out); image processi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 from skimage.filters import gaussian, threshold_otsu
 from skimage.measure import euler_number, label, regionprops
-from skimage.morphology import closing, dilation, disk, erosion, opening, skeletonize
+from skimage.morphology import closing, dilation, disk, opening, skeletonize
 from skimage.transform import downscale_local_mean, resize
 
+from mnist_pipeline.app import segmentation
 from mnist_pipeline.digits import IMAGE_SIDE
 from mnist_pipeline.errors import PipelineError
 
@@ -123,9 +129,45 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
 
 
 def to_mnist_digits(image: Image.Image | np.ndarray) -> np.ndarray:
-    """A picture of a number written in a row, as (n, 28, 28) uint8 MNIST digits, left to right."""
+    """A picture of a number written in a row, as (n, 28, 28) uint8 MNIST digits, left to right: each piece of ink
+    (:func:`number_masks`) a digit. :func:`read_number` also parts digits that touch, with the models' help."""
     ink = ink_map(image)
     return np.stack([mnist_frame(normalise_stroke(mask, ink)) for mask in number_masks(remove_rules(ink_mask(ink)))])
+
+
+def read_number(image: Image.Image | np.ndarray, plausibility: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                ) -> tuple[np.ndarray, list[segmentation.Outline]]:
+    """A picture of a number written in a row, as (n, 28, 28) uint8 MNIST digits, left to right, and how each was
+    outlined (:class:`~mnist_pipeline.app.segmentation.Outline`): digits that touch cut apart, and a digit in two
+    pieces joined, where the models say so (:mod:`mnist_pipeline.app.segmentation`).
+
+    ``plausibility`` gives, for k candidate digits as (k, 28, 28) uint8 and their (k,) widths over heights, how
+    plausible each is as one digit, in log probability (:func:`~mnist_pipeline.app.segmentation.plausibility`).
+    """
+    ink = ink_map(image)
+    pieces = number_masks(remove_rules(ink_mask(ink)))
+    atoms, origin = segmentation.atoms(pieces, segmentation.row_height(pieces))
+    runs = segmentation.candidate_runs(origin)
+    frames: list[np.ndarray | None] = []
+    aspects = []
+    for start, end in runs:
+        mask = np.logical_or.reduce(atoms[start:end])
+        rows, cols = _box_of(mask)
+        aspects.append((cols.stop - cols.start) / (rows.stop - rows.start))
+        try:
+            frames.append(mnist_frame(normalise_stroke(mask, ink)))
+        except ImageError:  # a sliver of a stroke that scales to nothing: no digit by itself
+            if segmentation.is_piece(origin, (start, end)):
+                raise  # the piece as written: the picture is no number, as :func:`to_mnist_digits` finds
+            frames.append(None)
+    readable = [i for i, frame in enumerate(frames) if frame is not None]
+    judged = plausibility(np.stack([frames[i] for i in readable]), np.array([aspects[i] for i in readable]))
+    scores: list[float | None] = [None] * len(runs)
+    for i, score in zip(readable, judged, strict=True):
+        scores[i] = float(score) - (0.0 if segmentation.is_piece(origin, runs[i]) else segmentation.CHANGE_COST)
+    chosen = segmentation.best_reading(len(atoms), runs, scores)
+    return (np.stack([frames[i] for i in chosen]),
+            [segmentation.Outline(aspects[i], segmentation.is_piece(origin, runs[i])) for i in chosen])
 
 
 # --- 1. ink map -----------------------------------------------------------------------------------------------------
@@ -570,13 +612,22 @@ def normalise_stroke(digit: np.ndarray, ink: np.ndarray) -> np.ndarray:
     low, high = STROKE_WIDTH_RANGE
     if width < low:
         radius = round((low - width) * STROKE_SIDE / 2)
-        return dilation(np.pad(shape, radius), disk(radius)).astype(float) if radius else shape.astype(float)
+        return _within(np.pad(shape, radius), radius).astype(float) if radius else shape.astype(float)
     if width > high:
         # A third of the excess: eroding all of it turns a marker's filled loops into bars (nn 97.5% on the marker
         # condition, 98% with a third, 99% with none) while blurred strokes need it (other writers: 96.5, 97, 93).
         radius = round((width - high) * STROKE_SIDE / 2 / 3)
-        shape = (erosion(shape, disk(radius)) | dilation(skeleton, disk(1))) & shape
+        shape = (~_within(~shape, radius) | dilation(skeleton, disk(1))) & shape
     return np.where(shape, level, 0.0)
+
+
+def _within(mask: np.ndarray, radius: int) -> np.ndarray:
+    """The pixels within ``radius`` of ``mask``: its dilation by ``disk(radius)``, and the complement of the erosion
+    of its complement, exactly (a pixel's squared distance to the nearest one is a whole number), computed from the
+    distance transform: a min or max filter over a disk takes time as the disk's area, seconds on a wide blob."""
+    if not mask.any():
+        return mask.copy()
+    return ndimage.distance_transform_edt(~mask) ** 2 <= radius ** 2
 
 
 def _box_of(mask: np.ndarray) -> tuple[slice, slice]:

@@ -20,15 +20,18 @@ import logging
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mnist_pipeline import paths, tables
-from mnist_pipeline.app.imaging import ImageError, to_mnist, to_mnist_digits
+from mnist_pipeline.app import segmentation
+from mnist_pipeline.app.imaging import ImageError, read_number, to_mnist
 from mnist_pipeline.app.pictures import open_picture
 from mnist_pipeline.app.releases import ModelSpec, fetch_release, parse_spec
+from mnist_pipeline.app.segmentation import Outline
 from mnist_pipeline.app.verdicts import Models, as_number, judge, read_thresholds, thresholds_of, unsure_note
 from mnist_pipeline.artifacts import write_bytes
 from mnist_pipeline.errors import ModelLoadError, PipelineError
@@ -112,13 +115,34 @@ def open_image(path: Path):
         raise ImageError(f"{path}: {error}") from None
 
 
-def digits_of(path: Path, image, *, number: bool = False) -> np.ndarray:
-    """The (n, 28, 28) MNIST digits the models see in ``image`` (read from ``path``): one, or a number's, left to
-    right. A picture with no digit raises :class:`ImageError` naming ``path``."""
+def digits_of(path: Path, image) -> np.ndarray:
+    """The (1, 28, 28) MNIST digit the models see in ``image`` (read from ``path``). A picture with no digit raises
+    :class:`ImageError` naming ``path``."""
     try:
-        return to_mnist_digits(image) if number else to_mnist(image)[None]
+        return to_mnist(image)[None]
     except ImageError as error:
         raise ImageError(f"{path}: {error}") from None
+
+
+def number_of(path: Path, image, models: Mapping[str, Any]) -> tuple[np.ndarray, list[Outline]]:
+    """The (n, 28, 28) MNIST digits of the number in ``image`` (read from ``path``), left to right, and how each
+    was outlined, ``models`` judging where digits that touch part (:func:`~mnist_pipeline.app.imaging.read_number`).
+    A picture with no digit raises :class:`ImageError` naming ``path``."""
+    try:
+        return read_number(image, number_plausibility(models))
+    except ImageError as error:
+        raise ImageError(f"{path}: {error}") from None
+
+
+def number_plausibility(models: Mapping[str, Any], lock: AbstractContextManager | None = None):
+    """How plausible candidate digits are to ``models``, for :func:`~mnist_pipeline.app.imaging.read_number`:
+    every model's probabilities, judged together (:func:`mnist_pipeline.app.segmentation.plausibility`); the
+    models predict holding ``lock``."""
+    def plausibility(digits: np.ndarray, aspects: np.ndarray) -> np.ndarray:
+        with lock or nullcontext():
+            probabilities = [predict_proba(model, digits) for model in models.values()]
+        return segmentation.plausibility(probabilities, aspects)
+    return plausibility
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -149,9 +173,10 @@ def predict_images(files: list[str | Path], images: np.ndarray, models: Mapping[
     return [{"file": str(file), "model": name, **answers[name][i]} for i, file in enumerate(files) for name in models]
 
 
-def predict_numbers(files: list[str | Path], numbers: list[np.ndarray],
-                    models: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Read whole numbers: ``numbers[i]`` holds the (n, 28, 28) digits of ``files[i]``, left to right.
+def predict_numbers(files: list[str | Path], numbers: list[np.ndarray], models: Mapping[str, Any],
+                    outlines: list[list[Outline]] | None = None) -> list[dict[str, Any]]:
+    """Read whole numbers: ``numbers[i]`` holds the (n, 28, 28) digits of ``files[i]``, left to right, and
+    ``outlines[i]``, where given, how each was outlined (:func:`number_of`).
 
     One dict per file and model: ``file``, ``model``, ``number`` (the digits as a string), ``sure`` (every digit
     sure) and ``digits``, each digit's answer as :func:`predict_files` gives it. Each model predicts the digits of
@@ -159,7 +184,7 @@ def predict_numbers(files: list[str | Path], numbers: list[np.ndarray],
     """
     ends = np.cumsum([len(digits) for digits in numbers])
     answers = judge({name: predict_proba(model, np.concatenate(numbers)) for name, model in models.items()},
-                    thresholds_of(models))
+                    thresholds_of(models), None if outlines is None else [o for number in outlines for o in number])
     rows = [{"file": str(file), "model": name, **as_number(answers[name][start:end])}
             for name in models for file, start, end in zip(files, [0, *ends[:-1]], ends, strict=True)]
     order = {str(file): i for i, file in enumerate(files)}
@@ -276,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Images first: a typo in a file name should not wait for TensorFlow to load.
         images = [open_image(file) for file in args.files]
-        digits = [digits_of(file, image, number=args.number) for file, image in zip(args.files, images, strict=True)]
+        if not args.number:  # a number's digits are parted with the models' help, so read once they are loaded
+            digits = [digits_of(file, image) for file, image in zip(args.files, images, strict=True)]
+        outlines = None
         # TensorFlow's start-up notices would bury the command's own output; --verbose shows them.
         if any(paths.model_file(name).suffix == ".keras" for name in names):
             import_tensorflow(hide_startup_notices=not args.verbose)
@@ -287,9 +314,12 @@ def main(argv: list[str] | None = None) -> int:
 
             serve.run(models, host=args.host, port=args.port)
             return 0
+        if args.number:
+            read = [number_of(file, image, models) for file, image in zip(args.files, images, strict=True)]
+            digits, outlines = [number for number, _ in read], [outline for _, outline in read]
         if args.show:
             save_seen(args.show, args.files, images, digits)
-        results = (predict_numbers(args.files, digits, models) if args.number
+        results = (predict_numbers(args.files, digits, models, outlines) if args.number
                    else predict_images(args.files, np.concatenate(digits), models))
     except (PipelineError, OSError) as error:
         parser.exit(2, f"{PROG}: error: {error}\n")

@@ -13,7 +13,7 @@ the bytes decide, not the Content-Type)::
                     ...}}
     400, 413, 422 {"detail": "what is wrong with the upload, and what would do"}
 
-The picture is read as a number written in a row (:func:`mnist_pipeline.app.imaging.to_mnist_digits`), a single
+The picture is read as a number written in a row (:func:`mnist_pipeline.app.imaging.read_number`), a single
 digit being a number of one digit: ``images`` are the 28x28 digits the models saw, left to right, and each
 model's ``digits`` its reading of each (as ``mnist-predict --number --json`` gives them, with the probabilities
 of all ten classes added); a number is ``sure`` when none of its digits is unsure
@@ -40,8 +40,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
-from mnist_pipeline.app.imaging import ImageError, to_mnist_digits
+from mnist_pipeline.app.imaging import ImageError, read_number
 from mnist_pipeline.app.pictures import FORMATS, PictureTooLargeError, open_picture
+from mnist_pipeline.app.predict import number_plausibility
 from mnist_pipeline.app.verdicts import Models, as_number, judge, thresholds_of
 from mnist_pipeline.digits import IMAGE_SIDE
 from mnist_pipeline.errors import PipelineError
@@ -162,12 +163,12 @@ def answer(body: bytes, models: Mapping[str, Any], lock: threading.Lock) -> dict
     """The JSON answer for an uploaded picture (see the module's docstring)."""
     image = decode(body)
     try:
-        digits = to_mnist_digits(image)
+        digits, outlines = read_number(image, number_plausibility(models, lock))
     except ImageError as error:
         raise HTTPException(422, str(error)) from None
     with lock:
         probabilities = {name: predict_proba(model, digits) for name, model in models.items()}
-    answers = judge(probabilities, thresholds_of(models))
+    answers = judge(probabilities, thresholds_of(models), outlines)
     return {
         "images": [png_data_url(digit) for digit in digits],
         "models": {

@@ -11,11 +11,12 @@ unsure (``sure`` is None).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from mnist_pipeline.app.segmentation import WIDE_SHARES, Outline, width_log_share
 from mnist_pipeline.errors import ArtifactError
 
 
@@ -49,13 +50,17 @@ def read_thresholds(text: str, source: str, names) -> dict[str, float | None]:
     return {name: None if value is None else float(value) for name, value in found.items()}
 
 
-def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, float | None]) -> dict[str, list[dict]]:
+def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, float | None],
+          outlines: Sequence[Outline] | None = None) -> dict[str, list[dict]]:
     """Each model's answers for the same n digits: ``{"digit", "probability", "sure", "candidates"}`` per digit,
     ``candidates`` the two likeliest digits with their probabilities, and ``why`` where ``sure`` is False.
 
     Args:
         probabilities: model name -> its (n, 10) probabilities, every model for the same digits.
         thresholds: model name -> its sure threshold, or None where unknown.
+        outlines: for a number's digits, how each was outlined (:func:`mnist_pipeline.app.imaging.read_number`).
+            A digit the reading cut or joined, or one written wider than a thousandth of MNIST's examples of the
+            digit read (two digits that touch, read as one), is not sure: the models are often sure of either.
     """
     names = list(probabilities)
     predicted = {name: probabilities[name].argmax(axis=1) for name in names}
@@ -71,6 +76,8 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
                 reasons.append(f"{name} gives it {row[top[0]]:.3f}, under its sure threshold {threshold:.3f}")
             if not agreed:
                 reasons.append("the models disagree")
+            if outlines is not None:
+                reasons += _outline_doubts(outlines[len(answers[name])], int(top[0]))
             answer = {"digit": int(top[0]), "probability": float(row[top[0]]),
                       "sure": None if threshold is None and len(names) == 1 else not reasons,
                       "candidates": [{"digit": int(d), "probability": float(row[d])} for d in top]}
@@ -78,6 +85,15 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
                 answer["why"] = "; ".join(reasons)
             answers[name].append(answer)
     return answers
+
+
+def _outline_doubts(outline: Outline, digit: int) -> list[str]:
+    """Why a digit of a number is in doubt from its outline alone (see :func:`judge`)."""
+    if not outline.as_written:
+        return ["its outline was guessed where digits touch"]
+    if width_log_share(outline.aspect, digit) < np.log(WIDE_SHARES[-1] / WIDE_SHARES[0]):
+        return [f"it is written wider than a {digit} is (digits that touch?)"]
+    return []
 
 
 def as_number(digits: list[dict]) -> dict[str, Any]:

@@ -1,0 +1,125 @@
+"""Where a number's digits part (:mod:`mnist_pipeline.app.segmentation`): seams, atoms and the reading the models
+are surest of, on drawn shapes, and through :func:`mnist_pipeline.app.imaging.read_number`."""
+
+import itertools
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_pipeline.app import imaging, segmentation
+
+
+def rings(centres: list[int], radius: int = 30, width: int = 8, size: tuple[int, int] = (100, 260)) -> np.ndarray:
+    """A boolean mask of rings (zeros) of ``radius`` centred at these columns, on one row."""
+    image = Image.new("1", (size[1], size[0]), 0)
+    draw = ImageDraw.Draw(image)
+    for column in centres:
+        draw.ellipse([column - radius, 50 - radius, column + radius, 50 + radius], outline=1, width=width)
+    return np.array(image, dtype=bool)
+
+
+def bridged(centres: list[int], size: tuple[int, int] = (100, 260)) -> np.ndarray:
+    """:func:`rings` joined by a short bar between each two, one piece of ink: digits written so close they meet."""
+    mask = rings(centres, size=size)
+    for left, right in itertools.pairwise(centres):
+        mask[48:53, left + 26:right - 26] = True
+    return mask
+
+
+def test_digits_that_meet_are_cut_where_they_meet():
+    mask = bridged([60, 128])  # the rings' outlines end at 90 and 98, the bar spans 86-102
+    assert imaging._labelled(mask)[1].size == 1
+    rows = np.flatnonzero(mask.any(axis=1))
+    middles = [seam[rows[0]:rows[-1] + 1].mean() for seam in segmentation.seams(mask, height=60)]  # in the ink's rows
+    assert middles == sorted(middles) and len(middles) <= segmentation.MAX_SEAMS
+    assert any(90 <= middle <= 98 for middle in middles), middles
+    assert all(b - a >= 6 for a, b in itertools.pairwise(middles))  # SEAM_SPACING of 60
+    atoms, origin = segmentation.atoms([mask], height=60)
+    assert origin == [0] * (len(middles) + 1)
+    assert np.array_equal(np.logical_or.reduce(atoms), mask)
+    assert not any((a & b).any() for i, a in enumerate(atoms) for b in atoms[i + 1:])
+
+
+def test_a_narrow_piece_is_not_cut():
+    bar = np.zeros((100, 40), dtype=bool)
+    bar[20:80, 15:22] = True  # a 1: narrower than two digits that meet
+    assert segmentation.seams(bar, height=60) == []
+    (atom,), origin = segmentation.atoms([bar], height=60)
+    assert np.array_equal(atom, bar) and origin == [0]
+
+
+def test_runs_cover_at_most_two_pieces_and_each_piece_whole():
+    origin = [0, 0, 0, 0, 0, 1, 2]
+    runs = segmentation.candidate_runs(origin)
+    assert (0, 5) in runs  # the first piece whole, though of more than MAX_ATOMS atoms
+    assert (0, 4) in runs and (3, 6) in runs and (1, 5) in runs
+    assert (4, 7) not in runs and (0, 6) not in runs and (1, 6) not in runs  # three pieces; five atoms
+    assert segmentation.is_piece(origin, (0, 5)) and segmentation.is_piece(origin, (5, 6))
+    assert not segmentation.is_piece(origin, (0, 1)) and not segmentation.is_piece(origin, (4, 6))
+
+
+def test_the_best_reading_has_the_highest_total_and_skips_unreadable_runs():
+    runs = [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]
+    # (0,2)+(2,3) = -0.3; (0,1)+(1,2)+(2,3) = -0.6; (0,1)+(1,3) unreadable.
+    assert segmentation.best_reading(3, runs, [-0.2, -0.2, -0.3, None, -0.1]) == [1, 4]
+    # A tie goes to the fewer digits.
+    assert segmentation.best_reading(2, [(0, 1), (0, 2), (1, 2)], [-0.1, -0.2, -0.1]) == [1]
+    with pytest.raises(ValueError, match="no reading"):
+        segmentation.best_reading(2, [(0, 1)], [-0.1])
+
+
+def test_a_digit_is_the_less_plausible_the_wider_it_is_written_than_its_kind():
+    assert segmentation.width_log_share(0.5, 3) == 0.0  # narrower than half of MNIST's 3s
+    assert segmentation.width_log_share(1.0, 3) == pytest.approx(np.log(0.2))  # as wide as a tenth of them
+    assert segmentation.width_log_share(1.43, 3) == pytest.approx(np.log(0.002))
+    assert segmentation.width_log_share(1.66, 3) < np.log(0.0002)  # two 3s that meet
+    assert segmentation.width_log_share(1.66, 2) > np.log(0.02)  # a wide 2 is no rarity
+    probabilities = np.array([[0.9, 0.1] + [0.0] * 8, [0.0, 0.0, 0.5, 0.5] + [0.0] * 6])
+    both = segmentation.plausibility([probabilities, probabilities], np.array([0.5, 0.5]))
+    assert both == pytest.approx(np.log([0.9, 0.5]))
+
+
+def ring_model(template: np.ndarray):
+    """A stand-in for the models: a model that knows only the digit 0, drawn as this one ring, and is as sure of a
+    digit as it looks like the ring (correlation)."""
+    def plausibility(digits: np.ndarray, aspects: np.ndarray) -> np.ndarray:
+        likeness = np.array([np.corrcoef(digit.ravel(), template.ravel())[0, 1] for digit in digits.astype(float)])
+        zero = np.clip(likeness, 0.2, 0.99)
+        rows = np.column_stack([zero, *[(1 - zero) / 9] * 9])
+        return segmentation.plausibility([rows], aspects)
+    return plausibility
+
+
+def picture(mask: np.ndarray) -> np.ndarray:
+    return np.pad(np.where(mask, 0, 255).astype(np.uint8), 40, constant_values=255)
+
+
+@pytest.fixture(scope="module")
+def ring():
+    return imaging.to_mnist(picture(rings([60], size=(100, 120))))
+
+
+def test_digits_that_meet_are_read_apart_where_the_models_are_surer_of_them_so(ring):
+    for centres, size in (([60, 128], (100, 200)), ([40, 108, 176], (100, 220))):
+        meeting = picture(bridged(centres, size))
+        (whole,) = imaging.to_mnist_digits(meeting)  # one piece of ink: one digit, without the models
+        assert np.corrcoef(whole.ravel(), ring.ravel())[0, 1] < 0.3
+        digits, outlines = imaging.read_number(meeting, ring_model(ring))
+        assert len(digits) == len(centres) and not any(outline.as_written for outline in outlines)
+        # Each a ring, with a stub of the bar that joined it to the next.
+        assert all(np.corrcoef(digit.ravel(), ring.ravel())[0, 1] > 0.5 for digit in digits)
+
+
+def test_a_cut_or_a_join_must_make_the_models_clearly_surer(ring):
+    meeting = picture(bridged([60, 128], (100, 200)))
+    # Models equally sure of any reading keep the pieces as written, cut or not.
+    def indifferent(digits, aspects):
+        return np.full(len(digits), np.log(0.9))
+    assert len(imaging.read_number(meeting, indifferent)[0]) == 1
+    apart = picture(rings([40, 120], size=(100, 170)))
+    assert len(imaging.read_number(apart, indifferent)[0]) == 2
+    # Nor does a small gain: two halves each a little surer than the whole.
+    def halves_a_little_surer(digits, aspects):
+        return np.where(aspects > 1.5, np.log(0.5), np.log(0.9))
+    assert len(imaging.read_number(meeting, halves_a_little_surer)[0]) == 1
