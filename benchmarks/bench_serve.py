@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 
 from mnist_pipeline import keras_io, model_io
 from mnist_pipeline.app import predict, serve
-from mnist_pipeline.app.imaging import to_mnist_digits
+from mnist_pipeline.app.imaging import read_number
 
 # The page's canvas and brush.
 CANVAS = (560, 280)
@@ -130,9 +130,10 @@ def main() -> None:
 
     image = Image.open(io.BytesIO(drawing(SEVEN)))
     image.load()
-    rows.append(("picture to 28x28: `to_mnist_digits` on the drawing", timings(lambda: to_mnist_digits(image), n),
-                 None))
-    digits = to_mnist_digits(image)
+    plausibility = predict.number_plausibility(models)
+    rows.append(("picture to 28x28: `read_number` on the drawing (the models judging where digits part)",
+                 timings(lambda: read_number(image, plausibility), n), None))
+    digits, _ = read_number(image, plausibility)
     for name, model in models.items():
         fast = timings(lambda model=model: model_io.predict_proba(model, digits), n)
         if hasattr(model, "predict_proba"):  # scikit-learn: one way, whatever the number of images
