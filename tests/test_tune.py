@@ -475,7 +475,9 @@ def test_a_search_interrupted_and_resumed_makes_each_trial_a_dvc_experiment_rank
             if line.startswith("=== trial 3 of 3"):
                 proposed = re.search(r"train_logreg\.C=(\S+)", line).group(1)
             if proposed and line.startswith("Running stage 'evaluate'"):
-                time.sleep(1)
+                # Into evaluate's start (its imports alone take longer): later, the trial could finish and be
+                # saved as an experiment before the interrupt reaches it (seen once, on a loaded 2-core machine).
+                time.sleep(0.2)
                 os.killpg(process.pid, signal.SIGINT)
                 break
         lines += process.stdout.readlines()
