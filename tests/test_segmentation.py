@@ -80,6 +80,26 @@ def test_a_digit_is_the_less_plausible_the_wider_it_is_written_than_its_kind():
     assert both == pytest.approx(np.log([0.9, 0.5]))
 
 
+@pytest.mark.heavy  # every training digit's box
+def test_the_widths_digits_are_written_at_are_what_mnist_holds(mnist_mirror):
+    import gzip
+
+    from mnist_pipeline.idx import parse_images, parse_labels
+
+    def read(name, parse):
+        return parse(gzip.decompress((mnist_mirror / f"{name}.gz").read_bytes()), name=name)
+
+    images, labels = read("train-images-idx3-ubyte", parse_images), read("train-labels-idx1-ubyte", parse_labels)
+    ink = images > 40
+    rows, columns = ink.any(axis=2), ink.any(axis=1)
+    heights = 28 - rows[:, ::-1].argmax(axis=1) - rows.argmax(axis=1)
+    widths = 28 - columns[:, ::-1].argmax(axis=1) - columns.argmax(axis=1)
+    quantiles = [100 * (1 - share) for share in segmentation.WIDE_SHARES]
+    for digit, aspects in segmentation.WIDE_ASPECTS.items():
+        measured = np.percentile((widths / heights)[labels == digit], quantiles)
+        assert measured == pytest.approx(aspects, abs=0.005), (digit, measured)
+
+
 def ring_model(template: np.ndarray):
     """A stand-in for the models: a model that knows only the digit 0, drawn as this one ring, and is as sure of a
     digit as it looks like the ring (correlation)."""

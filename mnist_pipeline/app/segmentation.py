@@ -11,10 +11,12 @@ digits.
    cross the least ink (a seam, found by dynamic programming as seam carving finds one): where two digits touch,
    such a path crosses only the stroke where they meet, weaving between them where they overlap.
 2. **Atoms** (:func:`atoms`): the pieces cut along their seams, left to right.
-3. **Readings** (:func:`best_reading`): a digit is a run of one to :data:`MAX_ATOMS` adjacent atoms; of every way
-   to read the row as such runs, the one whose digits the models are surest of (the sum of the log of each
-   digit's likeliest probability), each digit other than one of the writer's own pieces costing
-   :data:`CHANGE_COST`: a cut or a join must make the models clearly surer than the pieces as written.
+3. **Readings** (:func:`best_reading`): a digit is one of the writer's pieces whole, or a run of one to
+   :data:`MAX_ATOMS` adjacent atoms from at most two pieces (:func:`candidate_runs`); of every way to read the row
+   as such runs, the one whose digits are the most plausible in sum (:func:`plausibility`: the models' log
+   probability of each digit's likeliest class, and how seldom that digit is written as wide), each digit other
+   than one of the writer's own pieces costing :data:`CHANGE_COST`: a cut or a join must make the models clearly
+   surer than the pieces as written.
 
 Everything here is pure: boolean masks in, masks out.
 """
@@ -38,8 +40,9 @@ MAX_SEAM_INK = 0.25
 MAX_SEAMS = 6
 # A digit is made of at most this many atoms.
 MAX_ATOMS = 4
-# How wide each digit is written, width over height of its ink's box, in MNIST's 60,000 training digits: the widths
-# that half, a tenth, a hundredth and a thousandth of each digit's examples reach or exceed. Two digits that meet
+# How wide each digit is written, width over height of its ink's box (pixels over 40), in MNIST's 60,000 training
+# digits: the widths that half, a tenth, a hundredth and a thousandth of each digit's examples reach or exceed
+# (tests/test_segmentation.py checks them against MNIST). Two digits that meet
 # make a piece wider than the one digit it reads as is ever written (a 3 and a 3: 1.66, where 3s reach 1.43 once
 # in a thousand).
 WIDE_SHARES = (0.5, 0.1, 0.01, 0.001)
@@ -73,8 +76,8 @@ def seams(piece: np.ndarray, height: float) -> list[np.ndarray]:
 
     A seam runs from the piece's top row to its bottom row, one column left, right or straight on each row down,
     inside the piece's box; it crosses at most :data:`MAX_SEAM_INK` of ``height`` of ink, and lies at least
-    :data:`SEAM_SPACING` of ``height`` from the box's sides and from every other seam. None for a piece no wider
-    than :data:`MIN_CUT_WIDTH` of ``height``."""
+    :data:`SEAM_SPACING` of ``height`` from the box's sides and from every other seam. No seam for a piece no
+    wider than :data:`MIN_CUT_WIDTH` of ``height``."""
     (top, bottom), (left, right) = _rows(piece), _columns(piece)
     if right - left <= MIN_CUT_WIDTH * height:
         return []
