@@ -96,6 +96,17 @@ def test_numbers_are_cut_into_their_digits(test_digits):
     assert np.mean(counts) >= 0.95, np.mean(counts)
 
 
+@pytest.mark.heavy  # 20 photos of numbers read
+def test_a_pressed_number_is_one_piece_of_ink(test_digits):
+    # What the condition claims: each digit run into its neighbour, so only the models can part them (measured:
+    # 39 of 40 read as one piece; a digit's own stroke broken makes the other a second piece).
+    x, y = test_digits
+    samples = make_samples("pressed-number", x, y, 20)
+    assert all(len(sample.label) >= 2 for sample in samples)
+    pieces = [len(imaging.to_mnist_digits(sample.image)) for sample in samples]
+    assert np.mean([count == 1 for count in pieces]) >= 0.9, pieces
+
+
 # --- each step ------------------------------------------------------------------------------------------------------
 
 def stroke_picture(paper=255.0, ink=0.0, size=(240, 240)) -> np.ndarray:
