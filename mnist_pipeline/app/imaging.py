@@ -148,26 +148,26 @@ def read_number(image: Image.Image | np.ndarray, plausibility: Callable[[np.ndar
     pieces = number_masks(remove_rules(ink_mask(ink)))
     atoms, origin = segmentation.atoms(pieces, segmentation.row_height(pieces))
     runs = segmentation.candidate_runs(origin)
+    as_written = [segmentation.is_piece(origin, run) for run in runs]
     frames: list[np.ndarray | None] = []
     aspects = []
-    for start, end in runs:
+    for (start, end), whole in zip(runs, as_written, strict=True):
         mask = np.logical_or.reduce(atoms[start:end])
         rows, cols = _box_of(mask)
         aspects.append((cols.stop - cols.start) / (rows.stop - rows.start))
         try:
             frames.append(mnist_frame(normalise_stroke(mask, ink)))
         except ImageError:  # a sliver of a stroke that scales to nothing: no digit by itself
-            if segmentation.is_piece(origin, (start, end)):
+            if whole:
                 raise  # the piece as written: the picture is no number, as :func:`to_mnist_digits` finds
             frames.append(None)
     readable = [i for i, frame in enumerate(frames) if frame is not None]
     judged = plausibility(np.stack([frames[i] for i in readable]), np.array([aspects[i] for i in readable]))
     scores: list[float | None] = [None] * len(runs)
     for i, score in zip(readable, judged, strict=True):
-        scores[i] = float(score) - (0.0 if segmentation.is_piece(origin, runs[i]) else segmentation.CHANGE_COST)
+        scores[i] = float(score) - (0.0 if as_written[i] else segmentation.CHANGE_COST)
     chosen = segmentation.best_reading(len(atoms), runs, scores)
-    return (np.stack([frames[i] for i in chosen]),
-            [segmentation.Outline(aspects[i], segmentation.is_piece(origin, runs[i])) for i in chosen])
+    return np.stack([frames[i] for i in chosen]), [segmentation.Outline(aspects[i], as_written[i]) for i in chosen]
 
 
 # --- 1. ink map -----------------------------------------------------------------------------------------------------

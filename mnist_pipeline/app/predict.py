@@ -31,7 +31,6 @@ from mnist_pipeline.app import segmentation
 from mnist_pipeline.app.imaging import ImageError, read_number, to_mnist
 from mnist_pipeline.app.pictures import open_picture
 from mnist_pipeline.app.releases import ModelSpec, fetch_release, parse_spec
-from mnist_pipeline.app.segmentation import Outline
 from mnist_pipeline.app.verdicts import Models, as_number, judge, read_thresholds, thresholds_of, unsure_note
 from mnist_pipeline.artifacts import write_bytes
 from mnist_pipeline.errors import ModelLoadError, PipelineError
@@ -124,7 +123,7 @@ def digits_of(path: Path, image) -> np.ndarray:
         raise ImageError(f"{path}: {error}") from None
 
 
-def number_of(path: Path, image, models: Mapping[str, Any]) -> tuple[np.ndarray, list[Outline]]:
+def number_of(path: Path, image, models: Mapping[str, Any]) -> tuple[np.ndarray, list[segmentation.Outline]]:
     """The (n, 28, 28) MNIST digits of the number in ``image`` (read from ``path``), left to right, and how each
     was outlined, ``models`` judging where digits that touch part (:func:`~mnist_pipeline.app.imaging.read_number`).
     A picture with no digit raises :class:`ImageError` naming ``path``."""
@@ -174,7 +173,7 @@ def predict_images(files: list[str | Path], images: np.ndarray, models: Mapping[
 
 
 def predict_numbers(files: list[str | Path], numbers: list[np.ndarray], models: Mapping[str, Any],
-                    outlines: list[list[Outline]] | None = None) -> list[dict[str, Any]]:
+                    outlines: list[list[segmentation.Outline]] | None = None) -> list[dict[str, Any]]:
     """Read whole numbers: ``numbers[i]`` holds the (n, 28, 28) digits of ``files[i]``, left to right, and
     ``outlines[i]``, where given, how each was outlined (:func:`number_of`).
 
