@@ -275,7 +275,7 @@ OTHER_CONDITIONS = ("other-writers", "low-res-writers", "number", "touching-numb
 # The conditions of whole numbers, by how close their digits are written (:func:`number`).
 NUMBER_SPACINGS = {"number": "apart", "touching-number": "touching", "pressed-number": "pressed"}
 # Pictures that hold no digit: no answer should be given as sure.
-NO_DIGIT_CONDITIONS = ("noise", "blank-page", "photo-of-a-scene")
+NO_DIGIT_CONDITIONS = ("noise", "blank-page", "photo-of-a-scene", "photo-of-a-face")
 
 
 
@@ -348,12 +348,15 @@ def pen_digits_read_directly(x_test: np.ndarray, y_test: np.ndarray, n: int,
 
 
 def no_digit(condition: str, n: int, rng: np.random.Generator) -> list[Sample]:
-    """Pictures without a digit: noise (with one dark bar, half of them), a blank page photographed, or a crop of a
-    photographed scene (scikit-image's bundled photos: a face, a cat, a cup, a camera man)."""
+    """Pictures without a digit: noise (with one dark bar, half of them), a blank page photographed, a crop of a
+    photographed scene (scikit-image's bundled photos: a face, a cat, a cup, a camera man), or a face filling the
+    picture (scikit-image's 100 bundled faces of Labeled Faces in the Wild, 25x25 grey, enlarged to 100-400 px and
+    taken through the phone camera)."""
     from skimage import data
 
     samples = []
     scenes = [data.astronaut(), data.chelsea(), data.coffee(), np.dstack([data.camera()] * 3)]
+    faces = data.lfw_subset()[:100] if condition == "photo-of-a-face" else None  # the rest are not faces
     for _ in range(n):
         side = int(rng.integers(200, 1200))
         if condition == "noise":
@@ -365,6 +368,11 @@ def no_digit(condition: str, n: int, rng: np.random.Generator) -> list[Sample]:
         elif condition == "blank-page":
             rgb = on_paper(np.zeros((side, side)), tinted_paper(rng), dark_pen(rng))
             samples.append(Sample(camera(uneven_light(rgb, rng), rng), ""))
+        elif condition == "photo-of-a-face":
+            face = faces[int(rng.integers(len(faces)))]
+            side = int(rng.integers(100, 400))
+            rgb = resize(face, (side, side), order=3)[..., None].repeat(3, axis=2) * 255
+            samples.append(Sample(camera(rgb, rng), ""))
         else:
             scene = scenes[int(rng.integers(len(scenes)))]
             crop = int(rng.integers(100, min(scene.shape[:2]) + 1))
@@ -538,7 +546,7 @@ def readings(sample: Sample, models) -> dict[str, list[dict]] | None:
     except ImageError:
         return None
     return judge({name: predict_proba(model, digits) for name, model in models.items()}, thresholds_of(models),
-                 outlines)
+                 outlines, digits)
 
 
 def scores(samples: list[Sample], models, read: list | None = None) -> dict[str, Score]:

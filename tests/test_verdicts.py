@@ -4,7 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
+from mnist_pipeline.app import verdicts
 from mnist_pipeline.app.segmentation import Outline
 from mnist_pipeline.app.verdicts import Models, as_number, judge, read_thresholds, thresholds_of, unsure_note
 from mnist_pipeline.errors import ArtifactError
@@ -87,3 +89,63 @@ def test_a_number_is_sure_only_when_every_digit_is():
     assert as_number(answers)["number"] == "209" and as_number(answers)["sure"] is False
     unknown = judge({"nn": rows((2, 0.9, 8, 0.05))}, {"nn": None})["nn"]
     assert as_number(unknown)["sure"] is None and as_number([*unknown, answers[2]])["sure"] is False
+
+
+def drawn(shape: str) -> np.ndarray:
+    """A (28, 28) digit drawn by hand: an 8 (two rings), a filled block, or a face (a disc with eyes and a mouth)."""
+    image = Image.new("L", (28, 28), 0)
+    draw = ImageDraw.Draw(image)
+    if shape == "8":
+        draw.ellipse([9, 4, 19, 13], outline=255, width=2)
+        draw.ellipse([8, 13, 20, 24], outline=255, width=2)
+    elif shape == "block":
+        draw.rectangle([5, 4, 22, 23], fill=255)
+    else:
+        draw.ellipse([6, 4, 21, 23], fill=230)
+        for box in ([9, 9, 11, 11], [16, 9, 18, 11], [10, 17, 17, 18]):
+            draw.rectangle(box, fill=40)
+    return np.array(image)
+
+
+def test_a_shape_no_digit_has_is_unsure_however_confident():
+    eight, block, face = drawn("8"), drawn("block"), drawn("face")
+    assert verdicts.shape_doubts(eight) == []
+    assert verdicts.shape_doubts(block) == ["its ink fills 90% of its box, as no written digit does "
+                                            "(a filled shape or a photo?)"]
+    assert verdicts.shape_doubts(face) == ["its ink encloses 3 holes, where a digit has at most 2 "
+                                           "(a face or a texture?)"]
+    speckled = eight.copy()
+    speckled[12, 9:20:2] = 0  # one-pixel gaps in a stroke are no holes
+    assert verdicts.shape_doubts(speckled) == []
+    answers = judge({"nn": rows((8, 0.99, 3, 0.005), (8, 0.99, 3, 0.005), (8, 0.99, 0, 0.005))}, {"nn": 0.6},
+                    digits=np.stack([eight, block, face]))["nn"]
+    assert [a["sure"] for a in answers] == [True, False, False]
+    assert answers[2]["why"].startswith("its ink encloses 3 holes")
+
+
+def test_holes_are_the_background_the_ink_encloses_of_a_least_size():
+    mask = np.zeros((12, 12), bool)
+    mask[1:11, 1:11] = True
+    mask[3:5, 3:5] = False  # 4 pixels
+    mask[3:5, 7] = False  # 2 pixels
+    mask[8, 8] = False  # 1 pixel
+    assert [verdicts.count_holes(mask, smallest) for smallest in (1, 2, 3, 5)] == [3, 2, 1, 0]
+    mask[8, 10:] = False  # a gap to the frame: the background is no hole
+    mask[8, 9] = False
+    assert verdicts.count_holes(mask, 1) == 2
+
+
+@pytest.mark.heavy
+def test_the_shapes_doubted_are_about_a_thousandth_of_mnists_training_digits_each(mnist_mirror):
+    import gzip
+
+    from mnist_pipeline.idx import parse_images
+
+    name = "train-images-idx3-ubyte"
+    images = parse_images(gzip.decompress((mnist_mirror / f"{name}.gz").read_bytes()), name=name)
+    filled = np.count_nonzero(images > verdicts.INK_LEVEL, axis=(1, 2)) / 400 > verdicts.FULLEST_FILL
+    holed = np.array([verdicts.count_holes(image > verdicts.HOLE_INK_LEVEL, verdicts.HOLE_AREA) > verdicts.MOST_HOLES
+                      for image in images])
+    assert 0.0005 < filled.mean() < 0.002 and 0.0005 < holed.mean() < 0.002, (filled.mean(), holed.mean())
+    doubted = [bool(verdicts.shape_doubts(image)) for image in images[:2000]]
+    assert sum(doubted) == np.count_nonzero((filled | holed)[:2000])

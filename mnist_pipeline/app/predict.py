@@ -168,7 +168,8 @@ def predict_files(files: Iterable[str | Path], models: Mapping[str, Any]) -> lis
 
 def predict_images(files: list[str | Path], images: np.ndarray, models: Mapping[str, Any]) -> list[dict[str, Any]]:
     """:func:`predict_files` for images already read: ``images[i]`` is the digit of ``files[i]``."""
-    answers = judge({name: predict_proba(model, images) for name, model in models.items()}, thresholds_of(models))
+    answers = judge({name: predict_proba(model, images) for name, model in models.items()}, thresholds_of(models),
+                    digits=images)
     return [{"file": str(file), "model": name, **answers[name][i]} for i, file in enumerate(files) for name in models]
 
 
@@ -182,8 +183,9 @@ def predict_numbers(files: list[str | Path], numbers: list[np.ndarray], models: 
     every file in one batch.
     """
     ends = np.cumsum([len(digits) for digits in numbers])
-    answers = judge({name: predict_proba(model, np.concatenate(numbers)) for name, model in models.items()},
-                    thresholds_of(models), None if outlines is None else [o for number in outlines for o in number])
+    digits = np.concatenate(numbers)
+    answers = judge({name: predict_proba(model, digits) for name, model in models.items()}, thresholds_of(models),
+                    None if outlines is None else [o for number in outlines for o in number], digits)
     rows = [{"file": str(file), "model": name, **as_number(answers[name][start:end])}
             for name in models for file, start, end in zip(files, [0, *ends[:-1]], ends, strict=True)]
     order = {str(file): i for i, file in enumerate(files)}

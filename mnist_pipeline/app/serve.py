@@ -168,7 +168,7 @@ def answer(body: bytes, models: Mapping[str, Any], lock: threading.Lock) -> dict
         raise HTTPException(422, str(error)) from None
     with lock:
         probabilities = {name: predict_proba(model, digits) for name, model in models.items()}
-    answers = judge(probabilities, thresholds_of(models), outlines)
+    answers = judge(probabilities, thresholds_of(models), outlines, digits)
     return {
         "images": [png_data_url(digit) for digit in digits],
         "models": {
