@@ -27,7 +27,7 @@ from mnist_pipeline.predictions import predictions_csv
 from mnist_pipeline.probabilities import load_probabilities
 from mnist_pipeline.significance import accuracy_interval
 from mnist_pipeline.stage_runner import run_stage
-from mnist_pipeline.sureness import EvaluateParams, sure_summary, sure_threshold
+from mnist_pipeline.sureness import EvaluateParams, sure_summary, sure_threshold_of
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def main(root: Path = Path()) -> None:
         # Validation digits choose; the test set only reports.
         val_probabilities = answered["val"]
         val_correct = val_probabilities.argmax(axis=1) == data["y_val"]
-        threshold = sure_threshold(val_probabilities.max(axis=1), val_correct, params.sure_accuracy)
+        threshold = sure_threshold_of(val_probabilities.max(axis=1), val_correct, params)
         sure_share, sure_accuracy = sure_summary(probabilities.max(axis=1), correct, threshold)
         metrics[name] = {
             **classification_metrics(data["y_test"], probabilities),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_pipeline.sureness import sure_summary, sure_threshold
+from mnist_pipeline.sureness import EvaluateParams, sure_summary, sure_threshold, sure_threshold_of
 
 # Ten answers, surest first: the 4th and 8th are wrong. The answers at least as sure as each one are right
 # 1/1, 2/2, 3/3, 3/4, 4/5, 5/6, 6/7, 6/8, 7/9 and 8/10.
@@ -40,3 +40,11 @@ def test_when_even_the_surest_answer_is_wrong_nothing_is_sure():
 def test_the_summary_counts_the_sure_answers_and_how_many_are_right():
     assert sure_summary(CONFIDENCE, CORRECT, 0.70) == (0.7, pytest.approx(6 / 7))
     assert sure_summary(CONFIDENCE, CORRECT, 1.0) == (0.0, 1.0)
+
+
+def test_the_threshold_is_never_under_the_sure_probability():
+    confidence = np.array([0.99, 0.9, 0.7, 0.6, 0.55])
+    correct = np.array([True, True, True, True, False])
+    assert sure_threshold_of(confidence, correct, EvaluateParams(sure_accuracy=0.8, sure_probability=0.0)) == 0.55
+    assert sure_threshold_of(confidence, correct, EvaluateParams(sure_accuracy=0.8, sure_probability=0.95)) == 0.95
+    assert sure_threshold_of(confidence, correct, EvaluateParams(sure_accuracy=1.0, sure_probability=0.5)) == 0.6
