@@ -71,11 +71,13 @@ def start_repro(project) -> subprocess.Popen:
                             text=True)
 
 
-def wait_for_training(project, process, timeout=120) -> None:
-    """Block until train_nn has finished at least one epoch into its temporary log directory."""
+def wait_for_training(project, process, timeout=120, what=".train_nn.*.tmp/train_nn/plots/metrics/train/loss.tsv"
+                      ) -> None:
+    """Block until train_nn has written ``what`` under reports/: by default, its first epoch into its temporary log
+    directory."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if list((project.root / "reports").glob(".train_nn.*.tmp/train_nn/plots/metrics/train/loss.tsv")):
+        if list((project.root / "reports").glob(what)):
             return
         assert process.poll() is None, process.stdout.read()
         time.sleep(0.2)
@@ -109,10 +111,11 @@ def test_interrupted_training_leaves_no_partial_output(project):
 
 
 def test_killed_training_is_cleaned_up_by_the_next_run(project):
-    # Killed after its first epoch: three are enough to catch it midway, and the rerun's training stays short.
+    # Killed once its temporary log directory exists: from then until the saved model, seconds even at three epochs
+    # (after its first epoch, the end was once under a loaded machine's next look), and the rerun stays short.
     project.set_params(train_nn={"cnn": {"epochs": 3}})
     process = start_repro(project)
-    wait_for_training(project, process)
+    wait_for_training(project, process, what=".train_nn.*.tmp")
     for pid in stage_pids(project, "train_nn"):
         os.kill(pid, signal.SIGKILL)  # no chance to clean up
     output, _ = process.communicate(timeout=120)
