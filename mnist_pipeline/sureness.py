@@ -3,7 +3,9 @@
 ``evaluate`` chooses, for each model, the lowest confidence at which the validation digits answered with at least
 that confidence are ``evaluate.sure_accuracy`` right (99.5% by default), but never under
 ``evaluate.sure_probability`` (0.95), records it in ``reports/metrics.json`` (``sure_threshold``) and reports how
-many test digits are answered that surely and how many of those are right.
+many test digits are answered that surely and how many of those are right. ``mnist-predict`` and the drawing page
+give an answer under its model's threshold as "not sure", with the two likeliest digits. The probabilities are
+calibrated (:mod:`mnist_pipeline.temperature`), so the threshold reads as a chance.
 
 The floor is there because the share right is counted over MNIST's digits, most of which a model answers at
 0.999 or more: a network 99.6% accurate reaches 99.5% with every answer over 0.6 counted sure, yet an answer given
@@ -12,9 +14,6 @@ more answers near the threshold, and its sure answers were then right less often
 benchmark's numbers, touching numbers, other writers and low-resolution pictures (seeds 0 and 1, the network's
 threshold at 0.60). With 0.95, each of those conditions' sure answers were 99.3-100% right, and clean pictures were
 answered surely as often (97%).
-``mnist-predict`` and the drawing page give an answer under its model's threshold as "not sure", with the two
-likeliest digits. The probabilities are calibrated (:mod:`mnist_pipeline.temperature`), so the threshold reads
-as a chance.
 """
 
 from __future__ import annotations

@@ -16,7 +16,10 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
+
 from mnist_pipeline.artifacts import write_bytes
+from mnist_pipeline.idx import parse_images, parse_labels
 from mnist_pipeline.mnist_files import MNIST_SHA256, ChecksumError, verify
 from mnist_pipeline.params import load_section
 from mnist_pipeline.sources import MIRROR_ENV, FetchParams, default_sources, fetch_mnist
@@ -69,3 +72,10 @@ def mnist_folder(params_file: Path, environ: Mapping[str, str] = os.environ) -> 
                 # file a few per cent larger, read back at once.
                 write_bytes(cache / f"{name}.gz", gzip.compress(data, compresslevel=1, mtime=0))
     return cache
+
+
+def read_mnist(folder: Path, name: str) -> np.ndarray:
+    """One of MNIST's four files in ``folder`` (``train-images-idx3-ubyte``, …), parsed: the (n, 28, 28) images or
+    the (n,) labels."""
+    parse = parse_labels if "labels" in name else parse_images
+    return parse(gzip.decompress((folder / f"{name}.gz").read_bytes()), name=name)

@@ -5,6 +5,7 @@ import itertools
 
 import numpy as np
 import pytest
+from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
 
 from mnist_pipeline.app import imaging, segmentation
@@ -82,14 +83,8 @@ def test_a_digit_is_the_less_plausible_the_wider_it_is_written_than_its_kind():
 
 @pytest.mark.heavy  # every training digit's box
 def test_the_widths_digits_are_written_at_are_what_mnist_holds(mnist_mirror):
-    import gzip
-
-    from mnist_pipeline.idx import parse_images, parse_labels
-
-    def read(name, parse):
-        return parse(gzip.decompress((mnist_mirror / f"{name}.gz").read_bytes()), name=name)
-
-    images, labels = read("train-images-idx3-ubyte", parse_images), read("train-labels-idx1-ubyte", parse_labels)
+    images = read_mnist(mnist_mirror, "train-images-idx3-ubyte")
+    labels = read_mnist(mnist_mirror, "train-labels-idx1-ubyte")
     ink = images > 40
     rows, columns = ink.any(axis=2), ink.any(axis=1)
     heights = 28 - rows[:, ::-1].argmax(axis=1) - rows.argmax(axis=1)

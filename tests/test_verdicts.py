@@ -4,9 +4,10 @@ import json
 
 import numpy as np
 import pytest
+from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
 
-from mnist_pipeline.app import verdicts
+from mnist_pipeline.app import imaging, verdicts
 from mnist_pipeline.app.segmentation import Outline
 from mnist_pipeline.app.verdicts import Models, as_number, judge, read_thresholds, thresholds_of, unsure_note
 from mnist_pipeline.errors import ArtifactError
@@ -129,22 +130,17 @@ def test_holes_are_the_background_the_ink_encloses_of_a_least_size():
     mask[3:5, 3:5] = False  # 4 pixels
     mask[3:5, 7] = False  # 2 pixels
     mask[8, 8] = False  # 1 pixel
-    assert [verdicts.count_holes(mask, smallest) for smallest in (1, 2, 3, 5)] == [3, 2, 1, 0]
+    assert [imaging.count_holes(mask, smallest) for smallest in (1, 2, 3, 5)] == [3, 2, 1, 0]
     mask[8, 10:] = False  # a gap to the frame: the background is no hole
     mask[8, 9] = False
-    assert verdicts.count_holes(mask, 1) == 2
+    assert imaging.count_holes(mask, 1) == 2
 
 
 @pytest.mark.heavy
 def test_the_shapes_doubted_are_about_a_thousandth_of_mnists_training_digits_each(mnist_mirror):
-    import gzip
-
-    from mnist_pipeline.idx import parse_images
-
-    name = "train-images-idx3-ubyte"
-    images = parse_images(gzip.decompress((mnist_mirror / f"{name}.gz").read_bytes()), name=name)
+    images = read_mnist(mnist_mirror, "train-images-idx3-ubyte")
     filled = np.count_nonzero(images > verdicts.INK_LEVEL, axis=(1, 2)) / 400 > verdicts.FULLEST_FILL
-    holed = np.array([verdicts.count_holes(image > verdicts.HOLE_INK_LEVEL, verdicts.HOLE_AREA) > verdicts.MOST_HOLES
+    holed = np.array([imaging.count_holes(image > verdicts.HOLE_INK_LEVEL, verdicts.HOLE_AREA) > verdicts.MOST_HOLES
                       for image in images])
     assert 0.0005 < filled.mean() < 0.002 and 0.0005 < holed.mean() < 0.002, (filled.mean(), holed.mean())
     doubted = [bool(verdicts.shape_doubts(image)) for image in images[:2000]]

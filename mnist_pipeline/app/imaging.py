@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 from skimage.filters import gaussian, threshold_otsu
-from skimage.measure import euler_number, label, regionprops
+from skimage.measure import label, regionprops
 from skimage.morphology import closing, dilation, disk, opening, skeletonize
 from skimage.transform import downscale_local_mean, resize
 
@@ -277,7 +277,7 @@ def _digit_pieces(mask: np.ndarray) -> int | None:
     holds none, or a mesh enclosing more than :data:`MAX_HOLES` holes (noise read in the other polarity is one
     piece, but no digit)."""
     _, areas = _labelled(mask)
-    if not areas.size or _holes(mask, areas.size) > MAX_HOLES:
+    if not areas.size or count_holes(mask) > MAX_HOLES:
         return None
     return int(np.count_nonzero(_marks(areas)))
 
@@ -489,7 +489,7 @@ def digit_mask(mask: np.ndarray) -> np.ndarray:
         left = far
     digit = _paint(chosen, mask.shape)
     _refuse_stray_ink(mask, digit, MAX_STRAY_INK)
-    _refuse_mesh(digit, len(chosen))
+    _refuse_mesh(digit)
     return digit
 
 
@@ -515,15 +515,19 @@ def _refuse_stray_ink(mask: np.ndarray, kept: np.ndarray, most: float) -> None:
                          f"largest mark as in it (noise or a texture), where a digit stands out from its paper")
 
 
-def _holes(mask: np.ndarray, pieces: int) -> int:
-    """How many holes the ink of ``mask``, made of ``pieces`` pieces, encloses (Euler: pieces less holes)."""
-    return pieces - euler_number(mask, connectivity=2)
+def count_holes(mask: np.ndarray, smallest: int = 1) -> int:
+    """How many holes of ``smallest`` pixels or more the ink of ``mask`` encloses: the pieces of its background
+    (4-connected, as 8-connected ink encloses them) that do not reach the frame."""
+    background, n = ndimage.label(~mask)
+    areas = np.bincount(background.ravel(), minlength=n + 1)
+    areas[0] = 0  # the ink
+    areas[np.unique(np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]]))] = 0
+    return int(np.count_nonzero(areas >= smallest))
 
 
-def _refuse_mesh(digit: np.ndarray, pieces: int) -> None:
-    """Raise :class:`ImageError` when the ink of a digit made of ``pieces`` pieces encloses more than
-    :data:`MAX_HOLES` holes."""
-    holes = _holes(digit, pieces)
+def _refuse_mesh(digit: np.ndarray) -> None:
+    """Raise :class:`ImageError` when the ink of a digit encloses more than :data:`MAX_HOLES` holes."""
+    holes = count_holes(digit)
     if holes > MAX_HOLES:
         raise ImageError(f"the image holds no digit: its ink encloses {holes} holes (noise, a texture or a scene), "
                          f"where a digit has at most two")
@@ -561,8 +565,8 @@ def number_masks(mask: np.ndarray) -> list[np.ndarray]:
         raise ImageError("the image holds no digit: no piece of ink is as tall as a digit")
     digits = [_paint(group, mask.shape) for group in groups]
     _refuse_stray_ink(mask, np.logical_or.reduce(digits), MAX_STRAY_INK_NUMBER)
-    for digit, group in zip(digits, groups, strict=True):
-        _refuse_mesh(digit, len(group))
+    for digit in digits:
+        _refuse_mesh(digit)
     return digits
 
 

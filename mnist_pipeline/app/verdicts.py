@@ -2,7 +2,7 @@
 
 An answer is sure when its probability is at least its model's sure threshold, which ``evaluate`` chose on the
 validation digits (``sure_threshold`` in ``reports/metrics.json``, :mod:`mnist_pipeline.sureness`), and, where two
-models read the same picture, both give the same digit. The probabilities are calibrated, so a threshold of 0.6
+models read the same picture, both give the same digit. The probabilities are calibrated, so a threshold of 0.95
 means what it says, of digits like MNIST's: a shape no MNIST digit has (a face, a filled blob) is not sure however
 confident the models are (:func:`shape_doubts`). Otherwise the answer is "not sure", and says why. A model whose
 threshold is not at hand (a folder of models without the project's metrics) is judged by agreement alone, and
@@ -16,15 +16,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
+from mnist_pipeline.app.imaging import DIGIT_BOX, count_holes
 from mnist_pipeline.app.segmentation import WIDE_SHARES, Outline, width_log_share
 from mnist_pipeline.errors import ArtifactError
 
 # What an MNIST digit's ink never looks like, in its 28x28 frame. Both are reached by about a thousandth of MNIST's
 # 60,000 training digits (tests/test_verdicts.py checks them against MNIST) and by none of the benchmark's digit
 # pictures (seeds 1 and 2, 2,600 pictures), where a face photographed, a filled shape or a texture reach them often:
-# - the ink (pixels over INK_LEVEL) covering more than FULLEST_FILL of the 20x20 box a digit is scaled into;
+# - the ink (pixels over INK_LEVEL) covering more than FULLEST_FILL of the 20x20 box a digit is scaled into
+#   (imaging.DIGIT_BOX);
 FULLEST_FILL = 0.68
 INK_LEVEL = 25
 # - holes in the ink (pixels over HOLE_INK_LEVEL): more than MOST_HOLES of HOLE_AREA pixels or more, where an 8 has
@@ -108,24 +109,13 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
 def shape_doubts(digit: np.ndarray) -> list[str]:
     """Why a (28, 28) digit is in doubt from its ink alone: a shape no MNIST digit has (see :data:`FULLEST_FILL`)."""
     doubts = []
-    fill = np.count_nonzero(digit > INK_LEVEL) / 400
+    fill = np.count_nonzero(digit > INK_LEVEL) / DIGIT_BOX ** 2
     if fill > FULLEST_FILL:
         doubts.append(f"its ink fills {fill:.0%} of its box, as no written digit does (a filled shape or a photo?)")
     holes = count_holes(digit > HOLE_INK_LEVEL, HOLE_AREA)
     if holes > MOST_HOLES:
         doubts.append(f"its ink encloses {holes} holes, where a digit has at most {MOST_HOLES} (a face or a texture?)")
     return doubts
-
-
-def count_holes(mask: np.ndarray, smallest: int) -> int:
-    """How many holes of ``smallest`` pixels or more the ink of ``mask`` encloses: the pieces of its background
-    (4-connected, as 8-connected ink encloses them) that do not reach the frame."""
-    background, n = ndimage.label(~mask)
-    edges = np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])
-    areas = np.bincount(background.ravel(), minlength=n + 1)
-    areas[np.unique(edges)] = 0
-    areas[0] = 0
-    return int(np.count_nonzero(areas >= smallest))
 
 
 def _outline_doubts(outline: Outline, digit: int) -> list[str]:
