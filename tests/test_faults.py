@@ -106,7 +106,8 @@ def test_interrupted_training_leaves_no_partial_output(project):
     assert process.returncode != 0, f"the stage ran on after Ctrl-C; its signals then: {dispositions}\n{output}"
     for output_path in STAGE_OUTPUTS:
         assert not (project.root / output_path).exists(), output_path
-    assert leftovers(project) == []
+    left = leftovers(project)
+    assert left == [], ([str(path) for folder in left for path in folder.rglob("*")], output)
     restore(project)
 
 
