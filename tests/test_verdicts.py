@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from mnist_pipeline.app import imaging, verdicts
 from mnist_pipeline.app.segmentation import Outline
@@ -93,7 +94,8 @@ def test_a_number_is_sure_only_when_every_digit_is():
 
 
 def drawn(shape: str) -> np.ndarray:
-    """A (28, 28) digit drawn by hand: an 8 (two rings), a filled block, or a face (a disc with eyes and a mouth)."""
+    """A (28, 28) digit drawn by hand: an 8 (two rings), a filled block, a face (a disc with eyes and a mouth), or a
+    face far off (a disc with eyes of a pixel each), a bold 0 (a broad ring)."""
     image = Image.new("L", (28, 28), 0)
     draw = ImageDraw.Draw(image)
     if shape == "8":
@@ -101,6 +103,12 @@ def drawn(shape: str) -> np.ndarray:
         draw.ellipse([8, 13, 20, 24], outline=255, width=2)
     elif shape == "block":
         draw.rectangle([5, 4, 22, 23], fill=255)
+    elif shape == "far face":
+        draw.ellipse([6, 6, 21, 21], fill=230)
+        draw.point([(11, 11), (16, 11)], fill=40)
+    elif shape == "bold 0":
+        draw.ellipse([5, 4, 22, 23], fill=255)
+        draw.ellipse([12, 11, 15, 16], fill=0)
     else:
         draw.ellipse([6, 4, 21, 23], fill=230)
         for box in ([9, 9, 11, 11], [16, 9, 18, 11], [10, 17, 17, 18]):
@@ -118,6 +126,15 @@ def test_a_shape_no_digit_has_is_unsure_however_confident():
     speckled = eight.copy()
     speckled[12, 9:20:2] = 0  # one-pixel gaps in a stroke are no holes
     assert verdicts.shape_doubts(speckled) == []
+    # A blot: its two one-pixel holes make it a face (11 pixels of ink across between them and the edge); one hole,
+    # a bold 0.
+    assert verdicts.shape_doubts(drawn("far face")) == ["its ink is a blot 11 pixels broad with holes in it, broader "
+                                                        "than a pen draws (a face?)"]
+    assert verdicts.shape_doubts(drawn("bold 0")) == []
+    thin_face = drawn("far face")
+    thin_face[9:14, 9:19] = 0  # the same two holes in ink nowhere over 4 pixels from its edge: no blot
+    assert ndimage.distance_transform_edt(thin_face > verdicts.HOLE_INK_LEVEL).max() <= verdicts.BLOT_DEPTH
+    assert verdicts.shape_doubts(thin_face) == []
     answers = judge({"nn": rows((8, 0.99, 3, 0.005), (8, 0.99, 3, 0.005), (8, 0.99, 0, 0.005))}, {"nn": 0.6},
                     digits=np.stack([eight, block, face]))["nn"]
     assert [a["sure"] for a in answers] == [True, False, False]
@@ -140,8 +157,11 @@ def test_holes_are_the_background_the_ink_encloses_of_a_least_size():
 def test_the_shapes_doubted_are_about_a_thousandth_of_mnists_training_digits_each(mnist_mirror):
     images = read_mnist(mnist_mirror, "train-images-idx3-ubyte")
     filled = np.count_nonzero(images > verdicts.INK_LEVEL, axis=(1, 2)) / 400 > verdicts.FULLEST_FILL
-    holed = np.array([imaging.count_holes(image > verdicts.HOLE_INK_LEVEL, verdicts.HOLE_AREA) > verdicts.MOST_HOLES
-                      for image in images])
-    assert 0.0005 < filled.mean() < 0.002 and 0.0005 < holed.mean() < 0.002, (filled.mean(), holed.mean())
-    doubted = [bool(verdicts.shape_doubts(image)) for image in images[:2000]]
-    assert sum(doubted) == np.count_nonzero((filled | holed)[:2000])
+    ink = images > verdicts.HOLE_INK_LEVEL
+    holed = np.array([imaging.count_holes(mask, verdicts.HOLE_AREA) > verdicts.MOST_HOLES for mask in ink])
+    blotted = np.array([ndimage.distance_transform_edt(mask).max() > verdicts.BLOT_DEPTH
+                        and imaging.count_holes(mask) >= verdicts.BLOT_HOLES for mask in ink])
+    for doubt in (filled, holed, blotted):
+        assert 0.0005 < doubt.mean() < 0.002, (filled.mean(), holed.mean(), blotted.mean())
+    doubted = [bool(verdicts.shape_doubts(image)) for image in images[:5000]]
+    assert sum(doubted) == np.count_nonzero((filled | holed | blotted)[:5000]) > 0

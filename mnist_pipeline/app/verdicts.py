@@ -16,12 +16,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from mnist_pipeline.app.imaging import DIGIT_BOX, count_holes
 from mnist_pipeline.app.segmentation import WIDE_SHARES, Outline, width_log_share
 from mnist_pipeline.errors import ArtifactError
 
-# What an MNIST digit's ink never looks like, in its 28x28 frame. Both are reached by about a thousandth of MNIST's
+# What an MNIST digit's ink never looks like, in its 28x28 frame. Each is reached by about a thousandth of MNIST's
 # 60,000 training digits (tests/test_verdicts.py checks them against MNIST) and by none of the benchmark's digit
 # pictures (seeds 1 and 2, 2,600 pictures), where a face photographed, a filled shape or a texture reach them often:
 # - the ink (pixels over INK_LEVEL) covering more than FULLEST_FILL of the 20x20 box a digit is scaled into
@@ -33,6 +34,11 @@ INK_LEVEL = 25
 MOST_HOLES = 2
 HOLE_INK_LEVEL = 64
 HOLE_AREA = 3
+# - a blot: the same ink, deeper than BLOT_DEPTH pixels from its edge somewhere (a stroke over 8 pixels broad, which
+#   a hundredth of MNIST's digits reach), enclosing BLOT_HOLES holes or more of any size: a face's bright skin
+#   around its eyes and mouth.
+BLOT_DEPTH = 4
+BLOT_HOLES = 2
 
 
 class Models(dict):
@@ -107,14 +113,19 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
 
 
 def shape_doubts(digit: np.ndarray) -> list[str]:
-    """Why a (28, 28) digit is in doubt from its ink alone: a shape no MNIST digit has (see :data:`FULLEST_FILL`)."""
+    """Why a (28, 28) digit is in doubt from its ink alone: a shape no MNIST digit has (see :data:`FULLEST_FILL`,
+    :data:`MOST_HOLES` and :data:`BLOT_DEPTH`)."""
     doubts = []
     fill = np.count_nonzero(digit > INK_LEVEL) / DIGIT_BOX ** 2
     if fill > FULLEST_FILL:
         doubts.append(f"its ink fills {fill:.0%} of its box, as no written digit does (a filled shape or a photo?)")
-    holes = count_holes(digit > HOLE_INK_LEVEL, HOLE_AREA)
+    ink = digit > HOLE_INK_LEVEL
+    holes = count_holes(ink, HOLE_AREA)
     if holes > MOST_HOLES:
         doubts.append(f"its ink encloses {holes} holes, where a digit has at most {MOST_HOLES} (a face or a texture?)")
+    elif (depth := ndimage.distance_transform_edt(ink).max()) > BLOT_DEPTH and count_holes(ink) >= BLOT_HOLES:
+        doubts.append(f"its ink is a blot {2 * depth:.0f} pixels broad with holes in it, broader than a pen draws "
+                      f"(a face?)")
     return doubts
 
 
