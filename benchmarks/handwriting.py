@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -444,12 +443,9 @@ def make_samples(condition: str, x_test: np.ndarray, y_test: np.ndarray, n: int,
 
 
 def load_test_digits(mirror: Path) -> tuple[np.ndarray, np.ndarray]:
-    from mnist_pipeline.idx import parse_images, parse_labels
+    from tests.mnist_for_tests import read_mnist
 
-    def read(name, parse):
-        return parse(gzip.decompress((mirror / f"{name}.gz").read_bytes()), name=name)
-
-    return read("t10k-images-idx3-ubyte", parse_images), read("t10k-labels-idx1-ubyte", parse_labels)
+    return read_mnist(mirror, "t10k-images-idx3-ubyte"), read_mnist(mirror, "t10k-labels-idx1-ubyte")
 
 
 def accuracies(models, digits: np.ndarray, labels: np.ndarray) -> dict[str, float]:

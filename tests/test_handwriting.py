@@ -8,6 +8,7 @@ data by the default params (``slow``, the models ``default_run`` makes): the acc
 
 import numpy as np
 import pytest
+from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
 from skimage.measure import label, regionprops
 from skimage.transform import resize
@@ -324,15 +325,10 @@ def test_stroke_width_is_brought_to_mnists_range(width):
 @pytest.mark.heavy  # skeletons of 3,000 digits
 def test_mnist_stroke_width_range_is_what_mnist_holds(mnist_mirror):
     """The constants were measured on MNIST's training digits; measured again, they agree."""
-    import gzip
-
     from skimage.morphology import skeletonize
     from skimage.transform import resize
 
-    from mnist_pipeline.idx import parse_images
-
-    digits = parse_images(gzip.decompress((mnist_mirror / "train-images-idx3-ubyte.gz").read_bytes()),
-                          name="train")[:3000]
+    digits = read_mnist(mnist_mirror, "train-images-idx3-ubyte")[:3000]
     widths = []
     for digit in digits:
         rows, cols = np.flatnonzero(digit.max(axis=1)), np.flatnonzero(digit.max(axis=0))

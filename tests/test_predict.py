@@ -5,7 +5,6 @@ dark on light, in colour, transparent, JPEG) and classify them with small models
 training digits, so they need no `dvc repro` and run on a fresh clone.
 """
 
-import gzip
 import json
 import os
 import re
@@ -17,13 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import REPO_ROOT, train_models
+from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
 
 from mnist_pipeline import paths
 from mnist_pipeline.app import predict
 from mnist_pipeline.app.imaging import ImageError, to_mnist
 from mnist_pipeline.errors import ModelLoadError, PipelineError
-from mnist_pipeline.idx import parse_images, parse_labels
 from mnist_pipeline.model_io import predict_proba
 
 N_TRAIN = 5000
@@ -164,14 +163,11 @@ def test_image_error_is_a_pipeline_error():
 
 @pytest.fixture(scope="module")
 def mnist(mnist_mirror):
-    def read(name, parse):
-        return parse(gzip.decompress((mnist_mirror / f"{name}.gz").read_bytes()), name=name)
-
     return {
-        "x_train": read("train-images-idx3-ubyte", parse_images)[:N_TRAIN],
-        "y_train": read("train-labels-idx1-ubyte", parse_labels)[:N_TRAIN],
-        "x_test": read("t10k-images-idx3-ubyte", parse_images)[:N_RENDERED],
-        "y_test": read("t10k-labels-idx1-ubyte", parse_labels)[:N_RENDERED],
+        "x_train": read_mnist(mnist_mirror, "train-images-idx3-ubyte")[:N_TRAIN],
+        "y_train": read_mnist(mnist_mirror, "train-labels-idx1-ubyte")[:N_TRAIN],
+        "x_test": read_mnist(mnist_mirror, "t10k-images-idx3-ubyte")[:N_RENDERED],
+        "y_test": read_mnist(mnist_mirror, "t10k-labels-idx1-ubyte")[:N_RENDERED],
     }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import gzip
 import io
 import itertools
 import os
@@ -26,6 +25,7 @@ import uvicorn
 from browser import headless_chromium
 from fastapi.testclient import TestClient
 from helpers import train_models
+from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.wait import WebDriverWait
@@ -34,7 +34,6 @@ from mnist_pipeline import keras_io, model_io
 from mnist_pipeline.app import predict, serve
 from mnist_pipeline.app.verdicts import Models
 from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.idx import parse_images, parse_labels
 
 # The page's API runs the models, and a browser draws on it: seconds, in `make test`, not in the inner loop.
 pytestmark = pytest.mark.heavy
@@ -50,10 +49,8 @@ SEVEN = [(220, 50), (340, 50), (250, 240)]
 @pytest.fixture(scope="module")
 def models(tmp_path_factory, mnist_mirror):
     """Small models trained in seconds on real digits (92% and 78% on MNIST's test digits): enough for a clear 1."""
-    def read(name, parse):
-        return parse(gzip.decompress((mnist_mirror / f"{name}.gz").read_bytes()), name=name)[:N_TRAIN]
-
-    x, y = read("train-images-idx3-ubyte", parse_images), read("train-labels-idx1-ubyte", parse_labels)
+    x = read_mnist(mnist_mirror, "train-images-idx3-ubyte")[:N_TRAIN]
+    y = read_mnist(mnist_mirror, "train-labels-idx1-ubyte")[:N_TRAIN]
     folder = train_models(tmp_path_factory.mktemp("models"), x, y, max_iter=30, epochs=1, filters=[8],
                           dense_units=32)
     # Sure thresholds as evaluate would record them: none of logreg's answers is sure, all of nn's may be.
