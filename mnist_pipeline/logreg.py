@@ -1,4 +1,6 @@
-"""Logistic regression on raw pixels: a scikit-learn pipeline from (n, 784) bytes to a digit."""
+"""Logistic regression: a scikit-learn pipeline from (n, 784) raw pixels to a digit, on the standardised pixels
+(a linear model) or on random Fourier features of the digit's leading principal components, which approximate an
+RBF kernel (a nonlinear one, still fit as a logistic regression)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,21 @@ import warnings
 from typing import Literal
 
 import numpy as np
+from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.kernel_approximation import RBFSampler
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from mnist_pipeline.deskew import Deskew
-from mnist_pipeline.params import bounded
+from mnist_pipeline.params import ParamsError, bounded
 from mnist_pipeline.scaling import ChunkedStandardScaler
 from mnist_pipeline.temperature import fit_temperature
 
 log = logging.getLogger(__name__)
+
+# The kernel's width is given for pixels scaled to 0-1; the pipeline's steps see them as 0-255.
+PIXEL_SCALE = 255.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +33,10 @@ class TrainLogregParams:
     """The ``train_logreg`` section of params.yaml."""
 
     deskew: bool
+    features: Literal["pixels", "rbf"]
+    pca: int = bounded(1, 784)                                # rbf: principal components kept
+    gamma: float = bounded(0, None, low_open=True)            # rbf: exp(-gamma |x - y|^2), pixels scaled to 0-1
+    components: int = bounded(1, 100_000)                     # rbf: random Fourier features
     C: float = bounded(0, None, low_open=True)
     max_iter: int = bounded(1, 100_000)
     tol: float = bounded(0, 1, low_open=True)
@@ -34,21 +45,38 @@ class TrainLogregParams:
 
 
 def build_logreg(params: TrainLogregParams) -> Pipeline:
-    """Deskew (optional), standardise each pixel, then a multinomial logistic regression.
+    """Deskew (optional); then either standardise each pixel (``features: pixels``), or project the pixels on
+    their ``pca`` principal components and map those to ``components`` random Fourier features (``rbf``:
+    scikit-learn's ``RBFSampler``, whose features' dot products approximate the kernel ``exp(-gamma |x - y|^2)``);
+    then a multinomial logistic regression.
 
     All preprocessing lives inside the pipeline, so the saved model takes raw 0-255 pixels.
     """
     steps = [("deskew", Deskew())] if params.deskew else []
-    steps += [
-        ("scale", ChunkedStandardScaler()),
-        ("classify", LogisticRegression(C=params.C, max_iter=params.max_iter, tol=params.tol,
-                                        solver=params.solver, random_state=params.seed)),
-    ]
+    if params.features == "rbf":
+        steps += [
+            # covariance_eigh: the 784 x 784 covariance's eigenvectors, the same solver whatever the digits'
+            # number (the "auto" choice changes with it).
+            ("reduce", PCA(n_components=params.pca, svd_solver="covariance_eigh")),
+            ("features", RBFSampler(gamma=params.gamma / PIXEL_SCALE**2, n_components=params.components,
+                                    random_state=params.seed)),
+        ]
+    else:
+        steps += [("scale", ChunkedStandardScaler())]
+    steps += [("classify", LogisticRegression(C=params.C, max_iter=params.max_iter, tol=params.tol,
+                                              solver=params.solver, random_state=params.seed))]
     return Pipeline(steps)
 
 
 def train_logreg(x_train: np.ndarray, y_train: np.ndarray, params: TrainLogregParams) -> Pipeline:
-    """Fit the pipeline on (n, 784) raw pixels; a solver that stops before converging is logged, not hidden."""
+    """Fit the pipeline on (n, 784) raw pixels; a solver that stops before converging is logged, not hidden.
+
+    Raises:
+        ParamsError: ``features: rbf`` asks for more principal components than there are training digits.
+    """
+    if params.features == "rbf" and params.pca > len(x_train):
+        raise ParamsError(f"train_logreg.pca = {params.pca} asks for more principal components than the "
+                          f"{len(x_train)} training digits give: lower it, or raise preprocess.train_limit")
     model = build_logreg(params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)

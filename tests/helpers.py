@@ -162,8 +162,9 @@ def train_models(folder: Path, x: np.ndarray, y: np.ndarray, *, max_iter: int, e
     from mnist_pipeline.params import parse
     from mnist_pipeline.skops_io import save_skops
 
-    logreg = parse(TrainLogregParams, {"deskew": True, "C": 0.01, "max_iter": max_iter, "tol": 1e-3,
-                                       "solver": "lbfgs", "seed": 0}, "train_logreg")
+    # The committed kind of model (features and kernel), stopped after max_iter iterations.
+    committed = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["train_logreg"]
+    logreg = parse(TrainLogregParams, {**committed, "max_iter": max_iter, "tol": 1e-3, "seed": 0}, "train_logreg")
     save_skops(train_logreg(flatten(x), y, logreg), folder / "logreg.skops")
     nn = parse(TrainNnParams, {
         "arch": "cnn", "compute": "portable", "warmup": 0.1, "label_smoothing": 0.0, "tta": False, "seed": 0,

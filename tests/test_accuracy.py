@@ -11,13 +11,14 @@ from helpers import OUTPUT_FOLDERS, Project
 
 pytestmark = pytest.mark.slow
 
-# Test-set accuracy the default params must reach (10,000 digits). The logistic regression scores 95.45% on every
-# CPU (its kernels are pinned). The CNN's default run scores 99.63% on every CPU under the portable profile; its
-# seeds 43 to 45 score 99.49%, 99.59% and 99.61% there, and under the fast profile a seed moves by several digits
-# from one kind of CPU to another (bfloat16 sums in AMX tiles on one, float32 in AVX2 on another; 99.59% to 99.64%
-# seen, docs/benchmark.md). The floor sits 0.09 points below the lowest seed seen. The MLP scored
-# 98.56% and 98.57%, against the 98.5% the benchmark asks of it; its floor leaves room for another CPU.
-FLOORS = {"logreg": 0.954, "nn": 0.994}
+# Test-set accuracy the default params must reach (10,000 digits). The logistic regression scores 98.64% on every
+# CPU (its kernels are pinned; 95.45% with train_logreg.features: pixels). The CNN's default run scores 99.63% on
+# every CPU under the portable profile; its seeds 43 to 45 score 99.49%, 99.59% and 99.61% there, and under the
+# fast profile a seed moves by several digits from one kind of CPU to another (bfloat16 sums in AMX tiles on one,
+# float32 in AVX2 on another; 99.59% to 99.64% seen, docs/benchmark.md). The floor sits 0.09 points below the
+# lowest seed seen. The MLP scored 98.56% and 98.57%, against the 98.5% the benchmark asks of it; its floor leaves
+# room for another CPU.
+FLOORS = {"logreg": 0.985, "nn": 0.994}
 MLP_FLOOR = 0.984
 
 

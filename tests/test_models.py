@@ -33,7 +33,8 @@ def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def logreg_params(**overrides) -> TrainLogregParams:
-    values = {"deskew": False, "C": 0.1, "max_iter": 100, "tol": 1e-3, "solver": "lbfgs", "seed": 0, **overrides}
+    values = {"deskew": False, "features": "pixels", "pca": 20, "gamma": 0.03, "components": 300, "C": 0.1,
+              "max_iter": 100, "tol": 1e-3, "solver": "lbfgs", "seed": 0, **overrides}
     return parse(TrainLogregParams, values, "train_logreg")
 
 
@@ -77,6 +78,47 @@ def test_build_logreg_passes_the_params_on():
     assert [name for name, _ in model.steps] == ["deskew", "scale", "classify"]
     classifier = model[-1]
     assert (classifier.C, classifier.max_iter, classifier.solver, classifier.random_state) == (0.5, 7, "saga", 3)
+
+
+def test_build_logreg_with_rbf_features_passes_the_kernel_params_on():
+    model = build_logreg(logreg_params(deskew=True, features="rbf", pca=12, gamma=0.05, components=99, seed=3))
+    assert [name for name, _ in model.steps] == ["deskew", "reduce", "features", "classify"]
+    assert (model["reduce"].n_components, model["reduce"].svd_solver) == (12, "covariance_eigh")
+    # gamma is for pixels scaled to 0-1; the steps see 0-255.
+    assert model["features"].gamma == pytest.approx(0.05 / 255**2)
+    assert (model["features"].n_components, model["features"].random_state) == (99, 3)
+
+
+def test_rbf_features_approximate_the_kernel_the_params_name():
+    """The features' dot products are exp(-gamma |x - y|^2) of the principal components, pixels scaled to 0-1: a
+    wrong scale or width would leave the model's kernel far from the one params.yaml describes."""
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    x, _ = synthetic_digits(60, seed=4)
+    model = build_logreg(logreg_params(features="rbf", pca=20, gamma=0.03, components=20_000))
+    pixels = flatten(x).astype(np.float32)
+    reduced = model["reduce"].fit_transform(pixels)
+    features = model["features"].fit_transform(reduced)
+    exact = rbf_kernel(reduced / 255, gamma=0.03)
+    np.testing.assert_allclose(features @ features.T, exact, atol=0.03)
+    assert exact.min() < 0.5  # a test of the width, not of kernels near 1 everywhere
+
+
+def test_more_principal_components_than_training_digits_are_refused_naming_the_params(digits):
+    from mnist_pipeline.params import ParamsError
+
+    x, y = digits
+    with pytest.raises(ParamsError, match=r"train_logreg.pca = 50 .* the 40 training digits .*train_limit"):
+        train_logreg(flatten(x[:40]), y[:40], logreg_params(features="rbf", pca=50))
+
+
+def test_train_logreg_with_rbf_features_learns_and_saves_as_a_trusted_model(tmp_path, digits, test_digits):
+    x, y = digits
+    model = train_logreg(flatten(x), y, logreg_params(deskew=True, features="rbf", C=10.0))
+    assert model.score(flatten(test_digits[0]), test_digits[1]) > 0.9
+    save_skops(model, tmp_path / "logreg.skops")
+    np.testing.assert_array_equal(load_skops(tmp_path / "logreg.skops").predict_proba(flatten(test_digits[0])),
+                                  model.predict_proba(flatten(test_digits[0])))
 
 
 def test_train_logreg_logs_a_solver_that_did_not_converge(digits, caplog):

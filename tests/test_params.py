@@ -126,6 +126,10 @@ def delete_key(section, *path):
      ["train_nn.mlp.precision", "'mixed_bfloat16'", "train_nn.compute: fast"]),
     ("train_logreg", set_key("train_logreg", "solver", value="liblinear"), ["train_logreg.solver", "'liblinear'",
                                                                              "lbfgs"]),
+    ("train_logreg", set_key("train_logreg", "features", value="kernel"), ["train_logreg.features", "'kernel'",
+                                                                            "'pixels'", "'rbf'"]),
+    ("train_logreg", set_key("train_logreg", "pca", value=785), ["train_logreg.pca", "785", "<= 784"]),
+    ("train_logreg", set_key("train_logreg", "gamma", value=0), ["train_logreg.gamma", "0", "out of range"]),
 ])
 def test_bad_params_are_refused_naming_the_key_and_value(write_params, section, edit, expected):
     path = write_params(edit)

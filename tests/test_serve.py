@@ -214,9 +214,11 @@ def test_an_unexpected_error_is_still_a_message(client, monkeypatch):
 def test_a_few_digits_are_predicted_as_a_large_batch_predicts_them(models):
     # A few images skip Keras' data pipeline (predict_on_batch); the answers are those of ``model.predict``.
     digits = np.random.default_rng(0).integers(0, 256, (keras_io.FEW_IMAGES + 1, 28, 28), dtype=np.uint8)
-    for model in models.values():
+    for name, model in models.items():
+        # The logistic regression's float32 kernel features of 3 rows and of 51 are summed by OpenBLAS's kernels
+        # for small and for large matrices, whose orders of addition differ in the last bits.
         np.testing.assert_allclose(model_io.predict_proba(model, digits[:3]), model_io.predict_proba(model, digits)[:3],
-                                   atol=1e-6)
+                                   atol=1e-6, rtol=1e-5 if name == "logreg" else 1e-7)
 
 
 def test_connections_have_nagles_algorithm_off():
