@@ -60,7 +60,7 @@ SURE_FLOOR = 0.99
 PRESSED_SURE_CEILING = 0.05
 # Pictures that hold no digit answered surely (a digit both models agree on, over its threshold): measured none of
 # noise and of blank pages; 3% (logreg) and 3% (nn) of crops of photographed scenes, 8% and 7% of faces (the goal
-# is none; with the linear logistic regression faces were 5% and 7%, docs/predicting.md).
+# is none; with the linear logistic regression scenes were 0% and 4%, faces 5% and 7%: docs/predicting.md).
 NO_DIGIT_SURE_CEILINGS = {"noise": 0.02, "blank-page": 0.02, "photo-of-a-scene": 0.04, "photo-of-a-face": 0.08}
 
 
