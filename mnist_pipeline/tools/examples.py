@@ -122,7 +122,7 @@ EXAMPLES = {
     # The search's first two trials, as it prints them while it runs; "tune" resumes it to its 12.
     "tune-start": Example(("make tune TRIALS=2",), keep=r"^(===|Reproducing|Running stage)"),
     "tune": Example(("make tune",), start=r"^12 trials of study logreg"),
-    "tune-compare": Example(("make compare BASE=HEAD NEW=tune-logreg-03",)),
+    "tune-compare": Example(("make compare BASE=HEAD NEW=tune-logreg-08",)),
     "tune-resume": Example(("make tune TRIALS=13",), head=4),
     "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
     "predict-number": Example(("mnist-predict --number --show seen sticky-note.jpg",), cwd="docs/images"),
