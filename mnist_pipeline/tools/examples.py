@@ -47,7 +47,7 @@ BORROWED = (".venv/.installed", ".venv/share/dvc-plots/offline.html")
 
 # The per-class lines a metrics diff leaves out to stay readable.
 PER_CLASS = r"\.(precision|recall)\."
-# The param the change-a-param and run-cache examples set: the logistic regression's C, 0.01 to 0.1.
+# The param the change-a-param and run-cache examples set: the logistic regression's C, 30 to 10.
 SET_C = "sed -i 's/^  C: 30.0 /  C: 10.0 /' params.yaml"
 # The columns of a sweep worth reading; Created (a time of day) is left out, as it differs on every run.
 SHOW_SWEEP = ("dvc exp show --md --drop '.*' --keep "
@@ -122,6 +122,7 @@ EXAMPLES = {
     # The search's first two trials, as it prints them while it runs; "tune" resumes it to its 12.
     "tune-start": Example(("make tune TRIALS=2",), keep=r"^(===|Reproducing|Running stage)"),
     "tune": Example(("make tune",), start=r"^12 trials of study logreg"),
+    # tune-logreg-08: the search's best on the validation digits (docs/tuning.md's table); its test digits judge it.
     "tune-compare": Example(("make compare BASE=HEAD NEW=tune-logreg-08",)),
     "tune-resume": Example(("make tune TRIALS=13",), head=4),
     "predict-pictures": Example(("mnist-predict photo.jpg ruled.jpg drawing.png --show seen",), cwd="docs/images"),
