@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -159,12 +160,12 @@ def train_models(folder: Path, x: np.ndarray, y: np.ndarray, *, max_iter: int, e
     from mnist_pipeline.keras_io import save_keras
     from mnist_pipeline.logreg import TrainLogregParams, train_logreg
     from mnist_pipeline.nn import TrainNnParams, train_nn
-    from mnist_pipeline.params import parse
+    from mnist_pipeline.params import load_section, parse
     from mnist_pipeline.skops_io import save_skops
 
     # The committed kind of model (features and kernel), stopped after max_iter iterations.
-    committed = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["train_logreg"]
-    logreg = parse(TrainLogregParams, {**committed, "max_iter": max_iter, "tol": 1e-3, "seed": 0}, "train_logreg")
+    logreg = dataclasses.replace(load_section(REPO_ROOT / "params.yaml", "train_logreg", TrainLogregParams),
+                                 max_iter=max_iter, tol=1e-3, seed=0)
     save_skops(train_logreg(flatten(x), y, logreg), folder / "logreg.skops")
     nn = parse(TrainNnParams, {
         "arch": "cnn", "compute": "portable", "warmup": 0.1, "label_smoothing": 0.0, "tta": False, "seed": 0,
