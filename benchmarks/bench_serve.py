@@ -133,7 +133,7 @@ def main() -> None:
     plausibility = predict.number_plausibility(models)
     rows.append(("picture to 28x28: `read_number` on the drawing (the models judging where digits part)",
                  timings(lambda: read_number(image, plausibility), n), None))
-    digits, _ = read_number(image, plausibility)
+    digits = read_number(image, plausibility)[0]
     for name, model in models.items():
         fast = timings(lambda model=model: model_io.predict_proba(model, digits), n)
         if hasattr(model, "predict_proba"):  # scikit-learn: one way, whatever the number of images

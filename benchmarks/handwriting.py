@@ -529,20 +529,21 @@ class Score:
 def readings(sample: Sample, models) -> dict[str, list[dict]] | None:
     """Each model's judged answers (:func:`mnist_pipeline.app.verdicts.judge`) for ``sample``'s digit(s); None for
     a picture refused as holding no digit."""
-    from mnist_pipeline.app.imaging import ImageError, read_number, to_mnist
+    from mnist_pipeline.app.imaging import ImageError, read_digit, read_number
     from mnist_pipeline.app.predict import number_plausibility
     from mnist_pipeline.app.verdicts import judge, thresholds_of
     from mnist_pipeline.model_io import predict_proba
 
     try:
         if len(sample.label) > 1:
-            digits, outlines = read_number(sample.image, number_plausibility(models))
+            digits, outlines, paper = read_number(sample.image, number_plausibility(models))
         else:
-            digits, outlines = to_mnist(sample.image)[None], None
+            digit, paper = read_digit(sample.image)
+            digits, outlines = digit[None], None
     except ImageError:
         return None
     return judge({name: predict_proba(model, digits) for name, model in models.items()}, thresholds_of(models),
-                 outlines, digits)
+                 outlines, digits, [paper] * len(digits))
 
 
 def scores(samples: list[Sample], models, read: list | None = None) -> dict[str, Score]:

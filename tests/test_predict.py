@@ -18,6 +18,8 @@ import pytest
 from helpers import REPO_ROOT, train_models
 from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
+from skimage.data import lfw_subset
+from skimage.transform import resize
 
 from mnist_pipeline import paths
 from mnist_pipeline.app import predict
@@ -244,7 +246,7 @@ def test_rendered_digits_reach_the_accuracy_floors(rendered, accurate_models, mn
 def test_rendering_round_trip_stays_close_to_the_original(rendered, mnist):
     # The rendered file, brought back to MNIST's form, is nearly the digit it was made from.
     files, _ = rendered
-    images = predict.read_images(files)
+    images, _ = predict.read_images(files)
     difference = np.abs(images.astype(int) - mnist["x_test"]).mean(axis=(1, 2))
     assert np.median(difference) < 15, np.median(difference)
 
@@ -294,6 +296,28 @@ def test_cli_json(rendered, models_dir, capsys):
         assert row["candidates"][1]["digit"] != row["digit"]
         assert ("why" in row) == (row["sure"] is False)
     assert [(row["file"], row["model"]) for row in results] == [(f, m) for f in files for m in ("logreg", "nn")]
+
+
+def test_cli_says_not_sure_of_a_digit_on_paper_shaded_as_a_photo_is(rendered, models_dir, tmp_path, capsys):
+    # A face photographed, its bright skin read as a blob of ink on the shaded rest of the photo; and a rendered
+    # digit on bare paper beside it. Thresholds every answer passes, so only the paper can make one unsure.
+    folder = tmp_path / "models"
+    shutil.copytree(models_dir, folder)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "metrics.json").write_text(json.dumps({name: {"sure_threshold": 0.0}
+                                                                   for name in ("logreg", "nn")}))
+    face = tmp_path / "face.png"
+    Image.fromarray((resize(lfw_subset()[3], (200, 200), order=3) * 255).astype(np.uint8)).save(face)
+    digit = str(rendered[0][0])
+    for number in ([], ["--number"]):
+        assert predict.main(["--json", *number, "--models-dir", str(folder), str(face), digit]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        answers = [row["digits"][0] if number else row for row in rows]
+        assert [row["file"] for row in rows] == [str(face)] * 2 + [digit] * 2
+        for answer in answers[:2]:
+            assert answer["sure"] is False and re.search(r"the paper around its ink is shaded \(\d+% of the ink's "
+                                                         r"darkness\)", answer["why"]), answer
+        assert all("paper" not in answer.get("why", "") for answer in answers[2:])
 
 
 def test_cli_table_and_model_filter(rendered, models_dir, capsys):

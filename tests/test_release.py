@@ -6,7 +6,6 @@ import re
 import sys
 import tempfile
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,9 +140,9 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
     served = []
     monkeypatch.setattr(serve, "run", lambda models, host, port: served.append(models))
     assert predict.main(["--model", "nn#prod", "--serve"]) == 0
-    digits = np.stack([predict.read_image(Path(file)) for file in files])
+    digits, papers = predict.read_images(files)
     judged = [(row["probability"], row["sure"], row.get("why"))
-              for row in predict.predict_images(files, digits, *served)]
+              for row in predict.predict_images(files, digits, *served, papers)]
     assert judged == expected["v1.0.0"]  # with the release's sure threshold too
     assert not list((teammate.root / "models").glob("*.keras"))  # nothing checked out
     cached = sorted(path.name for path in releases.cache_dir().iterdir())

@@ -120,7 +120,7 @@ def test_digits_that_meet_are_read_apart_where_the_models_are_surer_of_them_so(r
         meeting = picture(bridged(centres, size))
         (whole,) = imaging.to_mnist_digits(meeting)  # one piece of ink: one digit, without the models
         assert np.corrcoef(whole.ravel(), ring.ravel())[0, 1] < 0.3
-        digits, outlines = imaging.read_number(meeting, ring_model(ring))
+        digits, outlines, _ = imaging.read_number(meeting, ring_model(ring))
         assert len(digits) == len(centres) and not any(outline.as_written for outline in outlines)
         # Each a ring, with a stub of the bar that joined it to the next.
         assert all(np.corrcoef(digit.ravel(), ring.ravel())[0, 1] > 0.5 for digit in digits)

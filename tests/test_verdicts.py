@@ -141,6 +141,17 @@ def test_a_shape_no_digit_has_is_unsure_however_confident():
     assert answers[2]["why"].startswith("its ink encloses 3 holes")
 
 
+def test_a_digit_on_shaded_paper_is_unsure_however_confident():
+    answers = judge({"nn": rows(*[(8, 0.99, 3, 0.005)] * 3)}, {"nn": 0.6},
+                    papers=[0.0, verdicts.MOST_PAPER_SHADE, 0.3])["nn"]
+    assert [a["sure"] for a in answers] == [True, True, False]
+    assert answers[2]["why"] == ("the paper around its ink is shaded (30% of the ink's darkness), where a digit's "
+                                 "paper is bare (a photo of a face or a scene?)")
+    # Each digit of a number is judged by its own picture's paper, with the other doubts.
+    both = judge({"nn": rows((8, 0.5, 3, 0.4), (8, 0.99, 3, 0.005))}, {"nn": 0.6}, papers=[0.3, 0.3])["nn"]
+    assert both[0]["why"].startswith("nn gives it 0.500, under its sure threshold 0.600; the paper around its ink")
+
+
 def test_holes_are_the_background_the_ink_encloses_of_a_least_size():
     mask = np.zeros((12, 12), bool)
     mask[1:11, 1:11] = True

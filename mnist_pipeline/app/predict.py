@@ -19,7 +19,7 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ import numpy as np
 
 from mnist_pipeline import paths, tables
 from mnist_pipeline.app import segmentation
-from mnist_pipeline.app.imaging import ImageError, read_number, to_mnist
+from mnist_pipeline.app.imaging import ImageError, read_digit, read_number
 from mnist_pipeline.app.pictures import open_picture
 from mnist_pipeline.app.releases import ModelSpec, fetch_release, parse_spec
 from mnist_pipeline.app.verdicts import Models, as_number, judge, read_thresholds, thresholds_of, unsure_note
@@ -114,19 +114,22 @@ def open_image(path: Path):
         raise ImageError(f"{path}: {error}") from None
 
 
-def digits_of(path: Path, image) -> np.ndarray:
-    """The (1, 28, 28) MNIST digit the models see in ``image`` (read from ``path``). A picture with no digit raises
-    :class:`ImageError` naming ``path``."""
+def digits_of(path: Path, image) -> tuple[np.ndarray, float]:
+    """The (1, 28, 28) MNIST digit the models see in ``image`` (read from ``path``), and how shaded the paper around
+    it is (:func:`~mnist_pipeline.app.imaging.paper_shade`). A picture with no digit raises :class:`ImageError`
+    naming ``path``."""
     try:
-        return to_mnist(image)[None]
+        digit, paper = read_digit(image)
+        return digit[None], paper
     except ImageError as error:
         raise ImageError(f"{path}: {error}") from None
 
 
-def number_of(path: Path, image, models: Mapping[str, Any]) -> tuple[np.ndarray, list[segmentation.Outline]]:
-    """The (n, 28, 28) MNIST digits of the number in ``image`` (read from ``path``), left to right, and how each
-    was outlined, ``models`` judging where digits that touch part (:func:`~mnist_pipeline.app.imaging.read_number`).
-    A picture with no digit raises :class:`ImageError` naming ``path``."""
+def number_of(path: Path, image, models: Mapping[str, Any]) -> tuple[np.ndarray, list[segmentation.Outline], float]:
+    """The (n, 28, 28) MNIST digits of the number in ``image`` (read from ``path``), left to right, how each was
+    outlined, ``models`` judging where digits that touch part, and how shaded the paper around them is
+    (:func:`~mnist_pipeline.app.imaging.read_number`). A picture with no digit raises :class:`ImageError` naming
+    ``path``."""
     try:
         return read_number(image, number_plausibility(models))
     except ImageError as error:
@@ -144,14 +147,11 @@ def number_plausibility(models: Mapping[str, Any], lock: AbstractContextManager 
     return plausibility
 
 
-def read_image(path: Path) -> np.ndarray:
-    """One image file of one digit as a (28, 28) uint8 MNIST digit; :class:`ImageError` names a bad file."""
-    return digits_of(path, open_image(path))[0]
-
-
-def read_images(files: Iterable[str | Path]) -> np.ndarray:
-    """The image files as one (n, 28, 28) uint8 batch of MNIST digits; the first bad file raises :class:`ImageError`."""
-    return np.stack([read_image(Path(file)) for file in files])
+def read_images(files: Iterable[str | Path]) -> tuple[np.ndarray, list[float]]:
+    """The image files as one (n, 28, 28) uint8 batch of MNIST digits, and how shaded the paper around each is;
+    the first bad file raises :class:`ImageError`."""
+    read = [digits_of(Path(file), open_image(Path(file))) for file in files]
+    return np.concatenate([digits for digits, _ in read]), [paper for _, paper in read]
 
 
 def predict_files(files: Iterable[str | Path], models: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -163,20 +163,27 @@ def predict_files(files: Iterable[str | Path], models: Mapping[str, Any]) -> lis
     before any prediction; then each model predicts every file in one batch.
     """
     files = list(files)
-    return predict_images(files, read_images(files), models) if files else []
+    if not files:
+        return []
+    digits, papers = read_images(files)
+    return predict_images(files, digits, models, papers)
 
 
-def predict_images(files: list[str | Path], images: np.ndarray, models: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """:func:`predict_files` for images already read: ``images[i]`` is the digit of ``files[i]``."""
+def predict_images(files: list[str | Path], images: np.ndarray, models: Mapping[str, Any],
+                   papers: Sequence[float] | None = None) -> list[dict[str, Any]]:
+    """:func:`predict_files` for images already read: ``images[i]`` is the digit of ``files[i]``, and ``papers[i]``
+    how shaded the paper around it is (None: not known)."""
     answers = judge({name: predict_proba(model, images) for name, model in models.items()}, thresholds_of(models),
-                    digits=images)
+                    digits=images, papers=papers)
     return [{"file": str(file), "model": name, **answers[name][i]} for i, file in enumerate(files) for name in models]
 
 
 def predict_numbers(files: list[str | Path], numbers: list[np.ndarray], models: Mapping[str, Any],
-                    outlines: list[list[segmentation.Outline]] | None = None) -> list[dict[str, Any]]:
-    """Read whole numbers: ``numbers[i]`` holds the (n, 28, 28) digits of ``files[i]``, left to right, and
-    ``outlines[i]``, where given, how each was outlined (:func:`number_of`).
+                    outlines: list[list[segmentation.Outline]] | None = None,
+                    papers: Sequence[float] | None = None) -> list[dict[str, Any]]:
+    """Read whole numbers: ``numbers[i]`` holds the (n, 28, 28) digits of ``files[i]``, left to right, and where
+    given, ``outlines[i]`` how each was outlined and ``papers[i]`` how shaded the paper around them is
+    (:func:`number_of`).
 
     One dict per file and model: ``file``, ``model``, ``number`` (the digits as a string), ``sure`` (every digit
     sure) and ``digits``, each digit's answer as :func:`predict_files` gives it. Each model predicts the digits of
@@ -185,7 +192,9 @@ def predict_numbers(files: list[str | Path], numbers: list[np.ndarray], models: 
     ends = np.cumsum([len(digits) for digits in numbers])
     digits = np.concatenate(numbers)
     answers = judge({name: predict_proba(model, digits) for name, model in models.items()}, thresholds_of(models),
-                    None if outlines is None else [o for number in outlines for o in number], digits)
+                    None if outlines is None else [o for number in outlines for o in number], digits,
+                    None if papers is None else [paper for paper, number in zip(papers, numbers, strict=True)
+                                                 for _ in number])
     rows = [{"file": str(file), "model": name, **as_number(answers[name][start:end])}
             for name in models for file, start, end in zip(files, [0, *ends[:-1]], ends, strict=True)]
     order = {str(file): i for i, file in enumerate(files)}
@@ -303,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         # Images first: a typo in a file name should not wait for TensorFlow to load.
         images = [open_image(file) for file in args.files]
         if not args.number:  # a number's digits are parted with the models' help, so read once they are loaded
-            digits = [digits_of(file, image) for file, image in zip(args.files, images, strict=True)]
+            read = [digits_of(file, image) for file, image in zip(args.files, images, strict=True)]
+            digits, papers = [digit for digit, _ in read], [paper for _, paper in read]
         outlines = None
         # TensorFlow's start-up notices would bury the command's own output; --verbose shows them.
         if any(paths.model_file(name).suffix == ".keras" for name in names):
@@ -317,11 +327,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.number:
             read = [number_of(file, image, models) for file, image in zip(args.files, images, strict=True)]
-            digits, outlines = [number for number, _ in read], [outline for _, outline in read]
+            digits, outlines, papers = (list(part) for part in zip(*read, strict=True))
         if args.show:
             save_seen(args.show, args.files, images, digits)
-        results = (predict_numbers(args.files, digits, models, outlines) if args.number
-                   else predict_images(args.files, np.concatenate(digits), models))
+        results = (predict_numbers(args.files, digits, models, outlines, papers) if args.number
+                   else predict_images(args.files, np.concatenate(digits), models, papers))
     except (PipelineError, OSError) as error:
         parser.exit(2, f"{PROG}: error: {error}\n")
     print(json.dumps(results, indent=2) if args.json else format_table(results))  # noqa: T201

@@ -163,12 +163,12 @@ def answer(body: bytes, models: Mapping[str, Any], lock: threading.Lock) -> dict
     """The JSON answer for an uploaded picture (see the module's docstring)."""
     image = decode(body)
     try:
-        digits, outlines = read_number(image, number_plausibility(models, lock))
+        digits, outlines, paper = read_number(image, number_plausibility(models, lock))
     except ImageError as error:
         raise HTTPException(422, str(error)) from None
     with lock:
         probabilities = {name: predict_proba(model, digits) for name, model in models.items()}
-    answers = judge(probabilities, thresholds_of(models), outlines, digits)
+    answers = judge(probabilities, thresholds_of(models), outlines, digits, [paper] * len(digits))
     return {
         "images": [png_data_url(digit) for digit in digits],
         "models": {
