@@ -133,15 +133,15 @@ def test_the_paper_around_a_digit_is_bare_however_blurred_or_lit_and_a_photos_is
     number = np.concatenate([picture, picture], axis=1)
     assert imaging.read_number(number, lambda digits, aspects: np.zeros(len(digits)))[2] < 0.01
     # Faces (scikit-image's bundled Labeled Faces in the Wild, enlarged): whatever the reading keeps as their ink,
-    # the rest of the photo around it is shaded, over the verdicts' bound in 23 of the first 40 (the benchmark's
+    # the rest of the photo around it is shaded, over the verdicts' bound in 13 of the first 20 (the benchmark's
     # faces that a model answered surely: 57 of 70).
     shades = []
-    for face in lfw_subset()[:40]:
+    for face in lfw_subset()[:20]:
         try:
             shades.append(imaging.read_digit(resize(face, (200, 200), order=3) * 255)[1])
         except imaging.ImageError:
             continue
-    assert sum(shade > MOST_PAPER_SHADE for shade in shades) >= 20, np.round(shades, 2)
+    assert sum(shade > MOST_PAPER_SHADE for shade in shades) >= 10, np.round(shades, 2)
 
 
 def test_light_falling_off_across_the_page_is_flattened():
