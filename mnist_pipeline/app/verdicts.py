@@ -96,9 +96,10 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
     """
     names = list(probabilities)
     n = len(next(iter(probabilities.values())))
-    shapes = [shape_doubts(digit) for digit in digits] if digits is not None else [[]] * n
+    # What each digit's ink and paper alone put in doubt, whatever the model.
+    seen = [shape_doubts(digit) for digit in digits] if digits is not None else [[]] * n
     if papers is not None:
-        shapes = [doubts + paper_doubts(paper) for doubts, paper in zip(shapes, papers, strict=True)]
+        seen = [doubts + paper_doubts(paper) for doubts, paper in zip(seen, papers, strict=True)]
     predicted = {name: probabilities[name].argmax(axis=1) for name in names}
     agree = np.all([predicted[name] == predicted[names[0]] for name in names], axis=0)
     answers = {}
@@ -114,7 +115,7 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
                 reasons.append("the models disagree")
             if outlines is not None:
                 reasons += _outline_doubts(outlines[len(answers[name])], int(top[0]))
-            reasons += shapes[len(answers[name])]
+            reasons += seen[len(answers[name])]
             answer = {"digit": int(top[0]), "probability": float(row[top[0]]),
                       "sure": None if threshold is None and len(names) == 1 else not reasons,
                       "candidates": [{"digit": int(d), "probability": float(row[d])} for d in top]}
