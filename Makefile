@@ -43,11 +43,12 @@ repro: $(ENV)  ## Run the pipeline: only the stages whose code, data or params c
 
 # The tests spread over every core (pytest-xdist), each module's tests kept together on one worker, since they
 # share the module's copy of the tiny pipeline run.
+# Modules go out longest first (tests/conftest.py says how), not xdist's default of the most tests first.
 test: $(ENV)  ## Unit, stage and end-to-end tests (the tiny `dvc repro` and its copies; minutes)
-	python -m pytest -n auto --dist loadscope
+	python -m pytest -n auto --dist loadscope --no-loadscope-reorder
 
 test-fast: $(ENV)  ## The inner loop: unit tests, no TensorFlow, no subprocesses (seconds)
-	python -m pytest -n auto --dist loadscope -m "not e2e and not heavy and not slow"
+	python -m pytest -n auto --dist loadscope --no-loadscope-reorder -m "not e2e and not heavy and not slow"
 
 test-slow: $(ENV)  ## Accuracy floors: the default params' models on the full data (the workspace's, if up to date)
 	python -m pytest -m slow -n auto

@@ -49,12 +49,38 @@ def pytest_configure(config):
     configure_environment("fast")
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(items):
     for item in items:
         if PROJECT_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.e2e)
         if HEAVY_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.heavy)
+    yield  # `-m` deselects by these markers
+    items[:] = longest_modules_first(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
+
+def longest_modules_first(items: list, workers: int) -> list:
+    """The tests, each module's kept together, in the order `make test` hands modules to its pytest-xdist workers
+    (``--dist loadscope --no-loadscope-reorder``): each worker takes the next module as it finishes one, so the
+    longest must go first, or the run ends with one worker alone on a module of a minute.
+
+    The longest are the end-to-end modules (most ``e2e`` tests first), then the ``heavy`` ones, then the unit tests.
+    One exception: the tiny pipeline run that the end-to-end modules copy is made by the first worker that needs it
+    while the others wait, so the modules the other workers take first are in-process heavy ones."""
+    def count(module: str, marker: str) -> int:
+        return sum(1 for item in by_module[module] if item.get_closest_marker(marker))
+
+    by_module: dict[str, list] = {}
+    for item in items:
+        by_module.setdefault(item.nodeid.split("::")[0], []).append(item)  # xdist's scope of a test
+    weight = {module: (count(module, "e2e"), count(module, "heavy")) for module in by_module}
+    ranked = sorted(by_module, key=lambda module: (0 if weight[module][0] else 1 if weight[module][1] else 2,
+                                                   -weight[module][0], -weight[module][1]))
+    in_process_heavy = [module for module in ranked if weight[module][1] and not weight[module][0]]
+    firsts = ranked[:1] + in_process_heavy[:workers - 1] if ranked and weight[ranked[0]][0] else []
+    order = firsts + [module for module in ranked if module not in firsts]
+    return [item for module in order for item in by_module[module]]
 
 
 def _keeps_the_inner_loop_light(item, phase: str):
@@ -189,4 +215,6 @@ def s3_server(tmp_path_factory):
     server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweedfs"))
     server.start()
     yield server
-    server.stop()
+    # Its data goes with the module: killed at once, not after the graceful exit it takes 2 s for, and now and then
+    # over 20 s after a client was killed mid-transfer (test_remotes).
+    server.stop(grace=0)

@@ -225,9 +225,10 @@ class SeaweedS3:
         path = f"{self.BUCKET}/{prefix}"
         return fs.find(path) if fs.exists(path) else []
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 20) -> None:
+        """Stop the server, SIGKILLed if it has not exited ``grace`` seconds after SIGTERM."""
         if self.process is not None:
-            stop_process_group(self.process)
+            stop_process_group(self.process, grace)
             self.process = None
         # weed puts its gRPC sockets in /tmp and removes them on a clean exit; clear them after a kill.
         for port in self.ports.values():

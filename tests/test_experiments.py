@@ -1,7 +1,9 @@
 """`dvc exp run` and a queued sweep on the tiny configuration, read back with `dvc exp show`."""
 
 import json
+import subprocess
 import time
+from pathlib import Path
 
 
 def experiments(project) -> list[dict]:
@@ -28,15 +30,31 @@ def test_exp_run_with_a_changed_param_records_its_metrics(project):
     project.dvc("checkout")
 
 
-def test_queued_sweep_runs_every_combination_in_its_own_copy(project):
-    project.dvc("exp", "run", "--queue", "-S", "train_logreg.C=0.3,3")
-    project.dvc("queue", "start", "--jobs", "2")  # both experiments at once, each in its own copy
+def run_the_queue(project, log: Path, jobs: int = 2) -> str:
+    """`dvc queue start --jobs N`, then wait for every queued experiment to end. Returns `dvc queue status`.
+
+    The workers DVC starts keep the output of `dvc queue start` open until they exit, some seconds after the queue
+    runs dry: that output goes to ``log``, not to a pipe that would hold the call until then. Each experiment is then
+    followed with `dvc queue logs --follow`, which returns as the experiment ends."""
+    with log.open("w") as output:
+        subprocess.run(["dvc", "queue", "start", "--jobs", str(jobs)], cwd=project.root, env=project.env,
+                       stdout=output, stderr=subprocess.STDOUT, check=True, timeout=60)
+    tasks = [line.split()[0] for line in project.dvc("queue", "status").stdout.splitlines()
+             if "Queued" in line or "Running" in line]
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        status = project.dvc("queue", "status").stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(2)
+    for task in tasks:
+        # A task no worker has taken yet: DVC says so, and is asked again.
+        while "has not been started" in project.dvc("queue", "logs", "--follow", task, check=False).stderr:
+            assert time.monotonic() < deadline, f"experiment {task} never started:\n{log.read_text()}"
+            time.sleep(0.5)
+    status = project.dvc("queue", "status").stdout
+    assert "Queued" not in status and "Running" not in status, status
+    return status
+
+
+def test_queued_sweep_runs_every_combination_in_its_own_copy(project, tmp_path):
+    project.dvc("exp", "run", "--queue", "-S", "train_logreg.C=0.3,3")
+    status = run_the_queue(project, tmp_path / "queue.log")  # both experiments at once, each in its own copy
     assert "Failed" not in status, status
     by_c = {row["C"]: row["metrics"] for row in experiments(project)}
     assert {0.3, 3} <= set(by_c)
