@@ -215,6 +215,4 @@ def s3_server(tmp_path_factory):
     server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweedfs"))
     server.start()
     yield server
-    # Its data goes with the module: killed at once, not after the graceful exit it takes 2 s for, and now and then
-    # over 20 s after a client was killed mid-transfer (test_remotes).
-    server.stop(grace=0)
+    server.stop()

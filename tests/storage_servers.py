@@ -225,10 +225,11 @@ class SeaweedS3:
         path = f"{self.BUCKET}/{prefix}"
         return fs.find(path) if fs.exists(path) else []
 
-    def stop(self, grace: float = 20) -> None:
-        """Stop the server, SIGKILLed if it has not exited ``grace`` seconds after SIGTERM."""
+    def stop(self) -> None:
+        """Stop the server, killed at once: on SIGTERM it exits in 2 s, but now and then (1 stop in 15, measured) not
+        before the SIGKILL 20 s later. A kill loses nothing it stored; :meth:`start` brings it back on its data."""
         if self.process is not None:
-            stop_process_group(self.process, grace)
+            stop_process_group(self.process, timeout=0)
             self.process = None
         # weed puts its gRPC sockets in /tmp and removes them on a clean exit; clear them after a kill.
         for port in self.ports.values():
