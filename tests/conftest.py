@@ -68,13 +68,11 @@ def longest_modules_first(items: list, workers: int) -> list:
     The longest are the end-to-end modules (most ``e2e`` tests first), then the ``heavy`` ones, then the unit tests.
     One exception: the tiny pipeline run that the end-to-end modules copy is made by the first worker that needs it
     while the others wait, so the modules the other workers take first are in-process heavy ones."""
-    def count(module: str, marker: str) -> int:
-        return sum(1 for item in by_module[module] if item.get_closest_marker(marker))
-
     by_module: dict[str, list] = {}
     for item in items:
         by_module.setdefault(item.nodeid.split("::")[0], []).append(item)  # xdist's scope of a test
-    weight = {module: (count(module, "e2e"), count(module, "heavy")) for module in by_module}
+    weight = {module: tuple(sum(1 for item in tests if item.get_closest_marker(marker)) for marker in ("e2e", "heavy"))
+              for module, tests in by_module.items()}
     ranked = sorted(by_module, key=lambda module: (0 if weight[module][0] else 1 if weight[module][1] else 2,
                                                    -weight[module][0], -weight[module][1]))
     in_process_heavy = [module for module in ranked if weight[module][1] and not weight[module][0]]
