@@ -47,7 +47,10 @@ repro: $(ENV)  ## Run the pipeline: only the stages whose code, data or params c
 # One worker more than the cores: the end-to-end tests spend part of their time waiting on the programs they start
 # (dvc, git, pip, the servers), and the extra worker computes meanwhile. On 2 cores: 182 s with 2 workers, 172 s
 # with 3, 182 s with 4. The inner loop computes without waiting, so it keeps one worker a core.
-TEST_WORKERS := $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)')
+# The cores: those this process may use where the system says (Linux), else all of them.
+ONE_MORE_THAN_CORES := import os; cores = getattr(os, "sched_getaffinity", None); \
+    print((len(cores(0)) if cores else os.cpu_count()) + 1)
+TEST_WORKERS = $(shell $(PYTHON) -c '$(ONE_MORE_THAN_CORES)')
 test: $(ENV)  ## Unit, stage and end-to-end tests (the tiny `dvc repro` and its copies; minutes)
 	python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
