@@ -135,8 +135,17 @@ def search(study: Study, budget: int, experiments: Experiments) -> list[Trial]:
             best = ranked(trials, study.direction)[0]
             say(f"=== {name}: {study.objective} {finished.value:.4f}; best so far {best.name} ({best.value:.4f})")
     except KeyboardInterrupt:
-        raise SearchInterruptedError(len(trials), budget) from None
+        raise SearchInterruptedError(_kept(experiments, study, len(trials)), budget) from None
     return trials
+
+
+def _kept(experiments: Experiments, study: Study, counted: int) -> int:
+    """How many of the study's trials DVC keeps after Ctrl-C: the trial then running counts if DVC finished and
+    saved it before the interrupt reached it. ``counted`` (the search's own count) where DVC cannot say."""
+    try:
+        return len(read_record(experiments.show(), study).trials)
+    except (PipelineError, KeyboardInterrupt):
+        return counted
 
 
 def _failed():
