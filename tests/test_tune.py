@@ -359,20 +359,14 @@ def test_a_trial_without_the_objective_is_a_failure():
         search(study(), 1, FakeDvc(metric="accuracy"))
 
 
-def test_ctrl_c_keeps_the_finished_trials():
-    fake = FakeDvc(interrupt_at=3)
+# Ctrl-C during the third trial's run: before DVC saved it, or after (it reached DVC too late to stop the trial).
+@pytest.mark.parametrize(("interrupt", "kept"), [({"interrupt_at": 3}, 2), ({"interrupt_after": 3}, 3)])
+def test_ctrl_c_keeps_the_finished_trials_and_counts_those_dvc_kept(interrupt, kept):
+    fake = FakeDvc(**interrupt)
     with pytest.raises(SearchInterruptedError) as stop:
         search(study(), 5, fake)
-    assert (stop.value.done, stop.value.budget) == (2, 5)
-    assert len(fake.experiments) == 2
-
-
-def test_ctrl_c_that_reaches_dvc_after_it_saved_the_trial_counts_that_trial():
-    fake = FakeDvc(interrupt_after=3)
-    with pytest.raises(SearchInterruptedError) as stop:
-        search(study(), 5, fake)
-    assert (stop.value.done, stop.value.budget) == (3, 5)
-    assert len(fake.experiments) == 3
+    assert (stop.value.done, stop.value.budget) == (kept, 5)
+    assert len(fake.experiments) == kept
 
 
 @pytest.fixture
