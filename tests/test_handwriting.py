@@ -43,11 +43,11 @@ TARGETS = {"logreg": 0.85, "nn": 0.97}
 MEASURED = {
     "logreg": {"clean": 0.99, "photo": 0.99, "ballpoint": 0.96, "marker": 0.97, "ruled": 0.97, "squared": 1.00,
                "specks": 0.97, "transparent-white": 0.99, "transparent-black": 0.98, "black-canvas": 0.98,
-               "low-resolution": 0.99, "other-writers": 0.96, "low-res-writers": 0.89, "number": 0.95,
+               "low-resolution": 0.98, "other-writers": 0.96, "low-res-writers": 0.90, "number": 0.95,
                "touching-number": 0.88, "pressed-number": 0.07},
     "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.98, "marker": 0.98, "ruled": 0.98, "squared": 0.99,
            "specks": 1.00, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
-           "low-resolution": 0.97, "other-writers": 0.99, "low-res-writers": 0.96, "number": 0.97,
+           "low-resolution": 0.98, "other-writers": 0.99, "low-res-writers": 0.97, "number": 0.97,
            "touching-number": 0.93, "pressed-number": 0.08},
 }
 ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02, 2))
@@ -56,15 +56,15 @@ ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02,
 # digits pressed into each other (keyed True), where cutting them apart is guessed, measured logreg 52%, nn 67%.
 DIGIT_FLOORS = {False: {"logreg": 0.90, "nn": 0.97}, True: {"logreg": 0.45, "nn": 0.60}}
 # The answers given as sure, in every condition: measured 98.5% to 100% right (the goal is 99%; one or two wrong
-# among 68 to 96 sure answers put logreg's photo, ballpoint, marker, low-resolution, number and touching-number and
-# nn's ruled and low-res-writers between 98.5% and 99%). Digits pressed into each other (one piece of ink) are the
+# among 68 to 98 sure answers put logreg's photo, ballpoint, marker, number and touching-number and nn's ruled,
+# low-resolution and low-res-writers between 98.5% and 99%). Digits pressed into each other (one piece of ink) are the
 # exception: two such digits can make one digit of a plausible shape, read surely (nn: 3 numbers in 100, logreg 1,
 # wrong); the share answered surely is bounded there instead.
 SURE_FLOOR = 0.98
 PRESSED_SURE_CEILING = 0.05
 # Pictures that hold no digit answered surely (a digit both models agree on, over its threshold, on paper that is
 # not shaded as a photo is): measured none of noise and of blank pages; 3% (logreg) and 1% (nn) of crops of
-# photographed scenes, 2% and 1% of faces (the goal is none: docs/predicting.md).
+# photographed scenes, 3% and 3% of faces (the goal is none: docs/predicting.md).
 NO_DIGIT_SURE_CEILINGS = {"noise": 0.02, "blank-page": 0.02, "photo-of-a-scene": 0.04, "photo-of-a-face": 0.03}
 
 
@@ -256,6 +256,24 @@ def test_a_small_scan_cut_to_its_ink_is_read_as_the_scan_itself(index, order, li
     picture = 255 * np.clip(shown, 0, 1)
     read = imaging.to_mnist(picture if light_on_dark else 255 - picture)
     assert np.corrcoef(read.ravel(), scan_read_directly(glyph).ravel())[0, 1] > 0.8
+
+
+# load_digits scans whose broad strokes line the frame of their tight crop (shown 80 px tall, blocky or smooth). The
+# paper's estimated level there takes in part of the stroke, whichever the polarity.
+NEGATIVE_SCANS = [(217, 0), (219, 0), (236, 0), (268, 3), (287, 3)]
+
+
+@pytest.mark.parametrize(("index", "order"), NEGATIVE_SCANS)
+def test_a_picture_and_its_negative_are_read_as_the_same_digit(index, order):
+    from sklearn.datasets import load_digits
+
+    glyph = cropped_scan(load_digits().images[index])
+    shown = resize(glyph, (80, round(glyph.shape[1] * 80 / glyph.shape[0])), order=order, anti_aliasing=False)
+    light_on_dark = 255 * np.clip(shown, 0, 1)
+    read = [imaging.to_mnist(picture) for picture in (light_on_dark, 255 - light_on_dark)]
+    assert np.corrcoef(read[0].ravel(), read[1].ravel())[0, 1] > 0.99
+    for digit in read:
+        assert np.corrcoef(digit.ravel(), scan_read_directly(glyph).ravel())[0, 1] > 0.85
 
 
 def test_a_small_scan_enlarged_pixel_by_pixel_is_read_as_its_smooth_enlargement():

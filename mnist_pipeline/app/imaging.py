@@ -11,7 +11,8 @@ first recover the black-and-white digit NIST would have scanned, then make it as
    Otherwise grey levels; the paper is told from the ink by which side of the paper's level (its corners) the
    extreme values lie; the paper's brightness is estimated everywhere by a morphological closing far wider than any
    stroke (a closing keeps a ramp of light intact), and each pixel's ink is its darkening relative to the
-   paper there, so light falling off across the page cancels out.
+   paper there, so light falling off across the page cancels out. Light ink on a dark canvas is read as the
+   dark ink of the picture's negative: a picture and its negative give the same digit.
 2. **Threshold** (:func:`ink_mask`): Otsu's threshold on that flattened map, so a faint pen and a marker both
    separate from the paper: the background estimate makes the threshold adaptive.
 3. **Rules** (:func:`remove_rules`): ruled or squared lines and margins are straight runs that cross the
@@ -237,13 +238,17 @@ def _grey(pixels: np.ndarray) -> np.ndarray:
 
 
 def _flattened_ink(grey: np.ndarray, dark: bool, margin: float = 0.0, paper: float = 0.0) -> np.ndarray:
-    """Ink from grey levels: darkening relative to light paper (``dark`` ink), or brightening above a dark canvas;
-    the paper's level estimated as :func:`_background` does, with its ``margin`` of ``paper``."""
-    if dark:
-        level = np.maximum(_background(grey, closing, margin, paper), 1.0)
-        return np.clip((level - grey) / np.maximum(level, 32), 0, 1)
-    canvas = _background(grey, opening, margin, paper)
-    return np.clip((grey - canvas) / 255, 0, 1)
+    """Ink from grey levels: darkening relative to the paper's level, as a share of that level; the level estimated
+    as :func:`_background` does, with its ``margin`` of ``paper``.
+
+    Light ink on a dark canvas (``dark`` false) is read as the dark ink of the picture's negative, so a picture and
+    its negative give the same ink. Where a broad stroke lines the frame of a tight crop, the estimated level takes
+    in some of the stroke, and only the share keeps that stroke strong.
+    """
+    if not dark:
+        grey, paper = 255 - grey, 255 - paper
+    level = np.maximum(_background(grey, margin, paper), 1.0)
+    return np.clip((level - grey) / np.maximum(level, 32), 0, 1)
 
 
 def _block_size(grey: np.ndarray) -> float | None:
@@ -338,8 +343,8 @@ def _paper_level(grey: np.ndarray, dark: bool) -> float:
     return float(np.median(paper))
 
 
-def _background(grey: np.ndarray, morphology, margin: float = 0.0, paper: float = 0.0) -> np.ndarray:
-    """The paper (or canvas) level everywhere: ``morphology`` with a square far wider than any stroke removes the
+def _background(grey: np.ndarray, margin: float = 0.0, paper: float = 0.0) -> np.ndarray:
+    """The paper's level everywhere under dark ink: a closing with a square far wider than any stroke removes the
     strokes and keeps slow changes of light, on a small copy; smoothed and brought back to full size.
 
     The copy is first extended by point reflection at its edges, which continues a ramp of light as a ramp: with
@@ -355,7 +360,7 @@ def _background(grey: np.ndarray, morphology, margin: float = 0.0, paper: float 
     small = np.pad(small, pad, constant_values=paper)
     side = max(5, round(BACKGROUND_FOOTPRINT * min(small.shape))) | 1
     extended = np.pad(small, side, mode="reflect", reflect_type="odd")
-    level = morphology(extended, np.ones((side, side), dtype=bool))
+    level = closing(extended, np.ones((side, side), dtype=bool))
     crop = side + pad
     level = gaussian(level, sigma=side / 4, preserve_range=True)[crop:-crop, crop:-crop]
     return resize(level, grey.shape, order=1, preserve_range=True)
