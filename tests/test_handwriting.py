@@ -11,7 +11,7 @@ import pytest
 from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
 from skimage.data import lfw_subset
-from skimage.filters import gaussian
+from skimage.filters import gaussian, threshold_otsu
 from skimage.measure import label, regionprops
 from skimage.transform import resize
 
@@ -43,11 +43,11 @@ TARGETS = {"logreg": 0.85, "nn": 0.97}
 MEASURED = {
     "logreg": {"clean": 0.99, "photo": 0.99, "ballpoint": 0.96, "marker": 0.97, "ruled": 0.97, "squared": 1.00,
                "specks": 0.97, "transparent-white": 0.99, "transparent-black": 0.98, "black-canvas": 0.98,
-               "low-resolution": 0.98, "other-writers": 0.96, "low-res-writers": 0.90, "number": 0.95,
+               "low-resolution": 0.98, "other-writers": 0.95, "low-res-writers": 0.91, "number": 0.95,
                "touching-number": 0.88, "pressed-number": 0.07},
     "nn": {"clean": 1.00, "photo": 0.99, "ballpoint": 0.98, "marker": 0.98, "ruled": 0.98, "squared": 0.99,
            "specks": 1.00, "transparent-white": 0.99, "transparent-black": 1.00, "black-canvas": 0.98,
-           "low-resolution": 0.98, "other-writers": 0.99, "low-res-writers": 0.97, "number": 0.97,
+           "low-resolution": 0.98, "other-writers": 0.99, "low-res-writers": 0.99, "number": 0.97,
            "touching-number": 0.93, "pressed-number": 0.08},
 }
 ACCURACY_FLOORS = {model: {condition: min(TARGETS[model], round(measured - 0.02, 2))
@@ -64,7 +64,7 @@ SURE_FLOOR = 0.98
 PRESSED_SURE_CEILING = 0.05
 # Pictures that hold no digit answered surely (a digit both models agree on, over its threshold, on paper that is
 # not shaded as a photo is): measured none of noise and of blank pages; 3% (logreg) and 1% (nn) of crops of
-# photographed scenes, 3% and 3% of faces (the goal is none: docs/predicting.md).
+# photographed scenes, 1% and none of faces (the goal is none: docs/predicting.md).
 NO_DIGIT_SURE_CEILINGS = {"noise": 0.02, "blank-page": 0.02, "photo-of-a-scene": 0.04, "photo-of-a-face": 0.03}
 
 
@@ -256,6 +256,53 @@ def test_a_small_scan_cut_to_its_ink_is_read_as_the_scan_itself(index, order, li
     picture = 255 * np.clip(shown, 0, 1)
     read = imaging.to_mnist(picture if light_on_dark else 255 - picture)
     assert np.corrcoef(read.ravel(), scan_read_directly(glyph).ravel())[0, 1] > 0.8
+
+
+def faint_stretch_zero(grid: bool = False) -> np.ndarray:
+    """A blurred '0' on white paper whose ring fades to 0.3 of its ink along its right-hand side, as a small scan's
+    faint pixel does when enlarged; with ``grid``, on squared paper of lines as faint, 2 pixels wide."""
+    ink = np.pad(ring(120, 16), 40)
+    rows, cols = np.mgrid[:ink.shape[0], :ink.shape[1]]
+    ink[(ink > 0) & (cols > ink.shape[1] / 2 + 30)] = 0.3
+    ink = gaussian(ink, 2)
+    if grid:
+        lines = (rows % 24 < 2) | (cols % 24 < 2)
+        ink[lines] = np.maximum(ink[lines], 0.3)
+    return 255 - 255 * ink
+
+
+def test_a_faint_stretch_that_closes_a_loop_is_ink():
+    ink = imaging.ink_map(faint_stretch_zero())
+    plain = ink > max(threshold_otsu(ink), imaging.MIN_INK)
+    assert imaging.count_holes(plain, imaging.LOOP_HOLE) == 0  # Otsu's threshold alone leaves the 0 open
+    assert imaging.count_holes(imaging.close_loops(ink, plain), imaging.LOOP_HOLE) == 1
+    digit = imaging.to_mnist(faint_stretch_zero())
+    assert label(digit < 64, connectivity=1).max() == 2  # the paper outside the 0, and its hole
+
+
+def test_on_squared_paper_faint_ink_joins_no_loop(monkeypatch):
+    ink = imaging.ink_map(faint_stretch_zero(grid=True))
+    plain = ink > max(threshold_otsu(ink), imaging.MIN_INK)
+    assert imaging.close_loops(ink, plain) is None
+    # What the rules keep out: with no check for them, the faint lines join the 0 and enclose squares.
+    monkeypatch.setattr(imaging, "RULE_INK", 1.0)
+    assert imaging.count_holes(imaging.close_loops(ink, plain), imaging.LOOP_HOLE) > 1
+
+
+# load_digits 0s whose loop has a faint stretch, shown 80 px tall, blocky or smooth, light on dark: Otsu's threshold
+# alone left each open (a C, read as 5, 6 or 2).
+FAINT_ZEROS = [(48, 0), (276, 3), (292, 3), (594, 3), (695, 0)]
+
+
+@pytest.mark.parametrize(("index", "order"), FAINT_ZEROS)
+def test_a_small_scans_zero_with_a_faint_stretch_is_read_closed(index, order):
+    from sklearn.datasets import load_digits
+
+    glyph = cropped_scan(load_digits().images[index])
+    shown = resize(glyph, (80, round(glyph.shape[1] * 80 / glyph.shape[0])), order=order, anti_aliasing=False)
+    digit = imaging.to_mnist(255 * np.clip(shown, 0, 1))
+    assert label(digit < 64, connectivity=1).max() == 2  # the paper outside the 0, and its hole
+    assert np.corrcoef(digit.ravel(), scan_read_directly(glyph).ravel())[0, 1] > 0.95
 
 
 # load_digits scans whose broad strokes line the frame of their tight crop (shown 80 px tall, blocky or smooth). The

@@ -14,7 +14,9 @@ first recover the black-and-white digit NIST would have scanned, then make it as
    paper there, so light falling off across the page cancels out. Light ink on a dark canvas is read as the
    dark ink of the picture's negative: a picture and its negative give the same digit.
 2. **Threshold** (:func:`ink_mask`): Otsu's threshold on that flattened map, so a faint pen and a marker both
-   separate from the paper: the background estimate makes the threshold adaptive.
+   separate from the paper: the background estimate makes the threshold adaptive. For one digit, fainter ink
+   joined to the ink is kept where it closes a loop (:func:`close_loops`: a small scan's faint stretch of a 0),
+   unless the paper is ruled.
 3. **Rules** (:func:`remove_rules`): ruled or squared lines and margins are straight runs that cross the
    picture from edge to edge; an opening with a long line finds them, and they are taken out except where a
    stroke crosses them.
@@ -41,7 +43,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from skimage.filters import gaussian, threshold_otsu
+from skimage.filters import apply_hysteresis_threshold, gaussian, threshold_otsu
 from skimage.measure import label, regionprops
 from skimage.morphology import closing, dilation, disk, opening, skeletonize
 from skimage.transform import downscale_local_mean, resize
@@ -77,6 +79,13 @@ CROP_MARGIN = 0.5
 # The corners of such a picture tell the paper clearly when their level lies within this fraction of the
 # picture's range of grey from one extreme; nearer the middle they are part ink, and the digit's shape decides.
 CLEAR_CORNERS = 0.25
+# Ink fainter than Otsu's threshold, down to this fraction of it, joins the ink where it touches ink over the
+# threshold (hysteresis) and so encloses more holes of LOOP_HOLE pixels or more: a faint stretch of a 0's loop in
+# a small scan enlarged, which the threshold alone leaves open. Not where the ink down to RULE_INK of the threshold
+# holds a rule: the faint lines of ruled or squared paper would join the digit and close squares around it.
+FAINT_INK = 0.5
+LOOP_HOLE = 3
+RULE_INK = 0.3
 # A picture whose grey level changes only every this many pixels or more, along both axes, is a small scan
 # enlarged pixel by pixel.
 MIN_BLOCK = 4
@@ -137,7 +146,11 @@ def read_digit(image: Image.Image | np.ndarray) -> tuple[np.ndarray, float]:
     ink = ink_map(image)
     mask = ink_mask(ink)
     digit = digit_mask(remove_rules(mask))
-    return mnist_frame(normalise_stroke(digit, ink)), paper_shade(ink, mask, digit)
+    paper = paper_shade(ink, mask, digit)
+    closed = close_loops(ink, mask)
+    if closed is not None:
+        digit = digit_mask(remove_rules(closed))
+    return mnist_frame(normalise_stroke(digit, ink)), paper
 
 
 def to_mnist_digits(image: Image.Image | np.ndarray) -> np.ndarray:
@@ -417,8 +430,23 @@ def _scaled(array: np.ndarray) -> np.ndarray:
 
 def ink_mask(ink: np.ndarray) -> np.ndarray:
     """Ink from paper: Otsu's threshold on the flattened ink map, never below the faintest ink that counts."""
-    threshold = threshold_otsu(ink) if np.ptp(ink) > 0 else MIN_INK
-    return ink > max(threshold, MIN_INK)
+    return ink > _threshold(ink)
+
+
+def _threshold(ink: np.ndarray) -> float:
+    return max(threshold_otsu(ink) if np.ptp(ink) > 0 else MIN_INK, MIN_INK)
+
+
+def close_loops(ink: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """The ink of :func:`ink_mask` (``mask``) with the fainter ink joined to it, where that encloses more holes and
+    the paper has no rules (see :data:`FAINT_INK`); None where it closes no loop."""
+    threshold = _threshold(ink)
+    joined = apply_hysteresis_threshold(ink, max(FAINT_INK * threshold, MIN_INK), threshold)
+    closed = count_holes(joined, LOOP_HOLE)
+    if not closed or closed <= count_holes(mask, LOOP_HOLE):
+        return None
+    faint = ink > max(RULE_INK * threshold, MIN_INK)
+    return None if (remove_rules(faint) != faint).any() else joined
 
 
 # --- 3. rules -------------------------------------------------------------------------------------------------------
