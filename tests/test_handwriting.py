@@ -11,7 +11,7 @@ import pytest
 from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
 from skimage.data import lfw_subset
-from skimage.filters import gaussian, threshold_otsu
+from skimage.filters import gaussian
 from skimage.measure import label, regionprops
 from skimage.transform import resize
 
@@ -273,7 +273,7 @@ def faint_stretch_zero(grid: bool = False) -> np.ndarray:
 
 def test_a_faint_stretch_that_closes_a_loop_is_ink():
     ink = imaging.ink_map(faint_stretch_zero())
-    plain = ink > max(threshold_otsu(ink), imaging.MIN_INK)
+    plain = imaging.ink_mask(ink)
     assert imaging.count_holes(plain, imaging.LOOP_HOLE) == 0  # Otsu's threshold alone leaves the 0 open
     assert imaging.count_holes(imaging.close_loops(ink, plain), imaging.LOOP_HOLE) == 1
     digit = imaging.to_mnist(faint_stretch_zero())
@@ -282,7 +282,7 @@ def test_a_faint_stretch_that_closes_a_loop_is_ink():
 
 def test_on_squared_paper_faint_ink_joins_no_loop(monkeypatch):
     ink = imaging.ink_map(faint_stretch_zero(grid=True))
-    plain = ink > max(threshold_otsu(ink), imaging.MIN_INK)
+    plain = imaging.ink_mask(ink)
     assert imaging.close_loops(ink, plain) is None
     # What the rules keep out: with no check for them, the faint lines join the 0 and enclose squares.
     monkeypatch.setattr(imaging, "RULE_INK", 1.0)
@@ -290,7 +290,7 @@ def test_on_squared_paper_faint_ink_joins_no_loop(monkeypatch):
 
 
 # load_digits 0s whose loop has a faint stretch, shown 80 px tall, blocky or smooth, light on dark: Otsu's threshold
-# alone left each open (a C, read as 5, 6 or 2).
+# alone leaves each open, a C.
 FAINT_ZEROS = [(48, 0), (276, 3), (292, 3), (594, 3), (695, 0)]
 
 

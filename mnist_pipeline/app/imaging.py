@@ -434,6 +434,7 @@ def ink_mask(ink: np.ndarray) -> np.ndarray:
 
 
 def _threshold(ink: np.ndarray) -> float:
+    """Otsu's threshold on the ink map, never below :data:`MIN_INK`."""
     return max(threshold_otsu(ink) if np.ptp(ink) > 0 else MIN_INK, MIN_INK)
 
 
