@@ -245,15 +245,21 @@ def test_the_paper_is_read_in_the_corners_where_a_tightly_cropped_digit_lines_th
 SMALL_SCANS = [(22, 3), (18, 3), (199, 0), (285, 0)]
 
 
-@pytest.mark.parametrize(("index", "order"), SMALL_SCANS)
-@pytest.mark.parametrize("light_on_dark", [False, True])
-def test_a_small_scan_cut_to_its_ink_is_read_as_the_scan_itself(index, order, light_on_dark):
+def shown_scan(index: int, order: int, height: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """A load_digits scan cut to its ink (:func:`cropped_scan`), and that scan shown ``height`` px tall, smooth
+    (order 3) or blocky (order 0), as ink 0-1."""
     from sklearn.datasets import load_digits
 
     glyph = cropped_scan(load_digits().images[index])
-    height = 80
     shown = resize(glyph, (height, round(glyph.shape[1] * height / glyph.shape[0])), order=order, anti_aliasing=False)
-    picture = 255 * np.clip(shown, 0, 1)
+    return glyph, np.clip(shown, 0, 1)
+
+
+@pytest.mark.parametrize(("index", "order"), SMALL_SCANS)
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_a_small_scan_cut_to_its_ink_is_read_as_the_scan_itself(index, order, light_on_dark):
+    glyph, shown = shown_scan(index, order)
+    picture = 255 * shown
     read = imaging.to_mnist(picture if light_on_dark else 255 - picture)
     assert np.corrcoef(read.ravel(), scan_read_directly(glyph).ravel())[0, 1] > 0.8
 
@@ -273,20 +279,18 @@ def faint_stretch_zero(grid: bool = False) -> np.ndarray:
 
 def test_a_faint_stretch_that_closes_a_loop_is_ink():
     ink = imaging.ink_map(faint_stretch_zero())
-    plain = imaging.ink_mask(ink)
-    assert imaging.count_holes(plain, imaging.LOOP_HOLE) == 0  # Otsu's threshold alone leaves the 0 open
-    assert imaging.count_holes(imaging.close_loops(ink, plain), imaging.LOOP_HOLE) == 1
+    assert imaging.count_holes(imaging.ink_mask(ink), imaging.LOOP_HOLE) == 0  # Otsu's threshold alone: open
+    assert imaging.count_holes(imaging.close_loops(ink, imaging.ink_threshold(ink)), imaging.LOOP_HOLE) == 1
     digit = imaging.to_mnist(faint_stretch_zero())
     assert label(digit < 64, connectivity=1).max() == 2  # the paper outside the 0, and its hole
 
 
 def test_on_squared_paper_faint_ink_joins_no_loop(monkeypatch):
     ink = imaging.ink_map(faint_stretch_zero(grid=True))
-    plain = imaging.ink_mask(ink)
-    assert imaging.close_loops(ink, plain) is None
+    assert imaging.close_loops(ink, imaging.ink_threshold(ink)) is None
     # What the rules keep out: with no check for them, the faint lines join the 0 and enclose squares.
     monkeypatch.setattr(imaging, "RULE_INK", 1.0)
-    assert imaging.count_holes(imaging.close_loops(ink, plain), imaging.LOOP_HOLE) > 1
+    assert imaging.count_holes(imaging.close_loops(ink, imaging.ink_threshold(ink)), imaging.LOOP_HOLE) > 1
 
 
 # load_digits 0s whose loop has a faint stretch, shown 80 px tall, blocky or smooth, light on dark: Otsu's threshold
@@ -296,11 +300,8 @@ FAINT_ZEROS = [(48, 0), (276, 3), (292, 3), (594, 3), (695, 0)]
 
 @pytest.mark.parametrize(("index", "order"), FAINT_ZEROS)
 def test_a_small_scans_zero_with_a_faint_stretch_is_read_closed(index, order):
-    from sklearn.datasets import load_digits
-
-    glyph = cropped_scan(load_digits().images[index])
-    shown = resize(glyph, (80, round(glyph.shape[1] * 80 / glyph.shape[0])), order=order, anti_aliasing=False)
-    digit = imaging.to_mnist(255 * np.clip(shown, 0, 1))
+    glyph, shown = shown_scan(index, order)
+    digit = imaging.to_mnist(255 * shown)
     assert label(digit < 64, connectivity=1).max() == 2  # the paper outside the 0, and its hole
     assert np.corrcoef(digit.ravel(), scan_read_directly(glyph).ravel())[0, 1] > 0.95
 
@@ -312,11 +313,8 @@ NEGATIVE_SCANS = [(217, 0), (219, 0), (236, 0), (268, 3), (287, 3)]
 
 @pytest.mark.parametrize(("index", "order"), NEGATIVE_SCANS)
 def test_a_picture_and_its_negative_are_read_as_the_same_digit(index, order):
-    from sklearn.datasets import load_digits
-
-    glyph = cropped_scan(load_digits().images[index])
-    shown = resize(glyph, (80, round(glyph.shape[1] * 80 / glyph.shape[0])), order=order, anti_aliasing=False)
-    light_on_dark = 255 * np.clip(shown, 0, 1)
+    glyph, shown = shown_scan(index, order)
+    light_on_dark = 255 * shown
     read = [imaging.to_mnist(picture) for picture in (light_on_dark, 255 - light_on_dark)]
     assert np.corrcoef(read[0].ravel(), read[1].ravel())[0, 1] > 0.99
     for digit in read:

@@ -144,10 +144,11 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
 def read_digit(image: Image.Image | np.ndarray) -> tuple[np.ndarray, float]:
     """:func:`to_mnist`, and how shaded the paper around the digit is (:func:`paper_shade`)."""
     ink = ink_map(image)
-    mask = ink_mask(ink)
+    threshold = ink_threshold(ink)
+    mask = ink > threshold
     digit = digit_mask(remove_rules(mask))
     paper = paper_shade(ink, mask, digit)
-    closed = close_loops(ink, mask)
+    closed = close_loops(ink, threshold)
     if closed is not None:
         digit = digit_mask(remove_rules(closed))
     return mnist_frame(normalise_stroke(digit, ink)), paper
@@ -430,21 +431,20 @@ def _scaled(array: np.ndarray) -> np.ndarray:
 
 def ink_mask(ink: np.ndarray) -> np.ndarray:
     """Ink from paper: Otsu's threshold on the flattened ink map, never below the faintest ink that counts."""
-    return ink > _threshold(ink)
+    return ink > ink_threshold(ink)
 
 
-def _threshold(ink: np.ndarray) -> float:
-    """Otsu's threshold on the ink map, never below :data:`MIN_INK`."""
+def ink_threshold(ink: np.ndarray) -> float:
+    """Otsu's threshold on the ink map, never below :data:`MIN_INK`: :func:`ink_mask`'s."""
     return max(threshold_otsu(ink) if np.ptp(ink) > 0 else MIN_INK, MIN_INK)
 
 
-def close_loops(ink: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
-    """The ink of :func:`ink_mask` (``mask``) with the fainter ink joined to it, where that encloses more holes and
-    the paper has no rules (see :data:`FAINT_INK`); None where it closes no loop."""
-    threshold = _threshold(ink)
+def close_loops(ink: np.ndarray, threshold: float) -> np.ndarray | None:
+    """The ink over ``threshold`` (:func:`ink_threshold`) with the fainter ink joined to it, where that encloses
+    more holes and the paper has no rules (see :data:`FAINT_INK`); None where it closes no loop."""
     joined = apply_hysteresis_threshold(ink, max(FAINT_INK * threshold, MIN_INK), threshold)
     closed = count_holes(joined, LOOP_HOLE)
-    if not closed or closed <= count_holes(mask, LOOP_HOLE):
+    if not closed or closed <= count_holes(ink > threshold, LOOP_HOLE):
         return None
     faint = ink > max(RULE_INK * threshold, MIN_INK)
     return None if (remove_rules(faint) != faint).any() else joined
