@@ -300,10 +300,12 @@ def test_drawing_a_digit_in_the_browser(browser, page_url, models, tmp_path):
     draw(browser, [(0.5, 0.15), (0.5, 0.85)])  # a tall vertical stroke: a 1
     WebDriverWait(browser, 20).until(lambda driver: "1" in answers(driver).values(), "no model read a 1")
     assert set(answers(browser)) == set(models)
-    # Under its sure threshold, logreg's reading is no bare guess: the page says so, with the runner-up.
-    logreg = browser.find_element("css selector", "#answer li[data-model='logreg']")
-    assert logreg.get_attribute("data-sure") == "false"
-    assert re.search(r"not sure: \d or \d$", logreg.text), logreg.text
+    # Under its sure threshold, logreg's reading is no bare guess: the page says so, with the runner-up, and for nn
+    # too, which is sure alone (its threshold is 0) but not where logreg doubts the digit.
+    for name in ("logreg", "nn"):
+        item = browser.find_element("css selector", f"#answer li[data-model='{name}']")
+        assert item.get_attribute("data-sure") == "false"
+        assert re.search(r"not sure: \d or \d$", item.text), item.text
     sizes = browser.execute_script("return [...document.querySelectorAll('#seen img')]"
                                    ".map((img) => [img.naturalWidth, img.naturalHeight, img.width])")
     assert sizes == [[28, 28, 84]]  # the 28x28 image the models saw, scaled up

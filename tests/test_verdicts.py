@@ -44,6 +44,18 @@ def test_two_models_that_disagree_are_both_unsure_however_confident():
                                                     "the models disagree")
 
 
+def test_one_model_under_its_threshold_makes_every_models_answer_unsure():
+    answers = judge({"logreg": rows((4, 0.9, 9, 0.05), (7, 0.99, 1, 0.005)),
+                     "nn": rows((4, 0.999, 9, 0.0005), (7, 0.98, 1, 0.01))}, {"logreg": 0.975, "nn": 0.95})
+    assert [a["sure"] for a in answers["logreg"]] == [False, True]
+    assert [a["sure"] for a in answers["nn"]] == [False, True]  # nn's 0.999 is sure alone, not with logreg's doubt
+    doubt = "logreg gives it 0.900, under its sure threshold 0.975"
+    assert answers["nn"][0]["why"] == answers["logreg"][0]["why"] == doubt
+    both_under = judge({"logreg": rows((4, 0.9, 9, 0.05)), "nn": rows((4, 0.8, 9, 0.1))}, {"logreg": 0.975, "nn": 0.95})
+    assert both_under["nn"][0]["why"] == ("logreg gives it 0.900, under its sure threshold 0.975; "
+                                          "nn gives it 0.800, under its sure threshold 0.950")
+
+
 def test_without_a_threshold_only_agreement_can_make_an_answer_unsure():
     alone = judge({"nn": rows((3, 0.3, 8, 0.2))}, {"nn": None})["nn"][0]
     assert alone["sure"] is None and "why" not in alone

@@ -1,13 +1,14 @@
 """Sure or not: each model's answer for a digit, and its two likeliest digits.
 
-An answer is sure when its probability is at least its model's sure threshold, which ``evaluate`` chose on the
-validation digits (``sure_threshold`` in ``reports/metrics.json``, :mod:`mnist_pipeline.sureness`), and, where two
-models read the same picture, both give the same digit. The probabilities are calibrated, so a threshold of 0.95
-means what it says, of digits like MNIST's: a shape no MNIST digit has (a face, a filled blob) is not sure however
-confident the models are (:func:`shape_doubts`), nor is ink on paper shaded as a photo's is (:func:`paper_doubts`).
-Otherwise the answer is "not sure", and says why. A model whose threshold is not at hand (a folder of models
-without the project's metrics) is judged by agreement alone, and alone it is neither sure nor unsure (``sure`` is
-None).
+A digit's reading is sure when every model that reads it gives the same digit, each with a probability at least its
+own sure threshold, which ``evaluate`` chose on the validation digits (``sure_threshold`` in ``reports/metrics.json``,
+:mod:`mnist_pipeline.sureness`). The models are judged together, one model under its threshold making every model's
+answer not sure: a picture unlike MNIST's digits can leave one model sure and wrong where the other doubts it. The
+probabilities are calibrated, so a threshold of 0.95 means what it says, of digits like MNIST's: a shape no MNIST
+digit has (a face, a filled blob) is not sure however confident the models are (:func:`shape_doubts`), nor is ink on
+paper shaded as a photo's is (:func:`paper_doubts`). Otherwise the answer is "not sure", and says why. A model whose
+threshold is not at hand (a folder of models without the project's metrics) is judged by agreement alone, and alone
+it is neither sure nor unsure (``sure`` is None).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
     """Each model's answers for the same n digits: ``{"digit", "probability", "sure", "candidates"}`` per digit,
     ``candidates`` the two likeliest digits with their probabilities, and ``why`` where ``sure`` is False.
 
+    A digit is sure for every model or for none: where the models agree, each at or above its own threshold, and
+    nothing below doubts it. A lone model without a threshold is neither (``sure`` None).
+
     Args:
         probabilities: model name -> its (n, 10) probabilities, every model for the same digits.
         thresholds: model name -> its sure threshold, or None where unknown.
@@ -102,22 +106,27 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
         seen = [doubts + paper_doubts(paper) for doubts, paper in zip(seen, papers, strict=True)]
     predicted = {name: probabilities[name].argmax(axis=1) for name in names}
     agree = np.all([predicted[name] == predicted[names[0]] for name in names], axis=0)
+    # Each model under its threshold doubts the digit for every model: the reading is judged as one.
+    under: list[list[str]] = [[] for _ in range(n)]
+    for name in names:
+        if (threshold := thresholds.get(name)) is not None:
+            for doubts, top in zip(under, probabilities[name].max(axis=1), strict=True):
+                if top < threshold:
+                    doubts.append(f"{name} gives it {top:.3f}, under its sure threshold {threshold:.3f}")
     answers = {}
     for name in names:
-        rows, threshold = probabilities[name], thresholds.get(name)
+        rows = probabilities[name]
         likeliest = np.argsort(-rows, axis=1, kind="stable")[:, :2]
         answers[name] = []
-        for row, top, agreed in zip(rows, likeliest, agree, strict=True):
-            reasons = []
-            if threshold is not None and row[top[0]] < threshold:
-                reasons.append(f"{name} gives it {row[top[0]]:.3f}, under its sure threshold {threshold:.3f}")
+        for row, top, agreed, doubted in zip(rows, likeliest, agree, under, strict=True):
+            reasons = list(doubted)
             if not agreed:
                 reasons.append("the models disagree")
             if outlines is not None:
                 reasons += _outline_doubts(outlines[len(answers[name])], int(top[0]))
             reasons += seen[len(answers[name])]
             answer = {"digit": int(top[0]), "probability": float(row[top[0]]),
-                      "sure": None if threshold is None and len(names) == 1 else not reasons,
+                      "sure": None if thresholds.get(name) is None and len(names) == 1 else not reasons,
                       "candidates": [{"digit": int(d), "probability": float(row[d])} for d in top]}
             if reasons:
                 answer["why"] = "; ".join(reasons)
