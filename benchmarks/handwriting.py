@@ -2,6 +2,7 @@
 
     python -m benchmarks.handwriting                 # each condition's accuracy with the workspace's models
     python -m benchmarks.handwriting --per-condition 50 --models-dir DIR
+    python -m benchmarks.handwriting --seeds 1 2 3   # 300 pictures a condition, three seeds pooled
 
 Each condition turns a digit of the MNIST test set (or, for ``other-writers``, one of scikit-learn's 8x8
 ``load_digits``) into the picture a user would hand to ``mnist-predict``: a phone photo of paper under uneven
@@ -314,13 +315,14 @@ def cropped_scan(scan: np.ndarray) -> np.ndarray:
 
 
 def scans_read_directly(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` of ``load_digits``' scans in MNIST's form with no picture in between (cropped to their ink, enlarged
-    smoothly, then MNIST's 20-pixel box and centre of mass), and their labels: what the models make of these
-    writers' digits when nothing is lost in reading them, the most ``low-res-writers`` could score."""
+    """``n`` of ``load_digits``' scans (all 1,797 where ``n`` is more) in MNIST's form with no picture in between
+    (cropped to their ink, enlarged smoothly, then MNIST's 20-pixel box and centre of mass), and their labels: what
+    the models make of these writers' digits when nothing is lost in reading them, the most ``low-res-writers``
+    could score."""
     from sklearn.datasets import load_digits
 
     data = load_digits()
-    chosen = rng.choice(len(data.target), n, replace=False)
+    chosen = rng.choice(len(data.target), min(n, len(data.target)), replace=False)
     return np.stack([scan_read_directly(cropped_scan(data.images[index])) for index in chosen]), data.target[chosen]
 
 
@@ -461,7 +463,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-condition", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="draw each condition's pictures with each of these seeds, pooled (default: 0)")
     parser.add_argument("--models-dir", type=Path, default=Path("models"))
     parser.add_argument("--mirror", type=Path, help="a folder with MNIST's four .gz files (default: the tests' cache)")
     parser.add_argument("--save", type=Path, help="also write each picture into this folder")
@@ -481,26 +484,30 @@ def main() -> None:
              f"|---|---|{'---|---|' * len(models)}"]
     print("\n".join(lines), flush=True)
     for condition in [*CONDITIONS, *OTHER_CONDITIONS, *NO_DIGIT_CONDITIONS]:
-        samples = make_samples(condition, x_test, y_test, args.per_condition, args.seed)
+        samples = [sample for seed in args.seeds
+                   for sample in make_samples(condition, x_test, y_test, args.per_condition, seed)]
         if args.save:
             folder = args.save / condition
             folder.mkdir(parents=True, exist_ok=True)
             for i, sample in enumerate(samples):
                 sample.image.save(folder / f"{i:03d}-{sample.label or 'none'}.png")
         cells = []
+        share = "{:.0%}".format if len(samples) <= 100 else "{:.1%}".format  # pooled seeds: one picture in 300 shows
+        labelled = sample_labels(samples)
         for score in scores(samples, models).values():
-            sure = f"{score.sure:.0%}" + (f" ({score.sure_right:.0%})" if score.sure and sample_labels(samples) else "")
-            cells += [f"{score.right:.0%}" if sample_labels(samples) else "-", sure]
+            sure = share(score.sure) + (f" ({share(score.sure_right)})" if score.sure and labelled else "")
+            cells += [share(score.right) if labelled else "-", sure]
         lines.append(f"| {condition} | {len(samples)} | {' | '.join(cells)} |")
         print(lines[-1], flush=True)
-    digits, labels = scans_read_directly(5 * args.per_condition, np.random.default_rng([args.seed, *b"scans"]))
+    pooled = len(args.seeds) * args.per_condition
+    digits, labels = scans_read_directly(5 * pooled, np.random.default_rng([*args.seeds, *b"scans"]))
     right = accuracies(models, digits, labels)
     lines += ["", f"The same writers' scans read directly, with no picture in between ({len(labels)} `load_digits` "
                   f"digits; the most the reading of `low-res-writers` could give): "
                   f"{', '.join(f'{name} {share:.0%}' for name, share in right.items())}."]
     print(*lines[-2:], sep="\n", flush=True)
-    digits, labels = pen_digits_read_directly(x_test, y_test, 15 * args.per_condition,
-                                              np.random.default_rng([args.seed, *b"pen"]))
+    digits, labels = pen_digits_read_directly(x_test, y_test, 15 * pooled,
+                                              np.random.default_rng([*args.seeds, *b"pen"]))
     right = accuracies(models, digits, labels)
     lines += ["", f"The MNIST digits redrawn with a pen as the pen conditions and the numbers draw them, read directly "
                   f"({len(labels)} digits; the most those conditions could give a digit): "
