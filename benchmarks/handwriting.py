@@ -492,11 +492,11 @@ def main() -> None:
             for i, sample in enumerate(samples):
                 sample.image.save(folder / f"{i:03d}-{sample.label or 'none'}.png")
         cells = []
-        share = "{:.0%}".format if len(samples) <= 100 else "{:.1%}".format  # pooled seeds: one picture in 300 shows
+        percent = "{:.0%}".format if len(samples) <= 100 else "{:.1%}".format  # pooled seeds: one picture in 300
         labelled = sample_labels(samples)
         for score in scores(samples, models).values():
-            sure = share(score.sure) + (f" ({share(score.sure_right)})" if score.sure and labelled else "")
-            cells += [share(score.right) if labelled else "-", sure]
+            sure = percent(score.sure) + (f" ({percent(score.sure_right)})" if score.sure and labelled else "")
+            cells += [percent(score.right) if labelled else "-", sure]
         lines.append(f"| {condition} | {len(samples)} | {' | '.join(cells)} |")
         print(lines[-1], flush=True)
     pooled = len(args.seeds) * args.per_condition

@@ -447,7 +447,7 @@ def close_loops(ink: np.ndarray, threshold: float) -> np.ndarray | None:
     if not closed or closed <= count_holes(ink > threshold, LOOP_HOLE):
         return None
     faint = ink > max(RULE_INK * threshold, MIN_INK)
-    return None if (remove_rules(faint) != faint).any() else joined
+    return None if _holds_rules(faint, _rules(faint)) else joined
 
 
 # --- 3. rules -------------------------------------------------------------------------------------------------------
@@ -457,6 +457,19 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
 
     Where a stroke crosses a rule, the rule's pixels between the stroke's two sides are kept.
     """
+    rules = _rules(mask)
+    kept = mask & ~rules
+    if not _holds_rules(mask, rules):
+        return mask
+    # Bridge each stroke across the rules it crosses: a closing along the rule's normal, as long as a rule is thick.
+    thickness = 2 * _rule_thickness(rules) + 3
+    across = closing(kept, np.ones((thickness, 1), dtype=bool)) | closing(
+        kept, np.ones((1, thickness), dtype=bool))
+    return kept | (rules & across)
+
+
+def _rules(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` that make ruled or squared lines and margins: straight runs from edge to edge."""
     height, width = mask.shape
     rules = np.zeros_like(mask)
     for axis, span, across in ((1, width, height), (0, height, width)):
@@ -470,14 +483,13 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
             edge_to_edge = start <= RULE_EDGE * span and end >= (1 - RULE_EDGE) * span
             if edge_to_edge and piece.area / (end - start) <= max(3, RULE_THICKNESS * across):
                 rules[candidates == piece.label] = True
-    kept = mask & ~rules
-    if not rules.any() or not kept.any():  # none, or nothing but "rules": a digit drawn edge to edge (a tall 1)
-        return mask
-    # Bridge each stroke across the rules it crosses: a closing along the rule's normal, as long as a rule is thick.
-    thickness = 2 * _rule_thickness(rules) + 3
-    across = closing(kept, np.ones((thickness, 1), dtype=bool)) | closing(
-        kept, np.ones((1, thickness), dtype=bool))
-    return kept | (rules & across)
+    return rules
+
+
+def _holds_rules(mask: np.ndarray, rules: np.ndarray) -> bool:
+    """Whether ``mask`` holds the ``rules`` found in it (:func:`_rules`) beside other ink: not where it holds
+    none, nor where it is nothing but "rules" (a digit drawn edge to edge, a tall 1)."""
+    return bool(rules.any() and (mask & ~rules).any())
 
 
 def _rule_thickness(rules: np.ndarray) -> int:

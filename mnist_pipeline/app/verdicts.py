@@ -104,27 +104,27 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
     seen = [shape_doubts(digit) for digit in digits] if digits is not None else [[]] * n
     if papers is not None:
         seen = [doubts + paper_doubts(paper) for doubts, paper in zip(seen, papers, strict=True)]
-    predicted = {name: probabilities[name].argmax(axis=1) for name in names}
-    agree = np.all([predicted[name] == predicted[names[0]] for name in names], axis=0)
-    # Each model under its threshold doubts the digit for every model: the reading is judged as one.
-    under: list[list[str]] = [[] for _ in range(n)]
+    # What the models put in doubt, for every model's answer: the reading is judged as one.
+    shared: list[list[str]] = [[] for _ in range(n)]
     for name in names:
         if (threshold := thresholds.get(name)) is not None:
-            for doubts, top in zip(under, probabilities[name].max(axis=1), strict=True):
+            for doubts, top in zip(shared, probabilities[name].max(axis=1), strict=True):
                 if top < threshold:
                     doubts.append(f"{name} gives it {top:.3f}, under its sure threshold {threshold:.3f}")
+    predicted = np.stack([probabilities[name].argmax(axis=1) for name in names])
+    for doubts, agreed in zip(shared, (predicted == predicted[0]).all(axis=0), strict=True):
+        if not agreed:
+            doubts.append("the models disagree")
     answers = {}
     for name in names:
         rows = probabilities[name]
         likeliest = np.argsort(-rows, axis=1, kind="stable")[:, :2]
         answers[name] = []
-        for row, top, agreed, doubted in zip(rows, likeliest, agree, under, strict=True):
-            reasons = list(doubted)
-            if not agreed:
-                reasons.append("the models disagree")
+        for i, (row, top) in enumerate(zip(rows, likeliest, strict=True)):
+            reasons = list(shared[i])
             if outlines is not None:
-                reasons += _outline_doubts(outlines[len(answers[name])], int(top[0]))
-            reasons += seen[len(answers[name])]
+                reasons += _outline_doubts(outlines[i], int(top[0]))
+            reasons += seen[i]
             answer = {"digit": int(top[0]), "probability": float(row[top[0]]),
                       "sure": None if thresholds.get(name) is None and len(names) == 1 else not reasons,
                       "candidates": [{"digit": int(d), "probability": float(row[d])} for d in top]}
