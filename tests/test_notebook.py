@@ -1,7 +1,25 @@
 """notebooks/explore.ipynb runs top to bottom on the pipeline's artifacts (tiny configuration), so it cannot rot."""
 
+import warnings
+
 import nbclient
 import nbformat
+from helpers import REPO_ROOT
+
+NOTEBOOK = REPO_ROOT / "notebooks" / "explore.ipynb"
+
+
+def test_the_committed_notebook_is_valid_and_clean():
+    # nbformat 4.5 gives every cell an id; nbformat warns of a cell without one today and will refuse it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        notebook = nbformat.read(NOTEBOOK, as_version=4)
+        nbformat.validate(notebook)
+    assert (notebook.nbformat, notebook.nbformat_minor) == (4, 5)
+    assert all(cell.get("id") for cell in notebook.cells)
+    # Committed without outputs: what it shows comes from the reader's own artifacts, never a stale run.
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and not any(cell.outputs or cell.execution_count for cell in code)
 
 
 def test_notebook_executes_and_predicts_the_drawn_digit(project):
