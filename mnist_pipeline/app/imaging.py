@@ -458,9 +458,9 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
     Where a stroke crosses a rule, the rule's pixels between the stroke's two sides are kept.
     """
     rules = _rules(mask)
-    kept = mask & ~rules
     if not _holds_rules(mask, rules):
         return mask
+    kept = mask & ~rules
     # Bridge each stroke across the rules it crosses: a closing along the rule's normal, as long as a rule is thick.
     thickness = 2 * _rule_thickness(rules) + 3
     across = closing(kept, np.ones((thickness, 1), dtype=bool)) | closing(
