@@ -215,23 +215,26 @@ def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
         raise ImageError(f"an image array of shape {pixels.shape} is neither (h, w) grey nor (h, w, 2-4) channels")
     if pixels.size == 0 or min(pixels.shape[:2]) == 0:
         raise ImageError(f"the image is empty ({pixels.shape[1]}x{pixels.shape[0]} pixels): it holds no digit")
-    block = _block_size(_grey(pixels))
-    working = _working_size(np.clip(pixels, 0, 255))
+    pixels = np.clip(pixels, 0, 255)
+    grey = _grey(pixels)
+    transparent = pixels.ndim == 3 and pixels.shape[2] in (2, 4) and pixels[:, :, -1].min() < 255
+    block = _block_size(grey)
+    # An opaque picture is read by its grey levels alone, so only they are brought to the working size: one channel
+    # resized and smoothed, not three or four (both steps are linear, so the levels are those of the colours').
+    working = _working_size(pixels if transparent else grey)
     if block:
         # A low-resolution scan enlarged pixel by pixel: its blocks smoothed away, as a smooth enlargement would
         # have drawn it, so its staircase edges are no strokes of their own.
         block *= working.shape[0] / pixels.shape[0]
         working = gaussian(working, sigma=(block / 2, block / 2, 0)[:working.ndim], preserve_range=True)
-    pixels = working
-    if pixels.ndim == 3 and pixels.shape[2] in (2, 4) and pixels[:, :, -1].min() < 255:
-        ink = pixels[:, :, -1] / 255  # drawn on a transparent canvas: the alpha is the ink, whatever its colour
+    if transparent:
+        ink = working[:, :, -1] / 255  # drawn on a transparent canvas: the alpha is the ink, whatever its colour
     else:
-        grey = _grey(pixels)
-        dark = _dark_ink(grey)
-        ink = _flattened_ink(grey, dark)
+        dark = _dark_ink(working)
+        ink = _flattened_ink(working, dark)
         mask = ink_mask(ink)
         if _touches_frame(mask):
-            uncropped = _uncropped_ink(grey, dark)
+            uncropped = _uncropped_ink(working, dark)
             # Kept unless it holds no ink (a 1 cropped to its stroke is mostly ink), or is a mesh where the first
             # reading is none: on a photo whose light falls off towards an edge, the margin's even paper makes the
             # darker paper there ink.
