@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 import uvicorn
 from PIL import Image, ImageDraw
@@ -114,7 +114,7 @@ def main() -> None:
     models = predict.load_models(models_dir=args.models_dir)
     rows: list[tuple[str, np.ndarray, np.ndarray | None]] = []  # what, timings, its reference's timings
 
-    with LoopbackServer(serve.create_app(models)) as url, httpx.Client(base_url=url, trust_env=False) as client:
+    with LoopbackServer(serve.create_app(models)) as url, httpx2.Client(base_url=url, trust_env=False) as client:
         for what, body in (("one digit", drawing(SEVEN)), ("a 4-digit number", drawing(NUMBER))):
             answer = client.post("/predict", content=body).json()["models"]
             print(f"{what}: read as", {name: reading["number"] for name, reading in answer.items()})

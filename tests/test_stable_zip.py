@@ -24,6 +24,8 @@ def images():
     return rng.integers(0, 256, (60, 28, 28), dtype=np.uint8), rng.integers(0, 10, 60)
 
 
+# Five iterations, unconverged on purpose: the test is about the bytes of the saved model, not its fit.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_the_same_skops_model_saves_to_the_same_bytes_and_loads_with_trusted_types(tmp_path, images):
     x, y = images
     model = Pipeline([("deskew", Deskew()), ("scale", StandardScaler()),
