@@ -220,7 +220,7 @@ def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
     transparent = pixels.ndim == 3 and pixels.shape[2] in (2, 4) and pixels[:, :, -1].min() < 255
     block = _block_size(grey)
     # An opaque picture is read by its grey levels alone, so only they are brought to the working size: one channel
-    # resized and smoothed, not three or four (both steps are linear, so the levels are those of the colours').
+    # resized and smoothed, not three or four. Both steps are linear: the grey resized is the resized colours' grey.
     working = _working_size(pixels if transparent else grey)
     if block:
         # A low-resolution scan enlarged pixel by pixel: its blocks smoothed away, as a smooth enlargement would
