@@ -1,19 +1,20 @@
 """notebooks/explore.ipynb runs top to bottom on the pipeline's artifacts (tiny configuration), so it cannot rot."""
 
 import warnings
+from pathlib import Path
 
 import nbclient
 import nbformat
 from helpers import REPO_ROOT
 
-NOTEBOOK = REPO_ROOT / "notebooks" / "explore.ipynb"
+NOTEBOOK = Path("notebooks/explore.ipynb")  # in the repository, and in each copy of the pipeline
 
 
 def test_the_committed_notebook_is_valid_and_clean():
     # nbformat 4.5 gives every cell an id; nbformat warns of a cell without one today and will refuse it.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        notebook = nbformat.read(NOTEBOOK, as_version=4)
+        notebook = nbformat.read(REPO_ROOT / NOTEBOOK, as_version=4)
         nbformat.validate(notebook)
     assert (notebook.nbformat, notebook.nbformat_minor) == (4, 5)
     assert all(cell.get("id") for cell in notebook.cells)
@@ -23,10 +24,9 @@ def test_the_committed_notebook_is_valid_and_clean():
 
 
 def test_notebook_executes_and_predicts_the_drawn_digit(project):
-    notebook_dir = project.root / "notebooks"
-    notebook = nbformat.read(notebook_dir / "explore.ipynb", as_version=4)
+    notebook = nbformat.read(project.root / NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(notebook_dir)}})
+                                     resources={"metadata": {"path": str(project.root / NOTEBOOK.parent)}})
     client.execute()  # raises CellExecutionError on the first failing cell
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     text = "".join(output.get("text", "") for output in outputs if output.output_type == "stream")
