@@ -27,10 +27,14 @@ TRIALS ?=
 
 .PHONY: repro test test-fast test-slow mutants audit docs lint compare pr-report tune release clean-venv
 
+# uv installs the wheels requirements.txt pins, the same files pip would choose, several times faster (it downloads
+# and unpacks in parallel); pip only installs uv itself, at the version requirements.txt pins for it. The bytecode
+# is compiled as it installs, as pip does, so that no first run of a stage or test pays for it.
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$$(grep '^uv==' requirements.txt)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $@
 
 # The page `dvc plots show` and `dvc plots diff` fill (.dvc/config's plots.html_template): DVC's own, with the
