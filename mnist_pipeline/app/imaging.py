@@ -39,6 +39,7 @@ Everything here is pure (Pillow images or arrays in, arrays out); image processi
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -230,11 +231,12 @@ def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
     if transparent:
         ink = working[:, :, -1] / 255  # drawn on a transparent canvas: the alpha is the ink, whatever its colour
     else:
-        dark = _dark_ink(working)
+        levels = _corner_levels(working)
+        dark = _dark_ink(levels)
         ink = _flattened_ink(working, dark)
         mask = ink_mask(ink)
         if _touches_frame(mask):
-            uncropped = _uncropped_ink(working, dark)
+            uncropped = _uncropped_ink(working, dark, levels)
             # Kept unless it holds no ink (a 1 cropped to its stroke is mostly ink), or is a mesh where the first
             # reading is none: on a photo whose light falls off towards an edge, the margin's even paper makes the
             # darker paper there ink.
@@ -287,20 +289,28 @@ def _block_size(grey: np.ndarray) -> float | None:
     return float(min(sides))
 
 
-def _dark_ink(grey: np.ndarray) -> bool:
-    """Whether the ink is darker than the paper: the extremes of grey lie on the dark side of the paper's level,
-    the median of the picture's corners (paper, even where a digit cropped to its ink lines the frame's sides)."""
-    low, paper, high = _corner_levels(grey)
-    return high - paper <= paper - low
+class _Levels(NamedTuple):
+    """A picture's darkest level, its corners' median level, and its lightest level (the extremes robust to a
+    few stray pixels): measured once a picture, read by each step that tells its ink from its paper."""
+
+    low: float
+    corners: float
+    high: float
 
 
-def _corner_levels(grey: np.ndarray) -> tuple[float, float, float]:
-    """The picture's darkest level, its corners' median level, and its lightest level (the extremes robust to a
-    few stray pixels)."""
+def _corner_levels(grey: np.ndarray) -> _Levels:
+    """The :class:`_Levels` of a grey picture."""
     low, high = np.percentile(grey, [0.1, 99.9])
     rows, cols = max(1, round(CORNER * grey.shape[0])), max(1, round(CORNER * grey.shape[1]))
     corners = [grey[:rows, :cols], grey[:rows, -cols:], grey[-rows:, :cols], grey[-rows:, -cols:]]
-    return float(low), float(np.median(np.concatenate([corner.ravel() for corner in corners]))), float(high)
+    return _Levels(float(low), float(np.median(np.concatenate([corner.ravel() for corner in corners]))), float(high))
+
+
+def _dark_ink(levels: _Levels) -> bool:
+    """Whether the ink is darker than the paper: the extremes of grey lie on the dark side of the paper's level,
+    the median of the picture's corners (paper, even where a digit cropped to its ink lines the frame's sides)."""
+    low, paper, high = levels
+    return high - paper <= paper - low
 
 
 def _touches_frame(mask: np.ndarray) -> bool:
@@ -319,35 +329,35 @@ def _digit_pieces(mask: np.ndarray) -> int | None:
     return int(np.count_nonzero(_marks(areas)))
 
 
-def _uncropped_ink(grey: np.ndarray, dark: bool) -> np.ndarray:
+def _uncropped_ink(grey: np.ndarray, dark: bool, levels: _Levels) -> np.ndarray:
     """:func:`_flattened_ink` of a picture cropped tightly to its digit, as if the page went on beyond the frame:
     the picture is set in a margin of its own paper level (:func:`_paper_level`), so the paper's estimate near a
     stroke that touches the frame is paper, not the stroke.
 
-    ``dark`` is the corners' answer (:func:`_dark_ink`), and they may be ink themselves: a small scan cut to its
-    ink has strokes in two or three of its four corners, and their median level is then neither the paper's nor
-    the ink's. Where it is that ambiguous (not within :data:`CLEAR_CORNERS` of the range from either extreme),
-    the ink is told from the paper by its shape: a digit is one or two strokes, while the paper around a digit
-    cropped to its ink is cut by them into several pieces (the hole of a 0, the bays either side of a 3, the
-    corners). The reading whose ink, rules aside, makes fewer pieces is taken where neither reading is a mesh
-    (:func:`_digit_pieces`); on a tie, or where one is a mesh, the corners' answer. Clear corners are trusted: a
-    digit whose faint stroke breaks in two would otherwise lose to its paper in one piece."""
-    corners = _flattened_ink(grey, dark, CROP_MARGIN, _paper_level(grey, dark))
-    if not _ambiguous_corners(grey):
+    ``dark`` is the corners' answer (:func:`_dark_ink` of the picture's ``levels``), and they may be ink themselves:
+    a small scan cut to its ink has strokes in two or three of its four corners, and their median level is then
+    neither the paper's nor the ink's. Where it is that ambiguous (not within :data:`CLEAR_CORNERS` of the range
+    from either extreme), the ink is told from the paper by its shape: a digit is one or two strokes, while the
+    paper around a digit cropped to its ink is cut by them into several pieces (the hole of a 0, the bays either
+    side of a 3, the corners). The reading whose ink, rules aside, makes fewer pieces is taken where neither reading
+    is a mesh (:func:`_digit_pieces`); on a tie, or where one is a mesh, the corners' answer. Clear corners are
+    trusted: a digit whose faint stroke breaks in two would otherwise lose to its paper in one piece."""
+    corners = _flattened_ink(grey, dark, CROP_MARGIN, _paper_level(grey, dark, levels))
+    if not _ambiguous_corners(levels):
         return corners
-    shape = _flattened_ink(grey, not dark, CROP_MARGIN, _paper_level(grey, not dark))
+    shape = _flattened_ink(grey, not dark, CROP_MARGIN, _paper_level(grey, not dark, levels))
     pieces = [_digit_pieces(remove_rules(ink_mask(ink))) for ink in (corners, shape)]
     return shape if None not in pieces and pieces[1] < pieces[0] else corners
 
 
-def _ambiguous_corners(grey: np.ndarray) -> bool:
+def _ambiguous_corners(levels: _Levels) -> bool:
     """Whether the corners' level lies midway between the picture's extremes, not within :data:`CLEAR_CORNERS` of
     its range of grey from either."""
-    low, paper, high = _corner_levels(grey)
+    low, paper, high = levels
     return min(paper - low, high - paper) >= CLEAR_CORNERS * (high - low)
 
 
-def _paper_level(grey: np.ndarray, dark: bool) -> float:
+def _paper_level(grey: np.ndarray, dark: bool, levels: _Levels) -> float:
     """The paper's grey level in a picture cropped tightly to its digit: the median of the pixels that hold less
     than :data:`MIN_INK` of ink, measured as :func:`_flattened_ink` measures it, against the picture's extreme on
     the paper's side (its lightest level under dark ink, its darkest under light ink).
@@ -355,7 +365,7 @@ def _paper_level(grey: np.ndarray, dark: bool) -> float:
     Not the median of what the first reading took for paper: in a tight crop the paper's estimate follows the
     strokes along the frame, and a small scan's faint strokes and soft edges cover much of the picture, so that
     median is grey and reads those strokes as paper."""
-    low, high = np.percentile(grey, [0.1, 99.9])
+    low, _, high = levels
     paper = grey[grey >= high * (1 - MIN_INK)] if dark else grey[grey <= low + MIN_INK * 255]
     return float(np.median(paper))
 
