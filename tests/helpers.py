@@ -129,6 +129,16 @@ class Project:
         self.git("commit", "-qm", message)
 
 
+def removed_unless_a_test_failed(request, failed_before: int, *folders: Path) -> None:
+    """Remove a module fixture's ``folders`` (copies of the pipeline, a server's storage) as it is torn down, unless a
+    test failed meanwhile (``failed_before``: the session's count of failures when the fixture was set up). What
+    ``tmp_path_retention_policy = "failed"`` (pyproject.toml) does for each test's ``tmp_path``, done for the folders
+    that pytest would otherwise keep until the session ends: a failed test's folders stay, to look into."""
+    if request.session.testsfailed == failed_before:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def as_in_a_terminal() -> None:
     """A child's ``preexec_fn``: Ctrl-C's SIGINT with its default action, as a terminal's foreground program has it.
 

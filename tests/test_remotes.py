@@ -101,12 +101,14 @@ def ssh_server(tmp_path_factory):
 
 
 @pytest.fixture
-def make_remote(request, tmp_path_factory):
-    """Factory: a fresh, empty remote of the given kind, on its own storage location."""
+def make_remote(request, tmp_path):
+    """Factory: a fresh, empty remote of the given kind, on its own storage location (in the test's ``tmp_path``,
+    removed with it when the test passes)."""
 
     def make(kind: str, name: str) -> Remote:
         if kind == "folder":
-            folder = tmp_path_factory.mktemp(f"{name}-storage")
+            folder = tmp_path / f"{name}-storage"
+            folder.mkdir()
             return Remote(name, str(folder), list_files=lambda: [p for p in folder.rglob("*") if p.is_file()])
         if kind == "s3":
             s3: SeaweedS3 = request.getfixturevalue("s3_server")
@@ -115,7 +117,8 @@ def make_remote(request, tmp_path_factory):
                           list_files=lambda: s3.list_files(name))
         if kind == "ssh":
             ssh: OpenSSHServer = request.getfixturevalue("ssh_server")
-            folder = tmp_path_factory.mktemp(f"{name}-storage")
+            folder = tmp_path / f"{name}-storage"
+            folder.mkdir()
             return Remote(name, f"ssh://{ssh.user}@127.0.0.1:{ssh.port}{folder}",
                           local={"keyfile": str(ssh.user_key)},
                           list_files=lambda: [p for p in folder.rglob("*") if p.is_file()])

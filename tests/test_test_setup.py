@@ -7,10 +7,11 @@ import subprocess
 import sys
 import textwrap
 import tomllib
+import types
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, removed_unless_a_test_failed
 from hermetic import hermetic_environ
 from mnist_for_tests import cache_folder, holds_mnist, mnist_folder
 
@@ -74,6 +75,21 @@ def test_what_the_sessions_programs_leave_in_the_temporary_folder_goes_with_the_
 
 
 @pytest.mark.e2e
+def test_a_module_fixtures_folders_go_when_its_tests_pass_and_stay_when_one_fails(tmp_path):
+    session = types.SimpleNamespace(testsfailed=2)
+    request = types.SimpleNamespace(session=session)
+    passed, failed = tmp_path / "passed", tmp_path / "failed"
+    for folder in (passed, failed):
+        (folder / ".dvc" / "cache").mkdir(parents=True)
+        (folder / ".dvc" / "cache" / "model").write_text("read-only, as DVC leaves its cache")
+        (folder / ".dvc" / "cache" / "model").chmod(0o444)
+    removed_unless_a_test_failed(request, 2, passed)
+    assert not passed.exists()
+    session.testsfailed = 3
+    removed_unless_a_test_failed(request, 2, failed)
+    assert (failed / ".dvc" / "cache" / "model").is_file()
+
+
 def test_mnist_is_fetched_once_through_the_pipelines_sources_into_a_cache(tmp_path, serve, mnist_mirror):
     server = serve(mnist_mirror)
     params = tmp_path / "params.yaml"
