@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -158,7 +159,7 @@ def tiny_run(tmp_path_factory, pytestconfig, mnist_mirror) -> Project:
 
 
 @pytest.fixture(scope="module")
-def project(tiny_run, tmp_path_factory, request) -> Project:
+def project(tiny_run, tmp_path_factory, request) -> Iterator[Project]:
     """A module's own copy of the tiny run: outputs, git history and DVC cache included."""
     failed_before = request.session.testsfailed
     copy = tiny_run.copy(tmp_path_factory.mktemp("project"))
@@ -209,7 +210,7 @@ def default_run(tmp_path_factory, pytestconfig, mnist_mirror) -> Project:
 
 
 @pytest.fixture(scope="module")
-def s3_server(tmp_path_factory, request):
+def s3_server(tmp_path_factory, request) -> Iterator[SeaweedS3]:
     """A SeaweedFS S3 server on loopback for the module, with one identity and one bucket."""
     from ci_skips import skip_server_missing  # a plugin too: imported at conftest load, pytest could not rewrite it
 
