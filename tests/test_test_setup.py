@@ -74,7 +74,6 @@ def test_what_the_sessions_programs_leave_in_the_temporary_folder_goes_with_the_
     assert folder.name == "tmp" and folder.parent.name.startswith("mnist-tests-") and folder.is_dir()
 
 
-@pytest.mark.e2e
 def test_a_module_fixtures_folders_go_when_its_tests_pass_and_stay_when_one_fails(tmp_path):
     session = types.SimpleNamespace(testsfailed=2)
     request = types.SimpleNamespace(session=session)
@@ -90,6 +89,7 @@ def test_a_module_fixtures_folders_go_when_its_tests_pass_and_stay_when_one_fail
     assert (failed / ".dvc" / "cache" / "model").is_file()
 
 
+@pytest.mark.e2e
 def test_mnist_is_fetched_once_through_the_pipelines_sources_into_a_cache(tmp_path, serve, mnist_mirror):
     server = serve(mnist_mirror)
     params = tmp_path / "params.yaml"
