@@ -64,11 +64,12 @@ test-fast: $(ENV)  ## The inner loop: unit tests, no TensorFlow, no subprocesses
 test-slow: $(ENV)  ## Accuracy floors: the default params' models on the full data (the workspace's, if up to date)
 	python -m pytest -m slow -n auto
 
-# mutmut copies the project into mutants/ and runs each mutant against the unit tests that reach its function.
-mutants: $(ENV)  ## Mutation testing of the pure modules (pyproject.toml's [tool.mutmut]): what the unit tests let through
+# mutmut copies the project into mutants/ and runs each mutant against the unit tests that reach its function; the
+# verdict then fails on any survivor that tests/equivalent_mutants.yaml does not list as equivalent.
+mutants: $(ENV)  ## Mutation testing of the pure modules (pyproject.toml's [tool.mutmut]): fails on a mutant the unit tests let through
 	rm -rf mutants
 	mutmut run
-	mutmut results
+	python -m mnist_pipeline.tools.mutants
 
 audit: $(ENV)  ## Rerun every stage from nothing in a temporary clone of HEAD; compare each output with dvc.lock
 	python -m mnist_pipeline.tools.audit

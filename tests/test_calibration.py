@@ -91,6 +91,18 @@ def test_bins_are_open_below_and_closed_above():
     np.testing.assert_allclose(rows(table), [[0.1, 1, 1], [0.2, 1, 1], [0.9, 1, 1], [1.0, 1, 1]])
 
 
+def test_a_model_never_sure_leaves_the_top_bins_empty():
+    # An underconfident model (as the network was before its temperature): no answer reaches the bins above 0.6,
+    # the table holds the bins it reached, and the ECE from the confidences is the table's.
+    probabilities = rows_with_confidence([0, 1, 2, 3], [0.35, 0.35, 0.55, 0.55])
+    digits = np.array([0, 1, 2, 9])  # both right at 0.35, one of two at 0.55
+    table = reliability_table(digits, probabilities)
+    np.testing.assert_allclose(rows(table), [[0.35, 1.0, 2], [0.55, 0.5, 2]])
+    # (2 x |1 - 0.35| + 2 x |0.5 - 0.55|) / 4
+    assert calibration_error(probabilities.max(axis=1), probabilities.argmax(axis=1) == digits) == pytest.approx(0.35)
+    assert expected_calibration_error(table) == pytest.approx(0.35)
+
+
 def test_the_ece_from_confidences_is_the_ece_of_the_table():
     rng = np.random.default_rng(0)
     probabilities = rng.dirichlet(np.full(10, 0.3), 2_000)
