@@ -52,6 +52,8 @@ def test_the_verdict_names_survivors_not_listed_and_listed_edits_gone():
     listed, other, gone = (Edit("m.x_f", "a < b", f"a {op} b") for op in ("<=", ">", "=="))
     assert verdict([listed, other], {listed: "why", gone: "why"}) == ([other], [gone])
     assert verdict([listed], {listed: "why"}) == ([], [])
+    # A listed equivalent that only slows the code may run out of time on a loaded machine: not gone.
+    assert verdict([], {listed: "why"}, timed_out=[listed]) == ([], [])
 
 
 def test_a_list_that_is_not_one_is_refused(tmp_path):

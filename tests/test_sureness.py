@@ -26,9 +26,11 @@ def test_the_order_of_the_answers_does_not_matter():
     assert sure_threshold(CONFIDENCE[order], CORRECT[order], 0.85) == 0.70
 
 
-def test_answers_of_equal_confidence_are_sure_or_not_together():
-    # Two answers at 0.9, one right and one wrong, below a right one at 0.95: at 0.9 it is 2 of 3.
-    confidence, correct = np.array([0.95, 0.9, 0.9]), np.array([True, False, True])
+@pytest.mark.parametrize("correct", [[True, False, True], [True, True, False]])
+def test_answers_of_equal_confidence_are_sure_or_not_together(correct):
+    # Two answers at 0.9, one right and one wrong (whichever comes first), below a right one at 0.95: at 0.9 it is
+    # 2 of 3.
+    confidence, correct = np.array([0.95, 0.9, 0.9]), np.array(correct)
     assert sure_threshold(confidence, correct, 0.6) == 0.9
     assert sure_threshold(confidence, correct, 0.7) == 0.95  # not 0.9 for its right answer alone
 

@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -64,10 +65,19 @@ def load_equivalents(path: Path) -> dict[Edit, str]:
         raise PipelineError(f"{path}: not a list of function, before, after and why ({error})") from None
 
 
-def verdict(found: list[Edit], equivalents: dict[Edit, str]) -> tuple[list[Edit], list[Edit]]:
-    """The survivors that are not listed as equivalent, and the listed edits that no longer survive."""
-    return ([edit for edit in found if edit not in equivalents],
-            [edit for edit in equivalents if edit not in set(found)])
+def verdict(found: list[Edit], equivalents: dict[Edit, str],
+            timed_out: Sequence[Edit] = ()) -> tuple[list[Edit], list[Edit]]:
+    """The survivors (``found``) that are not listed as equivalent, and the listed edits that no longer survive. A
+    listed edit that ran out of time (``timed_out``: one that only makes the code slower, on a loaded machine) is not
+    taken as gone."""
+    present = set(found) | set(timed_out)
+    return [edit for edit in found if edit not in equivalents], [edit for edit in equivalents if edit not in present]
+
+
+def edits(status: dict[str, str], wanted: str, root: Path) -> list[Edit]:
+    """The edits of the mutants whose status is ``wanted``, each shown by `mutmut show`."""
+    return [edit_of(name, output_of([sys.executable, "-m", "mutmut", "show", name], root))
+            for name, state in status.items() if state == wanted]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,11 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         equivalents = load_equivalents(args.equivalents)
         status = statuses(output_of([sys.executable, "-m", "mutmut", "results", "--all", "true"], root))
-        found = [edit_of(name, output_of([sys.executable, "-m", "mutmut", "show", name], root))
-                 for name, state in status.items() if state == "survived"]
+        found, timed_out = (edits(status, wanted, root) for wanted in ("survived", "timeout"))
     except PipelineError as error:
         parser.exit(2, f"{PROG}: error: {error}\n")
-    unlisted, gone = verdict(found, equivalents)
+    unlisted, gone = verdict(found, equivalents, timed_out)
     # Not run to the end, or run by no test: a blind spot as much as a survivor.
     unsettled = {name: state for name, state in status.items() if state not in ("killed", "timeout", "survived")}
     for name, state in unsettled.items():
