@@ -276,9 +276,11 @@ def browser():
 
 
 def answers(driver) -> dict[str, str]:
-    """The number each model reads, as the page shows it."""
-    return {item.get_attribute("data-model"): item.get_attribute("data-number")
-            for item in driver.find_elements("css selector", "#answer li")}
+    """The number each model reads, as the page shows it: read in one script, at one moment. The page rebuilds the
+    list as each answer comes, so items found by one WebDriver call may be gone by the next (a stale element, seen
+    once on a loaded machine)."""
+    return dict(driver.execute_script("return Array.from(document.querySelectorAll('#answer li'), "
+                                      "item => [item.dataset.model, item.dataset.number]);"))
 
 
 def draw(driver, points: list[tuple[float, float]], steps: int = 8) -> None:
@@ -302,10 +304,12 @@ def test_drawing_a_digit_in_the_browser(browser, page_url, models, tmp_path):
     assert set(answers(browser)) == set(models)
     # Under its sure threshold, logreg's reading is no bare guess: the page says so, with the runner-up, and for nn
     # too, which is sure alone (its threshold is 0) but not where logreg doubts the digit.
+    shown = browser.execute_script("return Object.fromEntries(Array.from(document.querySelectorAll('#answer li'), "
+                                   "item => [item.dataset.model, [item.dataset.sure, item.innerText]]));")
     for name in ("logreg", "nn"):
-        item = browser.find_element("css selector", f"#answer li[data-model='{name}']")
-        assert item.get_attribute("data-sure") == "false"
-        assert re.search(r"not sure: \d or \d$", item.text), item.text
+        sure, text = shown[name]
+        assert sure == "false"
+        assert re.search(r"not sure: \d or \d$", text), text
     sizes = browser.execute_script("return [...document.querySelectorAll('#seen img')]"
                                    ".map((img) => [img.naturalWidth, img.naturalHeight, img.width])")
     assert sizes == [[28, 28, 84]]  # the 28x28 image the models saw, scaled up
