@@ -50,6 +50,23 @@ def test_a_narrow_piece_is_not_cut():
     assert np.array_equal(atom, bar) and origin == [0]
 
 
+def two_bars(width: int, left: int = 5) -> np.ndarray:
+    """Two upright bars 7 pixels wide, their outer edges ``width`` apart, joined by a bar one pixel high: one piece,
+    from column ``left``, 60 rows high."""
+    mask = np.zeros((80, left + width + 10), dtype=bool)
+    mask[10:70, left:left + 7] = mask[10:70, left + width - 7:left + width] = True
+    mask[50, left:left + width] = True
+    return mask
+
+
+def test_a_piece_is_cut_only_when_wider_than_its_share_of_the_height():
+    # MIN_CUT_WIDTH of a height of 60 is 48 pixels: a piece that wide is left whole, one a pixel wider is cut where
+    # the thin bar joins its halves.
+    assert segmentation.seams(two_bars(48), height=60) == []
+    (seam, *_) = segmentation.seams(two_bars(49), height=60)
+    assert seam[10:70].min() >= 5 + 7 and seam[10:70].max() < 5 + 49 - 7  # between the bars
+
+
 def test_runs_cover_at_most_two_pieces_and_each_piece_whole():
     origin = [0, 0, 0, 0, 0, 1, 2]
     runs = segmentation.candidate_runs(origin)
@@ -58,14 +75,23 @@ def test_runs_cover_at_most_two_pieces_and_each_piece_whole():
     assert (4, 7) not in runs and (0, 6) not in runs and (1, 6) not in runs  # three pieces; five atoms
     assert segmentation.is_piece(origin, (0, 5)) and segmentation.is_piece(origin, (5, 6))
     assert not segmentation.is_piece(origin, (0, 1)) and not segmentation.is_piece(origin, (4, 6))
+    # Further along the row: a single atom cut from a piece, and runs across the third and fourth pieces.
+    origin = [0, 1, 1, 1, 2, 2]
+    runs = segmentation.candidate_runs(origin)
+    assert (1, 2) in runs and (2, 5) in runs and (1, 6) not in runs
+    assert segmentation.is_piece(origin, (1, 4)) and not segmentation.is_piece(origin, (2, 4))
 
 
 def test_the_best_reading_has_the_highest_total_and_skips_unreadable_runs():
     runs = [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]
     # (0,2)+(2,3) = -0.3; (0,1)+(1,2)+(2,3) = -0.6; (0,1)+(1,3) unreadable.
     assert segmentation.best_reading(3, runs, [-0.2, -0.2, -0.3, None, -0.1]) == [1, 4]
-    # A tie goes to the fewer digits.
+    # A tie goes to the fewer digits, found first or last; between as many, to the one found first.
     assert segmentation.best_reading(2, [(0, 1), (0, 2), (1, 2)], [-0.1, -0.2, -0.1]) == [1]
+    runs = [(0, 1), (0, 3), (1, 2), (2, 4), (3, 4)]  # (0,1)+(1,2)+(2,4) and (0,3)+(3,4), each -0.75
+    assert segmentation.best_reading(4, runs, [-0.25, -0.5, -0.25, -0.25, -0.25]) == [1, 4]
+    runs = [(0, 1), (0, 2), (1, 3), (2, 3)]  # (0,1)+(1,3) and (0,2)+(2,3), each -0.75
+    assert segmentation.best_reading(3, runs, [-0.25, -0.5, -0.5, -0.25]) == [0, 2]
     with pytest.raises(ValueError, match="no reading"):
         segmentation.best_reading(2, [(0, 1)], [-0.1])
 
