@@ -67,6 +67,36 @@ def test_a_piece_is_cut_only_when_wider_than_its_share_of_the_height():
     assert seam[10:70].min() >= 5 + 7 and seam[10:70].max() < 5 + 49 - 7  # between the bars
 
 
+def test_a_seam_follows_the_paper_between_two_digits_row_by_row():
+    # Ink everywhere but a channel of paper one pixel wide that bends right, then left: the seam that crosses no ink
+    # takes it column for column, and holds its end columns in the empty rows above and below the ink.
+    channel = [15 + row for row in range(20)] + [34 - row for row in range(20)]
+    mask = np.zeros((46, 60), dtype=bool)
+    mask[3:43] = True
+    mask[np.arange(3, 43), channel] = False
+    expected = np.array([channel[0]] * 3 + channel + [channel[-1]] * 3)
+    assert any(np.array_equal(seam, expected) for seam in segmentation.seams(mask, height=40))
+
+
+@pytest.mark.parametrize(("crossed", "cut"), [(10, True), (11, False)])
+def test_a_seam_crosses_at_most_its_share_of_ink(crossed, cut):
+    # MAX_SEAM_INK of a height of 40 is 10 pixels: a channel of paper barred by 10 rows of ink is cut, by 11 not.
+    # The channel steps aside in its first row, which the seam follows at no cost.
+    mask = np.ones((40, 41), dtype=bool)
+    mask[1:, 20] = mask[0, 19] = False
+    mask[15:15 + crossed, 20] = True
+    found = segmentation.seams(mask, height=40)
+    assert [seam.tolist() for seam in found] == ([[19] + [20] * 39] if cut else [])
+
+
+def test_atoms_keep_the_ink_at_the_masks_first_and_last_columns():
+    mask = np.ones((40, 41), dtype=bool)  # ink from the first column to the last, parted down column 20
+    mask[:, 20] = False
+    atoms, origin = segmentation.atoms([mask], height=40)
+    assert origin == [0, 0] and np.array_equal(atoms[0] | atoms[1], mask)
+    assert atoms[0][:, 0].all() and atoms[1][:, 40].all()
+
+
 def test_runs_cover_at_most_two_pieces_and_each_piece_whole():
     origin = [0, 0, 0, 0, 0, 1, 2]
     runs = segmentation.candidate_runs(origin)
@@ -92,7 +122,9 @@ def test_the_best_reading_has_the_highest_total_and_skips_unreadable_runs():
     assert segmentation.best_reading(4, runs, [-0.25, -0.5, -0.25, -0.25, -0.25]) == [1, 4]
     runs = [(0, 1), (0, 2), (1, 3), (2, 3)]  # (0,1)+(1,3) and (0,2)+(2,3), each -0.75
     assert segmentation.best_reading(3, runs, [-0.25, -0.5, -0.5, -0.25]) == [0, 2]
-    with pytest.raises(ValueError, match="no reading"):
+    # The runs in any order.
+    assert segmentation.best_reading(2, [(1, 2), (0, 1)], [-0.1, -0.1]) == [1, 0]
+    with pytest.raises(ValueError, match=r"^no reading of the row covers every atom$"):
         segmentation.best_reading(2, [(0, 1)], [-0.1])
 
 
@@ -101,6 +133,8 @@ def test_a_digit_is_the_less_plausible_the_wider_it_is_written_than_its_kind():
     assert segmentation.width_log_share(1.0, 3) == pytest.approx(np.log(0.2))  # as wide as a tenth of them
     assert segmentation.width_log_share(1.43, 3) == pytest.approx(np.log(0.002))
     assert segmentation.width_log_share(1.66, 3) < np.log(0.0002)  # two 3s that meet
+    # Beyond a thousandth, on along the last step: 0.18 wider again, a tenth as often.
+    assert segmentation.width_log_share(1.61, 3) == pytest.approx(np.log(0.0002))
     assert segmentation.width_log_share(1.66, 2) > np.log(0.02)  # a wide 2 is no rarity
     probabilities = np.array([[0.9, 0.1] + [0.0] * 8, [0.0, 0.0, 0.5, 0.5] + [0.0] * 6])
     both = segmentation.plausibility([probabilities, probabilities], np.array([0.5, 0.5]))
