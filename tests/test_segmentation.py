@@ -89,6 +89,26 @@ def test_a_seam_crosses_at_most_its_share_of_ink(crossed, cut):
     assert [seam.tolist() for seam in found] == ([[19] + [20] * 39] if cut else [])
 
 
+def channels(shape: tuple[int, int], columns: list[int]) -> np.ndarray:
+    """Ink everywhere but channels of paper one pixel wide, top to bottom, at ``columns``."""
+    mask = np.ones(shape, dtype=bool)
+    mask[:, columns] = False
+    return mask
+
+
+def test_seams_keep_their_spacing_from_the_sides_and_from_each_other():
+    # A row 10 pixels high keeps seams a pixel from its sides (SEAM_SPACING rounds to at least one): of 10 columns,
+    # 1 and 8 may be cut, the outermost where a seam may lie.
+    assert [seam.tolist() for seam in segmentation.seams(channels((10, 10), [1, 8]), height=10)] == [[1] * 10, [8] * 10]
+    # A seam where a single pixel of ink marks the last column is too close to the side.
+    mask = channels((10, 10), [4, 9])
+    mask[0, 9] = True
+    assert [seam.tolist() for seam in segmentation.seams(mask, height=10)] == [[4] * 10]
+    # 40 pixels high: seams 4 pixels apart, SEAM_SPACING exactly, are both kept.
+    found = segmentation.seams(channels((40, 41), [20, 24]), height=40)
+    assert [seam.tolist() for seam in found] == [[20] * 40, [24] * 40]
+
+
 def test_atoms_keep_the_ink_at_the_masks_first_and_last_columns():
     mask = np.ones((40, 41), dtype=bool)  # ink from the first column to the last, parted down column 20
     mask[:, 20] = False
