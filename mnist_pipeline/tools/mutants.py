@@ -2,11 +2,11 @@
 
 mutmut (``[tool.mutmut]`` in ``pyproject.toml``) changes the pure modules one small edit at a time and runs the
 unit tests that reach each change. A mutant that no test fails is either a blind spot of the tests or an
-equivalent mutant: an edit that changes nothing a caller can see (a ``float32`` the stage's pinned bytes guard
-instead, an argument passed as its own default, a bound a value cannot reach). ``tests/equivalent_mutants.yaml``
-lists the equivalent ones, each with the reason no test can tell it from the code. This tool reads what mutmut
-found (`mutmut results`, `mutmut show`) and fails on any survivor not listed, and on any listed edit that no longer
-survives, so that the list stays what the code's mutants are.
+equivalent mutant: an edit that changes nothing a caller can see (a float32 computed in float64, whose bits the
+tiny run's pinned hashes guard; an argument passed as its own default; a bound a value cannot reach).
+``tests/equivalent_mutants.yaml`` lists the equivalent ones, each with the reason no test can tell it from the code.
+This tool reads what mutmut found (`mutmut results`, `mutmut show`) and fails on any survivor not listed, and on any
+listed edit that no longer survives, so that the list stays what the code's mutants are.
 
     $ make mutants      # mutmut run, then this verdict
     $ python -m mnist_pipeline.tools.mutants
