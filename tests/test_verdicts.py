@@ -76,6 +76,23 @@ def test_a_digit_whose_outline_is_guessed_or_too_wide_for_its_kind_is_unsure_how
     assert as_number(answers)["sure"] is False
 
 
+def test_a_digit_is_doubted_only_wider_than_a_thousandth_of_its_kind_and_with_every_other_doubt():
+    # 3s: a hundredth of MNIST's reach 1.25 wide, a thousandth 1.43 (segmentation.WIDE_ASPECTS).
+    def why(aspect: float, probability: float = 0.99, as_written: bool = True) -> str | None:
+        outline = Outline(aspect, as_written=as_written)
+        return judge({"nn": rows((3, probability, 8, 0.005))}, {"nn": 0.6}, [outline])["nn"][0].get("why")
+
+    assert why(1.34) is None and why(1.43) is None
+    assert why(1.5) == "it is written wider than a 3 is (digits that touch?)"
+    assert why(0.7, probability=0.5, as_written=False) == ("nn gives it 0.500, under its sure threshold 0.600; "
+                                                           "its outline was guessed where digits touch")
+
+
+def test_papers_are_one_for_each_digit():
+    with pytest.raises(ValueError, match="zip"):
+        judge({"nn": rows(*[(8, 0.99, 3, 0.005)] * 2)}, {"nn": 0.6}, papers=[0.0])
+
+
 def test_the_note_beside_an_answer():
     sure, unsure = judge({"nn": rows((3, 0.9, 8, 0.05), (9, 0.52, 5, 0.31))}, {"nn": 0.6})["nn"]
     assert unsure_note(sure) == ""
@@ -89,6 +106,18 @@ def test_thresholds_come_from_the_metrics_and_travel_with_the_models():
     models = Models({"logreg": object()}, thresholds)
     assert thresholds_of(models) == {"logreg": 0.975}  # only the models loaded
     assert thresholds_of({"nn": object()}) == {"nn": None}  # a plain mapping knows none
+
+
+def test_a_model_the_metrics_lack_has_no_threshold():
+    text = json.dumps({"logreg": {"sure_threshold": 0.975}})
+    assert read_thresholds(text, "m.json", ["logreg", "nn"]) == {"logreg": 0.975, "nn": None}
+
+
+def test_a_threshold_that_is_not_a_number_is_named_so():
+    with pytest.raises(ArtifactError) as raised:
+        read_thresholds(json.dumps({"nn": {"sure_threshold": "high"}}), "m.json", ["nn"])
+    assert str(raised.value) == ("m.json is not the pipeline's metrics (a sure_threshold that is not a number); "
+                                 "rebuild it with `dvc repro --force evaluate`")
 
 
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", json.dumps({"nn": {"sure_threshold": "high"}})])
@@ -151,6 +180,28 @@ def test_a_shape_no_digit_has_is_unsure_however_confident():
                     digits=np.stack([eight, block, face]))["nn"]
     assert [a["sure"] for a in answers] == [True, False, False]
     assert answers[2]["why"].startswith("its ink encloses 3 holes")
+
+
+def test_each_shape_doubt_starts_just_past_its_limit():
+    faint = np.zeros((28, 28))
+    faint[4:24, 4:19] = verdicts.INK_LEVEL  # 300 pixels at the ink level itself: no ink
+    full = np.zeros((28, 28))
+    full.flat[:272] = 255  # ink on 272 pixels, FULLEST_FILL (0.68) of the 20x20 box exactly
+    light_face = np.zeros((28, 28))
+    light_face[4:14, 4:14] = verdicts.HOLE_INK_LEVEL  # three holes of 4 pixels in ink at the hole level itself
+    for row, column in ((5, 5), (5, 10), (10, 7)):
+        light_face[row:row + 2, column:column + 2] = 0
+    pinholes = np.zeros((28, 28))
+    pinholes[4:14, 4:14] = 255  # three holes of one pixel, under HOLE_AREA
+    for row, column in ((6, 6), (6, 10), (10, 8)):
+        pinholes[row, column] = 0
+    square_and_ring = np.zeros((28, 28))
+    square_and_ring[2:9, 2:9] = 255  # 4 pixels deep at its centre, BLOT_DEPTH exactly
+    square_and_ring[15:20, 15:20] = 255
+    square_and_ring[16, 16] = square_and_ring[18, 18] = 0  # two holes, but in no blot
+    for digit in (faint, full, light_face, pinholes, square_and_ring):
+        assert verdicts.shape_doubts(digit) == []
+    assert ndimage.distance_transform_edt(square_and_ring > verdicts.HOLE_INK_LEVEL).max() == verdicts.BLOT_DEPTH
 
 
 def test_a_digit_on_shaded_paper_is_unsure_however_confident():
