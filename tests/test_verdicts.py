@@ -202,6 +202,17 @@ def test_each_shape_doubt_starts_just_past_its_limit():
     for digit in (faint, full, light_face, pinholes, square_and_ring):
         assert verdicts.shape_doubts(digit) == []
     assert ndimage.distance_transform_edt(square_and_ring > verdicts.HOLE_INK_LEVEL).max() == verdicts.BLOT_DEPTH
+    # One step past each limit, the doubt.
+    faint[faint > 0] += 1
+    full.flat[272] = 255
+    light_face[light_face > 0] += 1
+    pinholes[7, 6] = pinholes[7, 10] = pinholes[11, 8] = 0  # holes of two pixels each: still under HOLE_AREA
+    pinholes[6, 7] = pinholes[6, 11] = pinholes[10, 9] = 0  # of three
+    square_and_ring[2:11, 2:11] = 255  # 5 pixels deep
+    assert [doubt.split(",")[0] for digit in (faint, full, light_face, pinholes, square_and_ring)
+            for doubt in verdicts.shape_doubts(digit)] == [
+        "its ink fills 75% of its box", "its ink fills 68% of its box", "its ink encloses 3 holes",
+        "its ink encloses 3 holes", "its ink is a blot 10 pixels broad with holes in it"]
 
 
 def test_a_digit_on_shaded_paper_is_unsure_however_confident():
