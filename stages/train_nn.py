@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from mnist_pipeline.artifacts import atomic_path, load_arrays
+from mnist_pipeline.interrupts import between_batches
 from mnist_pipeline.keras_io import load_keras, predict_keras, save_keras
 from mnist_pipeline.nn import TrainNnParams, configure_tensorflow, train_nn
 from mnist_pipeline.params import load_section
@@ -31,8 +32,9 @@ def main(root: Path = Path()) -> None:
         # The stage is already tracked by dvc.yaml: dvclive must not write a dvc.yaml or an experiment of its own.
         live = Live(dir=str(log_dir), save_dvc_exp=False, dvcyaml=None)
         start = time.perf_counter()
-        model = train_nn(data["x_train"], data["y_train"], data["x_val"], data["y_val"], params,
-                         callbacks=[DVCLiveCallback(live=live)])
+        with between_batches() as stop:  # Ctrl-C ends the training after its batch, not inside TensorFlow
+            model = train_nn(data["x_train"], data["y_train"], data["x_val"], data["y_val"], params,
+                             callbacks=[DVCLiveCallback(live=live), stop.keras_callback()])
         log.info("trained %s in %.1f s", params.arch, time.perf_counter() - start)
         save_keras(model, root / NN_MODEL)
     saved = load_keras(root / NN_MODEL)  # evaluate scores the file as shipped

@@ -367,6 +367,15 @@ def test_cli_blank_image(tmp_path, models_dir, capsys):
     assert err.startswith(f"mnist-predict: error: {blank}: the image holds no digit")
 
 
+def test_cli_outside_any_project_says_so_before_tensorflow_loads(tmp_path, monkeypatch, capsys):
+    digit = tmp_path / "seven.png"
+    seven().save(digit)
+    monkeypatch.chdir(tmp_path)  # pytest's tmp_path has no dvc.yaml above it
+    monkeypatch.setattr(predict, "import_tensorflow", lambda **_: pytest.fail("TensorFlow loaded first"))
+    err = run_failing([str(digit)], capsys)
+    assert err.startswith(f"mnist-predict: error: no dvc.yaml in {tmp_path}")
+
+
 @pytest.mark.heavy  # the command loads TensorFlow before it looks for the network's file
 def test_cli_missing_models(tmp_path, capsys):
     digit = tmp_path / "seven.png"

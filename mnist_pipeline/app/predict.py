@@ -315,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             read = [digits_of(file, image) for file, image in zip(args.files, images, strict=True)]
             digits, papers = [digit for digit, _ in read], [paper for _, paper in read]
         outlines = None
+        if not (args.rev or args.models_dir or released):
+            paths.find_project_root()  # run outside any project: said before TensorFlow loads, too
         # TensorFlow's start-up notices would bury the command's own output; --verbose shows them.
         if any(paths.model_file(name).suffix == ".keras" for name in names):
             import_tensorflow(hide_startup_notices=not args.verbose)
