@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -21,6 +22,19 @@ def restore(project) -> None:
     project.git("checkout", "--", ".")
     project.repro()
     assert "up to date" in project.dvc("status").stdout
+
+
+@pytest.fixture(autouse=True)
+def put_back_after_a_failure(request):
+    """A test that broke the module's project and failed before its own :func:`restore`: the project is put back,
+    so that the next test starts from the committed state and fails, if it does, for a reason of its own."""
+    failed_before = request.session.testsfailed
+    yield
+    if "project" in request.fixturenames and request.session.testsfailed > failed_before:
+        project = request.getfixturevalue("project")
+        for path in leftovers(project):
+            shutil.rmtree(path, ignore_errors=True)
+        restore(project)
 
 
 def leftovers(project) -> list[Path]:
