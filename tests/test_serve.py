@@ -275,12 +275,18 @@ def browser():
         yield driver
 
 
+def shown(driver) -> dict[str, tuple[str, str, str]]:
+    """Each model's answer as the page shows it, (number, sure, text): read in one script, at one moment. The page
+    rebuilds the list as each answer comes, so items found by one WebDriver call may be gone by the next (a stale
+    element, seen once on a loaded machine)."""
+    return {model: tuple(answer) for model, answer in driver.execute_script(
+        "return Array.from(document.querySelectorAll('#answer li'), "
+        "item => [item.dataset.model, [item.dataset.number, item.dataset.sure, item.innerText]]);")}
+
+
 def answers(driver) -> dict[str, str]:
-    """The number each model reads, as the page shows it: read in one script, at one moment. The page rebuilds the
-    list as each answer comes, so items found by one WebDriver call may be gone by the next (a stale element, seen
-    once on a loaded machine)."""
-    return dict(driver.execute_script("return Array.from(document.querySelectorAll('#answer li'), "
-                                      "item => [item.dataset.model, item.dataset.number]);"))
+    """The number each model reads, as the page shows it."""
+    return {model: number for model, (number, _, _) in shown(driver).items()}
 
 
 def draw(driver, points: list[tuple[float, float]], steps: int = 8) -> None:
@@ -304,10 +310,9 @@ def test_drawing_a_digit_in_the_browser(browser, page_url, models, tmp_path):
     assert set(answers(browser)) == set(models)
     # Under its sure threshold, logreg's reading is no bare guess: the page says so, with the runner-up, and for nn
     # too, which is sure alone (its threshold is 0) but not where logreg doubts the digit.
-    shown = browser.execute_script("return Object.fromEntries(Array.from(document.querySelectorAll('#answer li'), "
-                                   "item => [item.dataset.model, [item.dataset.sure, item.innerText]]));")
+    page = shown(browser)
     for name in ("logreg", "nn"):
-        sure, text = shown[name]
+        _, sure, text = page[name]
         assert sure == "false"
         assert re.search(r"not sure: \d or \d$", text), text
     sizes = browser.execute_script("return [...document.querySelectorAll('#seen img')]"
