@@ -114,6 +114,14 @@ def clone_at(root: Path, revision: str, folder: Path, env: dict[str, str]) -> st
                           text=True, check=True).stdout.strip()
 
 
+def column_name(folder: str, revision: str, commit: str) -> str:
+    """A revision's column in the table: ``HEAD (abc1234)``, ``main (abc1234)``, or ``base abc1234`` where the base
+    is given as HEAD or as the commit itself, so that the two columns never share a name."""
+    if folder == "new":
+        return f"HEAD ({commit})"
+    return f"base {commit}" if revision == "HEAD" or commit.startswith(revision) else f"{revision} ({commit})"
+
+
 def format_table(header: str, suite: str, medians: dict[str, dict[str, float]], rounds: int) -> str:
     """The markdown table: a row per phase, the wall and CPU seconds; a column per revision (the base first),
     and the new one's ratio to the base."""
@@ -146,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         clones = {}
         for revision, folder in ((args.base, "base"), ("HEAD", "new")):
             commit = clone_at(root, revision, workdir / folder, env)
-            clones[commit if commit.startswith(revision) else f"{revision} ({commit})"] = workdir / folder
+            clones[column_name(folder, revision, commit)] = workdir / folder
         runs = {name: [] for name in clones}
         for round_ in range(1, args.rounds + 1):
             for name, clone in clones.items():

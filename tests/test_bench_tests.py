@@ -12,7 +12,15 @@ import pytest
 from helpers import REPO_ROOT
 
 from benchmarks import pytest_timeline
-from benchmarks.bench_tests import BenchError, format_table, phases, pytest_arguments, run_once, workers
+from benchmarks.bench_tests import (
+    BenchError,
+    column_name,
+    format_table,
+    phases,
+    pytest_arguments,
+    run_once,
+    workers,
+)
 
 
 def test_the_phases_run_from_the_start_to_the_last_worker_loaded_collected_and_done_then_to_the_exit():
@@ -56,6 +64,13 @@ def test_the_table_has_the_base_first_each_phase_the_wall_the_cpu_and_the_ratios
         "| cores busy | 1.75 | 1.50 | — |",
     ]
     assert lines[-1] == "Target for `make test-fast` on 2 cores: 15 s of wall."
+
+
+def test_the_two_columns_never_share_a_name():
+    assert column_name("new", "HEAD", "abc1234") == "HEAD (abc1234)"
+    assert column_name("base", "main", "abc1234") == "main (abc1234)"
+    assert column_name("base", "HEAD", "abc1234") == "base abc1234"  # HEAD against itself
+    assert column_name("base", "abc12", "abc1234") == "base abc1234"  # the base named by its commit
 
 
 @pytest.mark.parametrize("suite", ["test-fast", "test"])
