@@ -16,6 +16,7 @@ from benchmarks.bench_tests import (
     BenchError,
     column_name,
     format_table,
+    main,
     phases,
     pytest_arguments,
     run_once,
@@ -108,3 +109,9 @@ def test_a_failing_run_is_an_error_quoting_its_output(tmp_path):
     (tmp_path / "pytest_timeline.py").write_text((REPO_ROOT / "benchmarks/pytest_timeline.py").read_text())
     with pytest.raises(BenchError, match=r"failed \(exit 1\)[\s\S]*the answer"):
         run_once(tmp_path, [], dict(os.environ), tmp_path)
+
+
+def test_no_rounds_is_refused_before_anything_runs(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--rounds", "0"])
+    assert exit_.value.code == 2 and "--rounds must be 1 or more, not 0" in capsys.readouterr().err
