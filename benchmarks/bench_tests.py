@@ -110,6 +110,8 @@ def clone_at(root: Path, revision: str, folder: Path, env: dict[str, str]) -> st
         if result.returncode != 0:
             output = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
             raise BenchError(f"`{' '.join(command)}` failed (exit {result.returncode}) in {cwd}:\n{output}")
+    # The environment that runs the tests, where they look for it: the plots page template `make` writes into it.
+    (folder / ".venv").symlink_to(Path(sys.prefix))
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder, env=env, capture_output=True,
                           text=True, check=True).stdout.strip()
 

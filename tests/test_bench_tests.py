@@ -94,7 +94,9 @@ def test_the_plugin_times_each_step_of_a_real_run(tmp_path):
                                           "def test_b():\n    pass\n")
     timeline = tmp_path / "timeline.jsonl"
     plugin_dir = os.path.dirname(pytest_timeline.__file__)
-    env = {**os.environ, pytest_timeline.TIMELINE_ENV: str(timeline), "PYTHONPATH": plugin_dir}
+    # Not this worker's name: under pytest-xdist the environment says PYTEST_XDIST_WORKER=gw0.
+    outside = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
+    env = {**outside, pytest_timeline.TIMELINE_ENV: str(timeline), "PYTHONPATH": plugin_dir}
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "pytest_timeline", "-p", "no:cacheprovider",
                     "test_two.py"], cwd=tmp_path, env=env, check=True, capture_output=True)
     [line] = [json.loads(text) for text in timeline.read_text().splitlines()]
