@@ -98,11 +98,21 @@ def run_once(clone: Path, arguments: list[str], env: dict[str, str], plugin_dir:
     return {**phases(lines, start, end), "wall": end - start, "cpu": cpu}
 
 
+def commit_of(root: Path, revision: str, env: dict[str, str]) -> str:
+    """The full hash of the commit ``revision`` names in the repository at ``root`` (a branch, tag or hash of this
+    checkout's, remote branches included)."""
+    result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=root, env=env,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BenchError(f"{revision!r} names no commit of {root}: give a branch, tag or commit hash (--base)")
+    return result.stdout.strip()
+
+
 def clone_at(root: Path, revision: str, folder: Path, env: dict[str, str]) -> str:
     """A clone of ``root`` at ``revision`` in ``folder``, its bytecode compiled as a checkout that has run its tests
     before has it (each module's, and pytest's rewrite of each test module's); the commit's short hash."""
     steps = (["git", "clone", "--quiet", "--no-hardlinks", str(root), str(folder)],
-             ["git", "checkout", "--quiet", "--detach", revision],
+             ["git", "checkout", "--quiet", "--detach", commit_of(root, revision, env)],
              [sys.executable, "-m", "compileall", "-q", "."],
              [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", ""])
     for command, cwd in zip(steps, (root, folder, folder, folder), strict=True):

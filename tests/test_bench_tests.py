@@ -15,6 +15,7 @@ from benchmarks import pytest_timeline
 from benchmarks.bench_tests import (
     BenchError,
     column_name,
+    commit_of,
     format_table,
     main,
     phases,
@@ -117,3 +118,16 @@ def test_no_rounds_is_refused_before_anything_runs(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--rounds", "0"])
     assert exit_.value.code == 2 and "--rounds must be 1 or more, not 0" in capsys.readouterr().err
+
+
+def test_a_revision_is_the_commit_this_checkout_names_and_an_unknown_one_is_an_error(tmp_path):
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+    subprocess.run([*git, "commit", "--quiet", "--allow-empty", "-m", "one"], cwd=tmp_path, check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    subprocess.run(["git", "update-ref", "refs/remotes/origin/feature", head], cwd=tmp_path, check=True)
+    env = dict(os.environ)
+    assert commit_of(tmp_path, "HEAD", env) == commit_of(tmp_path, "origin/feature", env) == head  # a remote one too
+    with pytest.raises(BenchError, match=r"'no-such-branch' names no commit of .*: give a branch, tag or commit"):
+        commit_of(tmp_path, "no-such-branch", env)
