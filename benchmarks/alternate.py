@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import os
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+
+# One run's seconds, or its seconds by name.
+Timing = float | Mapping[str, float]
 
 
-def alternated_medians(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
-    """Each of ``runs`` (a function that runs its variant once and returns its seconds) ``rounds`` times, taking
-    turns with the others; each one's median seconds."""
-    seconds = {name: [] for name in runs}
+def alternated_medians(runs: dict[str, Callable[[], Timing]], rounds: int) -> dict[str, Timing]:
+    """Each of ``runs`` (a function that runs its variant once and returns its seconds, or a dict of named seconds
+    such as a run's phases) ``rounds`` times, taking turns with the others; each one's median seconds (for a dict,
+    each name's own median)."""
+    timings = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
-            seconds[name].append(run())
-    return {name: statistics.median(values) for name, values in seconds.items()}
+            timings[name].append(run())
+    return {name: _median(values) for name, values in timings.items()}
+
+
+def _median(timings: list[Timing]) -> Timing:
+    if isinstance(timings[0], Mapping):
+        return {key: statistics.median(timing[key] for timing in timings) for key in timings[0]}
+    return statistics.median(timings)
 
 
 def cpu_line(fields: dict[str, str]) -> str:

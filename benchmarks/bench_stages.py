@@ -42,7 +42,7 @@ NOTE = ("Each time is the wall clock of one `dvc repro --single-item --force <st
 
 
 class BenchError(PipelineError):
-    """A step of the benchmark failed: the clone, or a stage."""
+    """A step of a benchmark failed: a clone, a stage, a run of the tests."""
 
 
 def format_table(header: str, times: dict[str, float], noop: float) -> str:
@@ -54,7 +54,7 @@ def format_table(header: str, times: dict[str, float], noop: float) -> str:
                       f"| `dvc repro`, nothing to do (median of {NOOP_RUNS}) | {noop:.1f} | — |", "", NOTE])
 
 
-def _run(command: list[str], cwd: Path, env: dict[str, str], what: str) -> tuple[float, str]:
+def run_step(command: list[str], cwd: Path, env: dict[str, str], what: str) -> tuple[float, str]:
     """Run ``command``; its wall seconds and stdout. A failure raises, naming ``what`` and quoting its output."""
     start = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -70,20 +70,20 @@ def measure(root: Path, clone: Path) -> tuple[str, dict[str, float], float]:
     """Clone ``root`` into ``clone``, fetch, time each later stage and the no-op `dvc repro` there."""
     venv_bin = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
-    _run(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(clone)], root, env, "the clone")
-    commit = _run(["git", "rev-parse", "--short", "HEAD"], clone, env, "git rev-parse")[1].strip()
+    run_step(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(clone)], root, env, "the clone")
+    commit = run_step(["git", "rev-parse", "--short", "HEAD"], clone, env, "git rev-parse")[1].strip()
     stages = [stage for stage in yaml.safe_load((clone / "dvc.yaml").read_text())["stages"] if stage != FETCH]
     print(f"{PROG}: {FETCH} (off the clock) ...", file=sys.stderr)
-    _run(["dvc", "repro", FETCH], clone, env, f"stage {FETCH}")
+    run_step(["dvc", "repro", FETCH], clone, env, f"stage {FETCH}")
     times = {}
     for stage in stages:
         # --force: a stage whose outputs are in git (evaluate) would otherwise be skipped when its inputs come
         # out byte-identical to dvc.lock's.
-        times[stage] = _run(["dvc", "repro", "--single-item", "--force", stage], clone, env, f"stage {stage}")[0]
+        times[stage] = run_step(["dvc", "repro", "--single-item", "--force", stage], clone, env, f"stage {stage}")[0]
         print(f"{PROG}: {stage} {times[stage]:.1f} s", file=sys.stderr)
     noops = []
     for _ in range(NOOP_RUNS):
-        seconds, stdout = _run(["dvc", "repro"], clone, env, "the no-op `dvc repro`")
+        seconds, stdout = run_step(["dvc", "repro"], clone, env, "the no-op `dvc repro`")
         if "Running stage" in stdout:
             raise BenchError(f"`dvc repro` after the full run still ran stages:\n{stdout.strip()}")
         noops.append(seconds)

@@ -27,7 +27,6 @@ import os
 import platform
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ import time
 from pathlib import Path
 
 from benchmarks import pytest_timeline
+from benchmarks.alternate import alternated_medians
+from benchmarks.bench_stages import BenchError, run_step
 from mnist_pipeline.artifacts import write_text
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import find_project_root
@@ -46,10 +47,6 @@ PHASES = ("start-up", "collection", "tests", "end")
 # The wall seconds each suite is meant to keep within on a 2-core machine (issue 30).
 TARGETS = {"test-fast": 15.0, "test": 240.0}
 FAST_MARKERS = "not e2e and not heavy and not slow"
-
-
-class BenchError(PipelineError):
-    """A step of the benchmark failed: a clone, or a run of the tests."""
 
 
 def workers() -> int:
@@ -87,12 +84,9 @@ def run_once(clone: Path, arguments: list[str], env: dict[str, str], plugin_dir:
     command = [sys.executable, "-m", "pytest", "-p", "pytest_timeline", *arguments]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
-    result = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True, check=False)
+    run_step(command, clone, env, "the tests")
     end = time.time()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0 or not timeline.exists():
-        output = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
-        raise BenchError(f"`{' '.join(command)}` failed (exit {result.returncode}) in {clone}:\n{output}")
     lines = [json.loads(line) for line in timeline.read_text().splitlines()]
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {**phases(lines, start, end), "wall": end - start, "cpu": cpu}
@@ -111,19 +105,14 @@ def commit_of(root: Path, revision: str, env: dict[str, str]) -> str:
 def clone_at(root: Path, revision: str, folder: Path, env: dict[str, str]) -> str:
     """A clone of ``root`` at ``revision`` in ``folder``, its bytecode compiled as a checkout that has run its tests
     before has it (each module's, and pytest's rewrite of each test module's); the commit's short hash."""
-    steps = (["git", "clone", "--quiet", "--no-hardlinks", str(root), str(folder)],
-             ["git", "checkout", "--quiet", "--detach", commit_of(root, revision, env)],
-             [sys.executable, "-m", "compileall", "-q", "."],
-             [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", ""])
-    for command, cwd in zip(steps, (root, folder, folder, folder), strict=True):
-        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            output = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
-            raise BenchError(f"`{' '.join(command)}` failed (exit {result.returncode}) in {cwd}:\n{output}")
+    run_step(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(folder)], root, env, "the clone")
+    for command in (["git", "checkout", "--quiet", "--detach", commit_of(root, revision, env)],
+                    [sys.executable, "-m", "compileall", "-q", "."],
+                    [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", ""]):
+        run_step(command, folder, env, f"preparing the clone of {revision}")
     # The environment that runs the tests, where they look for it: the plots page template `make` writes into it.
     (folder / ".venv").symlink_to(Path(sys.prefix))
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder, env=env, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return run_step(["git", "rev-parse", "--short", "HEAD"], folder, env, "git rev-parse")[1].strip()
 
 
 def column_name(folder: str, revision: str, commit: str) -> str:
@@ -171,11 +160,15 @@ def main(argv: list[str] | None = None) -> int:
         for revision, folder in ((args.base, "base"), ("HEAD", "new")):
             commit = clone_at(root, revision, workdir / folder, env)
             clones[column_name(folder, revision, commit)] = workdir / folder
-        runs = {name: [] for name in clones}
-        for round_ in range(1, args.rounds + 1):
-            for name, clone in clones.items():
-                runs[name].append(run_once(clone, pytest_arguments(args.suite), env, plugin_dir))
-                print(f"{PROG}: round {round_}, {name}: {runs[name][-1]['wall']:.1f} s", file=sys.stderr)
+
+        def timed(name: str, clone: Path):
+            def run() -> dict[str, float]:
+                timing = run_once(clone, pytest_arguments(args.suite), env, plugin_dir)
+                print(f"{PROG}: {name}: {timing['wall']:.1f} s", file=sys.stderr)
+                return timing
+            return run
+
+        medians = alternated_medians({name: timed(name, clone) for name, clone in clones.items()}, args.rounds)
     except PipelineError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
@@ -184,8 +177,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    medians = {name: {key: statistics.median(run[key] for run in values) for key in values[0]}
-               for name, values in runs.items()}
     header = (f"`make {args.suite}`'s tests, {args.base} against HEAD, taking turns, on {describe_machine()}, "
               f"{platform.system()}, Python {platform.python_version()}")
     table = format_table(header, args.suite, medians, args.rounds)

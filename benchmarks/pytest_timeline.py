@@ -1,5 +1,5 @@
 """A pytest plugin for ``benchmarks/bench_tests.py``: when each pytest process of a run (the controller and each
-pytest-xdist worker) had pytest loaded, had collected, began its first test and ended its last.
+pytest-xdist worker) had pytest loaded, had collected and ended its last test.
 
 Each process appends one JSON line to the file ``$BENCH_TESTS_TIMELINE`` names as it ends. Times are
 ``time.time()`` seconds, comparable across the processes of one machine; a step a process never took (the xdist
@@ -17,16 +17,11 @@ import pytest
 TIMELINE_ENV = "BENCH_TESTS_TIMELINE"
 
 _times = {"process": os.environ.get("PYTEST_XDIST_WORKER", "main"), "loaded": time.time(), "collected": None,
-          "first": None, "last": None}
+          "last": None}
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     _times["collected"] = time.time()
-
-
-def pytest_runtest_logstart(nodeid: str, location) -> None:
-    if _times["first"] is None:
-        _times["first"] = time.time()
 
 
 def pytest_runtest_logfinish(nodeid: str, location) -> None:

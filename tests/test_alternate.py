@@ -19,6 +19,11 @@ def test_variants_take_turns_and_keep_their_medians():
     assert calls == ["a", "b"] * 3
 
 
+def test_a_run_timed_in_parts_keeps_each_parts_median():
+    phases = iter([{"start": 1.0, "tests": 9.0}, {"start": 3.0, "tests": 7.0}, {"start": 2.0, "tests": 8.0}])
+    assert alternated_medians({"a": lambda: next(phases)}, rounds=3) == {"a": {"start": 2.0, "tests": 8.0}}
+
+
 def test_cpu_line_names_the_processor_and_the_usable_cores():
     cores = len(os.sched_getaffinity(0))
     assert cpu_line({"model name": "AMD EPYC"}) == f"AMD EPYC, {cores} cores"

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from benchmarks.bench_stages import NOOP_RUNS, BenchError, _run, format_table
+from benchmarks.bench_stages import NOOP_RUNS, BenchError, format_table, run_step
 
 
 def test_table_has_a_row_per_stage_in_order_a_total_and_the_no_op_run():
@@ -26,4 +26,4 @@ def test_table_has_a_row_per_stage_in_order_a_total_and_the_no_op_run():
 def test_a_failing_step_is_an_error_naming_it_and_quoting_its_output(tmp_path):
     command = [sys.executable, "-c", "import sys; print('out of memory'); sys.exit(3)"]
     with pytest.raises(BenchError, match=r"stage train_nn failed \(exit 3\)[\s\S]*out of memory"):
-        _run(command, tmp_path, {}, "stage train_nn")
+        run_step(command, tmp_path, {}, "stage train_nn")
