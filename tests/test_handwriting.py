@@ -25,7 +25,7 @@ from benchmarks.handwriting import (
     scan_read_directly,
     scores,
 )
-from mnist_pipeline.app import imaging, predict
+from mnist_pipeline.app import imaging, predict, verdicts
 from mnist_pipeline.app.verdicts import MOST_PAPER_SHADE, as_number
 from mnist_pipeline.digits import IMAGE_SIDE
 
@@ -65,8 +65,8 @@ PRESSED_SURE_CEILING = 0.03
 CLEAN_SURE_FLOOR = 0.9
 # Pictures that hold no digit answered surely (a digit both models are sure of, on paper that is not shaded as a
 # photo is): measured none of noise, of blank pages and of faces, and 1% of crops of photographed scenes (the goal is
-# none: docs/predicting.md).
-NO_DIGIT_SURE_CEILINGS = {"noise": 0.02, "blank-page": 0.02, "photo-of-a-scene": 0.03, "photo-of-a-face": 0.02}
+# none: docs/predicting.md). Faces, met: none of 600 over seeds 1 to 6 either.
+NO_DIGIT_SURE_CEILINGS = {"noise": 0.02, "blank-page": 0.02, "photo-of-a-scene": 0.03, "photo-of-a-face": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +143,17 @@ def test_the_paper_around_a_digit_is_bare_however_blurred_or_lit_and_a_photos_is
         except imaging.ImageError:
             continue
     assert sum(shade > MOST_PAPER_SHADE for shade in shades) >= 10, np.round(shades, 2)
+
+
+def test_a_photographed_face_kept_as_a_digit_is_doubted_by_its_grey_ink_where_its_paper_passes(test_digits):
+    # The benchmark's face photo (seed 1, the 15th) that both models read as a sure 8 before the grey fill was a
+    # doubt: its paper is under the verdicts' bound and no other shape doubt holds, so the grey fill alone keeps the
+    # 8 from being sure.
+    face = make_samples("photo-of-a-face", *test_digits, 15, seed=1)[14]
+    digit, paper = imaging.read_digit(face.image)
+    assert paper <= MOST_PAPER_SHADE
+    assert verdicts.shape_doubts(digit) == ["its ink fills 57% of its box in shades of grey (57% of it light), where "
+                                            "a pen's broad stroke is dark (a photo of a face?)"]
 
 
 def test_light_falling_off_across_the_page_is_flattened():

@@ -136,7 +136,8 @@ def test_a_number_is_sure_only_when_every_digit_is():
 
 def drawn(shape: str) -> np.ndarray:
     """A (28, 28) digit drawn by hand: an 8 (two rings), a filled block, a face (a disc with eyes and a mouth), or a
-    face far off (a disc with eyes of a pixel each), a bold 0 (a broad ring)."""
+    face far off (a disc with eyes of a pixel each), a bold 0 (a broad ring), a grey face (a disc of grey skin with
+    a bright band, as a photo's light leaves it)."""
     image = Image.new("L", (28, 28), 0)
     draw = ImageDraw.Draw(image)
     if shape == "8":
@@ -150,6 +151,9 @@ def drawn(shape: str) -> np.ndarray:
     elif shape == "bold 0":
         draw.ellipse([5, 4, 22, 23], fill=255)
         draw.ellipse([12, 11, 15, 16], fill=0)
+    elif shape == "grey face":
+        draw.ellipse([6, 4, 21, 23], fill=150)
+        draw.rectangle([6, 8, 21, 11], fill=255)
     else:
         draw.ellipse([6, 4, 21, 23], fill=230)
         for box in ([9, 9, 11, 11], [16, 9, 18, 11], [10, 17, 17, 18]):
@@ -172,6 +176,10 @@ def test_a_shape_no_digit_has_is_unsure_however_confident():
     assert verdicts.shape_doubts(drawn("far face")) == ["its ink is a blot 11 pixels broad with holes in it, broader "
                                                         "than a pen draws (a face?)"]
     assert verdicts.shape_doubts(drawn("bold 0")) == []
+    # Ink as broad as a face's, in shades of grey: a photo's skin, where a pen's broad stroke is dark throughout.
+    assert verdicts.shape_doubts(drawn("grey face")) == ["its ink fills 64% of its box in shades of grey (75% of it "
+                                                         "light), where a pen's broad stroke is dark (a photo of a "
+                                                         "face?)"]
     thin_face = drawn("far face")
     thin_face[9:14, 9:19] = 0  # the same two holes in ink nowhere over 4 pixels from its edge: no blot
     assert ndimage.distance_transform_edt(thin_face > verdicts.HOLE_INK_LEVEL).max() <= verdicts.BLOT_DEPTH
@@ -199,7 +207,15 @@ def test_each_shape_doubt_starts_just_past_its_limit():
     square_and_ring[2:9, 2:9] = 255  # 4 pixels deep at its centre, BLOT_DEPTH exactly
     square_and_ring[15:20, 15:20] = 255
     square_and_ring[16, 16] = square_and_ring[18, 18] = 0  # two holes, but in no blot
-    for digit in (faint, full, light_face, pinholes, square_and_ring):
+    grey_fill = np.zeros((28, 28))
+    grey_fill.flat[:220] = 255  # ink on 220 pixels, GREY_FILL (0.55) of the box exactly, 111 of them grey
+    grey_fill.flat[:111] = verdicts.GREY_LEVEL - 1
+    grey_share = np.zeros((28, 28))
+    grey_share.flat[:222] = 255  # ink on 222 pixels, half of them grey: 111 under GREY_LEVEL, one at it
+    grey_share.flat[:111] = verdicts.GREY_LEVEL - 1
+    grey_share.flat[111] = verdicts.GREY_LEVEL
+    shapes = (faint, full, light_face, pinholes, square_and_ring, grey_fill, grey_share)
+    for digit in shapes:
         assert verdicts.shape_doubts(digit) == []
     assert ndimage.distance_transform_edt(square_and_ring > verdicts.HOLE_INK_LEVEL).max() == verdicts.BLOT_DEPTH
     # One step past each limit, the doubt.
@@ -209,10 +225,13 @@ def test_each_shape_doubt_starts_just_past_its_limit():
     pinholes[7, 6] = pinholes[7, 10] = pinholes[11, 8] = 0  # holes of two pixels each: still under HOLE_AREA
     pinholes[6, 7] = pinholes[6, 11] = pinholes[10, 9] = 0  # of three
     square_and_ring[2:11, 2:11] = 255  # 5 pixels deep
-    assert [doubt.split(",")[0] for digit in (faint, full, light_face, pinholes, square_and_ring)
-            for doubt in verdicts.shape_doubts(digit)] == [
+    grey_fill.flat[220] = 255
+    grey_share.flat[111] -= 1
+    assert [doubt.split(",")[0] for digit in shapes for doubt in verdicts.shape_doubts(digit)] == [
         "its ink fills 75% of its box", "its ink fills 68% of its box", "its ink encloses 3 holes",
-        "its ink encloses 3 holes", "its ink is a blot 10 pixels broad with holes in it"]
+        "its ink encloses 3 holes", "its ink is a blot 10 pixels broad with holes in it",
+        "its ink fills 55% of its box in shades of grey (50% of it light)",
+        "its ink fills 56% of its box in shades of grey (50% of it light)"]
 
 
 def test_a_digit_on_shaded_paper_is_unsure_however_confident():
@@ -248,5 +267,11 @@ def test_the_shapes_doubted_are_about_a_thousandth_of_mnists_training_digits_eac
                         and imaging.count_holes(mask) >= verdicts.BLOT_HOLES for mask in ink])
     for doubt in (filled, holed, blotted):
         assert 0.0005 < doubt.mean() < 0.002, (filled.mean(), holed.mean(), blotted.mean())
+    # A grey fill joins two measures that many digits reach alone, and almost none together.
+    inked = images > verdicts.INK_LEVEL
+    broad = np.count_nonzero(inked, axis=(1, 2)) / 400 > verdicts.GREY_FILL
+    light = np.count_nonzero(inked & (images < verdicts.GREY_LEVEL), axis=(1, 2)) / inked.sum(axis=(1, 2))
+    greyed = broad & (light > verdicts.GREY_SHARE)
+    assert broad.mean() > 0.02 and (light > verdicts.GREY_SHARE).mean() > 0.15 and 0 < greyed.sum() <= 3
     doubted = [bool(verdicts.shape_doubts(image)) for image in images[:5000]]
-    assert sum(doubted) == np.count_nonzero((filled | holed | blotted)[:5000]) > 0
+    assert sum(doubted) == np.count_nonzero((filled | holed | blotted | greyed)[:5000]) > 0
