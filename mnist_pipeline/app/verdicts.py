@@ -147,10 +147,10 @@ def shape_doubts(digit: np.ndarray) -> list[str]:
     doubts = []
     inked = digit > INK_LEVEL
     fill = np.count_nonzero(inked) / DIGIT_BOX ** 2
-    grey = np.count_nonzero(inked & (digit < GREY_LEVEL)) / max(1, np.count_nonzero(inked))
+    grey = np.count_nonzero(inked & (digit < GREY_LEVEL)) / np.count_nonzero(inked) if fill > GREY_FILL else 0.0
     if fill > FULLEST_FILL:
         doubts.append(f"its ink fills {fill:.0%} of its box, as no written digit does (a filled shape or a photo?)")
-    elif fill > GREY_FILL and grey > GREY_SHARE:
+    elif grey > GREY_SHARE:
         doubts.append(f"its ink fills {fill:.0%} of its box in shades of grey ({grey:.0%} of it light), where a pen's "
                       f"broad stroke is dark (a photo of a face?)")
     ink = digit > HOLE_INK_LEVEL
