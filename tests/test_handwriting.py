@@ -145,6 +145,7 @@ def test_the_paper_around_a_digit_is_bare_however_blurred_or_lit_and_a_photos_is
     assert sum(shade > MOST_PAPER_SHADE for shade in shades) >= 10, np.round(shades, 2)
 
 
+@pytest.mark.heavy  # 15 face photos taken through the benchmark's camera; test_verdicts has the rule's own unit tests
 def test_a_photographed_face_kept_as_a_digit_is_doubted_by_its_grey_ink_where_its_paper_passes():
     # The benchmark's face photo (seed 1, the 15th) that both models read as a sure 8 before the grey fill was a
     # doubt: its paper is under the verdicts' bound and no other shape doubt holds, so the grey fill alone keeps the
