@@ -22,6 +22,7 @@ from local_http import LocalServer
 from mnist_for_tests import mnist_folder
 from storage_servers import SeaweedS3, find_weed
 
+from mnist_pipeline.process_exit import skip_final_collection
 from mnist_pipeline.tensorflow_env import configure_environment
 
 # A skip under CI=true fails the run (tests/ci_skips.py).
@@ -48,6 +49,9 @@ def pytest_configure(config):
     # The in-process tests run on the fast profile's kernels, every instruction this CPU has (bfloat16 layers need
     # them); the end-to-end tests run the pipeline's own default, the portable profile, through `dvc repro`.
     configure_environment("fast")
+    # Each pytest process (the controller and every worker) ends without Python's last garbage collections: with
+    # the libraries the tests load, most of a second at the end of every run.
+    skip_final_collection()
 
 
 @pytest.hookimpl(wrapper=True)

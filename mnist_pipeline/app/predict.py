@@ -35,6 +35,7 @@ from mnist_pipeline.app.verdicts import Models, as_number, judge, read_threshold
 from mnist_pipeline.artifacts import write_bytes
 from mnist_pipeline.errors import ModelLoadError, PipelineError
 from mnist_pipeline.model_io import load_model, predict_proba
+from mnist_pipeline.process_exit import skip_final_collection
 from mnist_pipeline.revisions import RevisionError, Revisions, read_at
 from mnist_pipeline.tensorflow_env import configure_environment, import_tensorflow
 
@@ -296,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """The console script: prints one line (or JSON object) per file and model; exit status 2 on an error."""
+    skip_final_collection()  # a second sooner back at the prompt, with TensorFlow loaded
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.serve == bool(args.files):
