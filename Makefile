@@ -58,7 +58,7 @@ TEST_WORKERS = $(shell $(PYTHON) -c '$(ONE_MORE_THAN_CORES)')
 test: $(ENV)  ## Unit, stage and end-to-end tests (the tiny `dvc repro` and its copies; minutes)
 	python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
-test-fast: $(ENV)  ## The inner loop: unit tests, no TensorFlow, no subprocesses (seconds)
+test-fast: $(ENV)  ## The inner loop: unit tests, no TensorFlow, no DVC run (seconds)
 	python -m pytest -n auto --dist loadscope --no-loadscope-reorder -m "not e2e and not heavy and not slow"
 
 test-slow: $(ENV)  ## Accuracy floors: the default params' models on the full data (the workspace's, if up to date)
