@@ -9,24 +9,26 @@ Each run is a fresh Python that loads what a kind of the project's processes loa
 The kinds: what the stages without TensorFlow, the tests' workers and the tools load (scikit-learn, SciPy, pandas,
 Matplotlib), and with TensorFlow too, as `train_nn` and `mnist-predict` (Keras imported through the project, one
 op run). The two ways of ending take turns (``benchmarks/alternate.py``); the table gives each one's median and
-the ratio.
+the ratio. It is printed and written to ``benchmarks/exit_times.md`` (``--output``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.alternate import alternated_medians
-from benchmarks.bench_stages import BenchError
+from benchmarks.bench_stages import BenchError, run_step
+from mnist_pipeline.artifacts import write_text
 from mnist_pipeline.tools.audit import describe_machine
 
-PROG = "python -m benchmarks.bench_exit"
+PROG = "bench_exit"
+OUTPUT = Path("benchmarks/exit_times.md")
 # What each kind of process loads before its work.
 LOADS = {
     "scikit-learn, SciPy, pandas, Matplotlib": "import sklearn.linear_model, scipy.stats, pandas, matplotlib.figure",
@@ -48,13 +50,9 @@ atexit.register(lambda: open(sys.argv[1], "w").write(repr(time.time())))
 def exit_seconds(loads: str, skip: bool, note: Path) -> float:
     """Run a Python that executes ``loads``, then ends (freezing its objects first where ``skip``); the seconds
     from its first ``atexit`` handler to its end."""
-    script = loads + "\n" + ENDING
-    done = subprocess.run([sys.executable, "-c", script, str(note), "skip" if skip else "plain"],
-                          capture_output=True, text=True)
+    command = [sys.executable, "-c", loads + "\n" + ENDING, str(note), "skip" if skip else "plain"]
+    run_step(command, Path.cwd(), dict(os.environ), f"the process that loads {loads.splitlines()[0]!r}")
     ended = time.time()
-    if done.returncode != 0 or not note.exists():
-        raise BenchError(f"the process that loads {loads.splitlines()[0]!r} failed (exit {done.returncode}):\n"
-                         f"{done.stderr[-2000:]}")
     noted = float(note.read_text())
     note.unlink()
     return ended - noted
@@ -72,6 +70,7 @@ def format_table(header: str, medians: dict[str, tuple[float, float]], rounds: i
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="runs of each way of ending, taking turns (default 5)")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help=f"where to write the table (default: {OUTPUT})")
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -88,10 +87,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG}: error: {error}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
+            print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
             return 130
     header = (f"A process's end once its work is done, as Python ends it and with the final collections skipped, "
               f"taking turns, on {describe_machine()}, {platform.system()}, Python {platform.python_version()}")
-    print(format_table(header, medians, args.rounds))
+    table = format_table(header, medians, args.rounds)
+    print(table)
+    write_text(args.output, table + "\n")
     return 0
 
 

@@ -26,5 +26,5 @@ def test_an_exit_is_timed_from_the_first_handler_to_the_end_both_ways(tmp_path):
 
 
 def test_a_process_that_fails_to_load_is_an_error_quoting_it(tmp_path):
-    with pytest.raises(BenchError, match=r"'import no_such_module' failed \(exit 1\)[\s\S]*ModuleNotFoundError"):
+    with pytest.raises(BenchError, match=r"loads 'import no_such_module' failed \(exit 1\)[\s\S]*ModuleNotFoundError"):
         exit_seconds("import no_such_module", True, tmp_path / "noted")

@@ -77,7 +77,8 @@ def test_the_predicting_page_quotes_the_table_the_handwriting_benchmark_wrote():
 
 
 @pytest.mark.parametrize(("page", "table"), [("benchmark.md", "benchmarks/stage_times.md"),
-                                            ("architecture.md", "benchmarks/test_times.md")])
+                                            ("architecture.md", "benchmarks/test_times.md"),
+                                            ("architecture.md", "benchmarks/exit_times.md")])
 def test_a_page_quotes_the_whole_table_its_benchmark_wrote(page, table):
     written = committed_or_workspace(table).strip().splitlines()
     quoted = [line.removeprefix("    ") for line in DOCS[page].splitlines()]
