@@ -2,15 +2,19 @@
 
 import copy
 import re
+import subprocess
 
 import numpy as np
+import pytest
 
+from mnist_pipeline.revisions import RevisionError
 from mnist_pipeline.significance import compare_predictions
 from mnist_pipeline.tools.audit import (
     DIFFERENT,
     EQUIVALENT,
     FAILED,
     SAME,
+    audit,
     compare_locks,
     format_audit,
     metric_changes,
@@ -113,3 +117,14 @@ def test_different_bytes_without_recorded_predictions_cannot_be_called_equivalen
 
 def test_the_exit_statuses_are_distinct():
     assert len({SAME, EQUIVALENT, FAILED, DIFFERENT}) == 4 and SAME == 0
+
+
+def test_an_unknown_revision_is_refused_before_any_clone(tmp_path):
+    repo, workdir = tmp_path / "repo", tmp_path / "work"
+    workdir.mkdir()
+    subprocess.run(["git", "init", "--quiet", str(repo)], check=True)
+    subprocess.run(["git", "commit", "--quiet", "--allow-empty", "-m", "one"], cwd=repo, check=True)
+    for rev in ("nosuch", "--help"):  # the second would be an option to git, were it passed on as a name
+        with pytest.raises(RevisionError, match=f"unknown revision '{re.escape(rev)}': give a commit, branch, tag"):
+            audit(repo, rev, workdir)
+    assert not any(workdir.iterdir())
