@@ -339,6 +339,13 @@ def run_failing(argv, capsys) -> str:
     return captured.err
 
 
+@pytest.mark.parametrize("port", ["99999", "-1", "eighty"])
+def test_cli_refuses_a_port_no_server_can_listen_on_before_loading_anything(port, capsys):
+    err = run_failing(["--serve", "--port", port], capsys)
+    assert err.endswith(f"error: argument --port: a port is a whole number from 0 to 65535 (0: any free one), "
+                        f"not '{port}'\n"), err
+
+
 def test_cli_missing_file(tmp_path, models_dir, capsys):
     err = run_failing(["--models-dir", str(models_dir), str(tmp_path / "nope.png")], capsys)
     assert err == f"mnist-predict: error: {tmp_path / 'nope.png'}: no such file\n"

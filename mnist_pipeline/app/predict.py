@@ -257,6 +257,16 @@ def _model_spec(text: str) -> ModelSpec:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535 (0: any free one), not {text!r}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -290,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="start a local page to draw digits on (or drop photos) and see each model's answer")
     parser.add_argument("--host", default="127.0.0.1", help="with --serve: the address to bind (default: localhost "
                         "only; 0.0.0.0 opens the page to your network)")
-    parser.add_argument("--port", type=int, default=8000, help="with --serve: the port (default: 8000)")
+    parser.add_argument("--port", type=_port, default=8000,
+                        help="with --serve: the port (default: 8000; 0: any free one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is loaded and from where")
     return parser
 
