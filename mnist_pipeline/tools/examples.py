@@ -129,6 +129,7 @@ EXAMPLES = {
     "predict-number": Example(("mnist-predict --number --show seen sticky-note.jpg",), cwd="docs/images"),
     "predict-json": Example(("mnist-predict --json --model nn drawing.png",), cwd="docs/images"),
     "predict-missing-file": Example(("mnist-predict notes.txt",), cwd="docs/images"),
+    "predict-unsure": Example(("mnist-predict one-or-seven.png", "mnist-predict blot.png"), cwd="docs/images"),
     "report-head": Example(("head -8 reports/report.md",)),
     "plots-offline": Example(("dvc config plots.html_template", "dvc plots show",
                               "grep -c '<script src=' dvc_plots/index.html")),
