@@ -346,6 +346,15 @@ def test_cli_refuses_a_port_no_server_can_listen_on_before_loading_anything(port
                         f"not '{port}'\n"), err
 
 
+def test_cli_refuses_a_file_for_the_show_folder_before_loading_anything(tmp_path, capsys):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("a file of the user's\n")
+    err = run_failing(["--show", str(taken), str(tmp_path / "seven.png")], capsys)
+    assert err.endswith(f"error: --show {taken}: a file, not a folder; give the folder to write the pictures the "
+                        f"models saw\n"), err
+    assert taken.read_text() == "a file of the user's\n"
+
+
 def test_cli_missing_file(tmp_path, models_dir, capsys):
     err = run_failing(["--models-dir", str(models_dir), str(tmp_path / "nope.png")], capsys)
     assert err == f"mnist-predict: error: {tmp_path / 'nope.png'}: no such file\n"

@@ -17,6 +17,7 @@ from storage_servers import GitDaemon
 from mnist_pipeline import paths
 from mnist_pipeline.app import predict, releases
 from mnist_pipeline.app.releases import ModelSpec, parse_spec
+from mnist_pipeline.errors import ModelLoadError
 
 pytestmark = pytest.mark.e2e
 REMOTE = "team"
@@ -46,6 +47,13 @@ def test_a_model_is_named_alone_by_version_or_by_stage(text, spec):
 def test_a_model_spec_that_names_nothing_is_refused(text, message):
     with pytest.raises(ValueError, match=message):
         parse_spec(text)
+
+
+def test_a_release_asked_of_a_folder_that_is_no_git_repository_is_refused_in_a_line(tmp_path):
+    for repo in (tmp_path, tmp_path / "missing"):
+        with pytest.raises(ModelLoadError, match=rf"^nn@v1.0.0: {re.escape(str(repo))} is no git repository that can "
+                                                 rf"be read; give --repo a project's folder or git URL$"):
+            releases.fetch_release(parse_spec("nn@v1.0.0"), repo)
 
 
 @pytest.fixture(scope="module")

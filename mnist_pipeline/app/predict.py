@@ -243,11 +243,15 @@ def save_seen(folder: Path, files: list[Path], images: list, digits: list[np.nda
     """Write, for each file, ``<folder>/<name>.seen.png`` (:func:`seen_by_the_models`); atomic, one by one."""
     import io
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for file, image, seen in zip(files, images, digits, strict=True):
-        buffer = io.BytesIO()
-        seen_by_the_models(image, seen).save(buffer, format="PNG")
-        write_bytes(folder / f"{Path(file).name}.seen.png", buffer.getvalue())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for file, image, seen in zip(files, images, digits, strict=True):
+            buffer = io.BytesIO()
+            seen_by_the_models(image, seen).save(buffer, format="PNG")
+            write_bytes(folder / f"{Path(file).name}.seen.png", buffer.getvalue())
+    except OSError as error:
+        raise PipelineError(f"cannot write the pictures the models saw into {folder}: "
+                            f"{error.strerror or error}") from None
 
 
 def _model_spec(text: str) -> ModelSpec:
@@ -320,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--model {args.model} names its own revision: leave out --rev and --models-dir")
     if args.repo and not released:
         parser.error("--repo goes with a released --model, MODEL@VERSION or MODEL#STAGE")
+    if args.show is not None and args.show.exists() and not args.show.is_dir():
+        parser.error(f"--show {args.show}: a file, not a folder; give the folder to write the pictures the models saw")
     names = [args.model.name] if args.model else list(paths.MODEL_NAMES)
     try:
         # Images first: a typo in a file name should not wait for TensorFlow to load.

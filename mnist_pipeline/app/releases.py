@@ -80,10 +80,15 @@ def fetch_release(spec: ModelSpec, repo: str | Path) -> tuple[Path, str]:
 def _fetch_release(spec: ModelSpec, repo: str) -> tuple[Path, str]:
     import dvc.api
     from dvc.exceptions import DvcException
+    from dvc.scm import SCMError
+    from gto.exceptions import GTOException, MissingArg
 
     try:
         found = dvc.api.artifacts_show(spec.name, version=spec.version, stage=spec.stage, repo=repo)
-    except DvcException as error:
+    except (SCMError, MissingArg):  # DVC found no repository to clone there; GTO, a folder outside any repository
+        raise ModelLoadError(f"{spec}: {repo} is no git repository that can be read; give --repo a project's folder "
+                             f"or git URL") from None
+    except (DvcException, GTOException) as error:
         which = f"version {spec.version}" if spec.version else f"stage {spec.stage}"
         raise ModelLoadError(f"{spec}: no {which} of {spec.name} in {repo} ({str(error).strip()}); `gto show "
                              f"{spec.name}` lists its versions and stages") from None
