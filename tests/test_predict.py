@@ -121,7 +121,7 @@ def test_tall_thin_digit_keeps_its_aspect_ratio():
 
 def test_small_digit_is_scaled_up():
     image = Image.new("L", (12, 12), 0)
-    ImageDraw.Draw(image).rectangle([3, 2, 7, 9], fill=255)  # 5 x 8 pixels
+    ImageDraw.Draw(image).line([(3, 2), (7, 2), (5, 9)], fill=255, width=1)  # a 7, 5 x 8 pixels
     assert bounding_box(to_mnist(image))[0] == 20
 
 
