@@ -161,11 +161,11 @@ class AuditResult:
 
 def audit(root: Path, rev: str, workdir: Path) -> AuditResult:
     """Clone ``root`` at ``rev`` into ``workdir``, run every stage there, and compare with its dvc.lock."""
-    commit = Revisions(root).resolve(rev)  # an unknown one refused before the clone
+    sha = Revisions(root).resolve(rev)  # an unknown one refused before the clone
     clone = workdir / "clone"
     _run(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(clone)], root, quiet=True)
     # The commit, not the name: a remote-tracking branch or an experiment of ``root`` is no branch of the clone.
-    _run(["git", "checkout", "--quiet", "--detach", commit], clone, quiet=True)
+    _run(["git", "checkout", "--quiet", "--detach", sha], clone, quiet=True)
     commit = _run(["git", "rev-parse", "--short", "HEAD"], clone, quiet=True).stdout.strip()
     recorded_lock = yaml.safe_load((clone / "dvc.lock").read_text())
     # No run-cache: every stage really runs, even where a shared cache knows the answer.
