@@ -114,6 +114,7 @@ def fetch_output(repo: str, sha: str, path: Path, target: Path, *, label: str, e
         RevisionError: the output unrecorded, in neither the cache nor the remote, or not the bytes recorded.
     """
     import dvc.api
+    from dvc.exceptions import PathMissingError
 
     expected = expected or output_md5(repo, sha, path, label=label)
     digest = hashlib.md5(usedforsecurity=False)
@@ -124,9 +125,12 @@ def fetch_output(repo: str, sha: str, path: Path, target: Path, *, label: str, e
                 out.write(chunk)
     except Exception as error:  # DVC raises many kinds for an object in neither the cache nor the remote
         target.unlink(missing_ok=True)
-        reason = str(error).strip() or type(error).__name__
+        # With no remote to ask, DVC says the path is no output at all ("does not exist in the target repository"),
+        # which the dvc.lock just read contradicts: the message below says it all. Another error (a remote that
+        # refused or could not be reached) is named, since it says what to mend.
+        reason = "" if isinstance(error, PathMissingError) else f" ({str(error).strip() or type(error).__name__})"
         raise RevisionError(f"{path} at {label} (md5 {expected}) is in neither this project's DVC cache nor its "
-                            f"remote ({reason}): fetch it with `dvc fetch --all-commits` (or `dvc pull` with "
+                            f"remote{reason}: fetch it with `dvc fetch --all-commits` (or `dvc pull` with "
                             f"{label} checked out), or `dvc push` it from the machine that trained it") from None
     if digest.hexdigest() != expected:
         target.unlink()

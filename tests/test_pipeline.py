@@ -87,7 +87,8 @@ def test_logreg_param_reruns_only_its_training_and_downstream(project, monkeypat
         predict.load_models("HEAD", names=["logreg"])
     cached.unlink()
     with pytest.raises(ModelLoadError, match=rf"models/logreg\.skops at HEAD \(md5 {md5}\) is in neither this "
-                                             r"project's DVC cache nor its remote .*`dvc fetch --all-commits`"):
+                                             r"project's DVC cache nor its remote: fetch it with `dvc fetch "
+                                             r"--all-commits`"):
         predict.load_models("HEAD", names=["logreg"])
     cached.write_bytes(original)
 
