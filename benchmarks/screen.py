@@ -56,21 +56,21 @@ def main() -> None:
     configure_tensorflow(params.threads, params.towers, params.compute)
     data = load_arrays(PROCESSED_DATA)
     label = ", ".join(args.overrides) or "the default recipe"
-    print(f"{label} ({params.arch}, {compute_precision(params.training.precision, params.compute)})")
-    print()
-    print("| seed | test accuracy | training s |")
-    print("|---|---|---|")
-    accuracies = []
-    for seed in args.seeds:
+    rows, accuracies = [], []
+    for seed in args.seeds:  # Keras prints each epoch's line meanwhile; the table comes whole at the end
         start = time.perf_counter()
         model = train_nn(data["x_train"], data["y_train"], data["x_val"], data["y_val"],
                          parse(TrainNnParams, {**section, "seed": seed}, "train_nn"))
         seconds = time.perf_counter() - start
         accuracy = float((predict_proba(model, data["x_test"]).argmax(1) == data["y_test"]).mean())
         accuracies.append(accuracy)
-        print(f"| {seed} | {accuracy:.2%} | {seconds:.1f} |", flush=True)
+        rows.append(f"| {seed} | {accuracy:.2%} | {seconds:.1f} |")
     spread = f" ± {statistics.stdev(accuracies):.2%}" if len(accuracies) > 1 else ""
-    print(f"| mean | {np.mean(accuracies):.2%}{spread} | |")
+    print()
+    print(f"{label} ({params.arch}, {compute_precision(params.training.precision, params.compute)})")
+    print()
+    print("\n".join(["| seed | test accuracy | training s |", "|---|---|---|", *rows,
+                     f"| mean | {np.mean(accuracies):.2%}{spread} | |"]))
 
 
 if __name__ == "__main__":
