@@ -17,12 +17,12 @@ import dataclasses
 import logging
 import time
 
+from benchmarks import cli
 from benchmarks.alternate import alternated_medians, cpu_line
-from mnist_pipeline.artifacts import load_arrays
 from mnist_pipeline.cpu import CPUINFO, cpuinfo_fields
 from mnist_pipeline.nn import TrainNnParams, batches, build_model, compute_precision, configure_tensorflow
 from mnist_pipeline.params import load_section
-from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
+from mnist_pipeline.paths import PARAMS
 from mnist_pipeline.tensorflow_env import import_keras
 
 
@@ -55,14 +55,15 @@ def epoch_timer(model, feed):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="epochs of each variant, alternated (default: 3)")
+    parser.add_argument("--rounds", type=cli.count, default=3,
+                        help="epochs of each variant, alternated (default: 3)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     keras = import_keras()
     params = load_section(PARAMS, "train_nn", TrainNnParams)
     configure_tensorflow(params.threads, params.towers, params.compute)
-    data = load_arrays(PROCESSED_DATA)
+    data = cli.processed_data()
     x, y, size = data["x_train"], data["y_train"], params.training.batch_size
     undistorted = dataclasses.replace(params.augment, shift=0.0, rotation=0.0, zoom=0.0)
     variants = {

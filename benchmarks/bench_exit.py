@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import cli
 from benchmarks.alternate import alternated_medians
 from benchmarks.bench_stages import BenchError, run_step
 from mnist_pipeline.artifacts import write_text
@@ -69,11 +70,10 @@ def format_table(header: str, medians: dict[str, tuple[float, float]], rounds: i
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="runs of each way of ending, taking turns (default 5)")
+    parser.add_argument("--rounds", type=cli.count, default=5,
+                        help="runs of each way of ending, taking turns (default 5)")
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"where to write the table (default: {OUTPUT})")
     args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
     medians = {}
     with tempfile.TemporaryDirectory(prefix="mnist-bench-exit-") as folder:
         note = Path(folder) / "noted"

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import cli
 from benchmarks.limits import (
     LIMITS_HEADER,
     MATMUL_SIZE,
@@ -52,13 +53,13 @@ from benchmarks.limits import (
     this_processor,
     training_flops,
 )
-from mnist_pipeline.artifacts import load_arrays, write_text
+from mnist_pipeline.artifacts import write_text
 from mnist_pipeline.digits import flatten
 from mnist_pipeline.logreg import TrainLogregParams, train_logreg
 from mnist_pipeline.model_io import predict_proba
 from mnist_pipeline.nn import TrainNnParams, compute_precision, configure_tensorflow, train_nn
 from mnist_pipeline.params import load_section
-from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
+from mnist_pipeline.paths import PARAMS
 from mnist_pipeline.tensorflow_env import import_keras, tensorflow_defaults
 
 keras = import_keras()
@@ -302,7 +303,7 @@ def main() -> None:
                         help="run only these pairs (repeatable); default: all")
     parser.add_argument("--compute", choices=["portable", "fast"], action="append",
                         help="train_nn's compute profiles to measure (repeatable); default: both")
-    parser.add_argument("--seeds", type=int, default=CNN_SEEDS, help=f"CNN seeds (default: {CNN_SEEDS})")
+    parser.add_argument("--seeds", type=cli.count, default=CNN_SEEDS, help=f"CNN seeds (default: {CNN_SEEDS})")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"where to write the table (default: {RESULTS})")
     args = parser.parse_args()
     only = args.only or ["logreg", "cnn", "mlp"]
@@ -317,7 +318,7 @@ def main() -> None:
 
     nn_params = load_section(PARAMS, "train_nn", TrainNnParams)
     configure_tensorflow(nn_params.threads, nn_params.towers, profiles[0])
-    data = load_arrays(PROCESSED_DATA)
+    data = cli.processed_data()
     processor = this_processor(bfloat16=profiles[0] == "fast")
     rows = ["| model | test accuracy | training s | time vs reference | s to 99.2% | s to 99.5% |",
             "|---|---|---|---|---|---|"]

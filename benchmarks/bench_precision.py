@@ -20,12 +20,12 @@ import time
 
 import numpy as np
 
+from benchmarks import cli
 from benchmarks.alternate import alternated_medians, cpu_line
-from mnist_pipeline.artifacts import load_arrays
 from mnist_pipeline.cpu import BFLOAT16_FLAGS, CPUINFO, cpu_flags, cpuinfo_fields
 from mnist_pipeline.nn import TrainNnParams, batches, build_model, compute_precision, configure_tensorflow
 from mnist_pipeline.params import load_section
-from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
+from mnist_pipeline.paths import PARAMS
 from mnist_pipeline.tensorflow_env import import_keras
 
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -56,15 +56,16 @@ def step_timer(params: TrainNnParams, precision: str, images: np.ndarray, labels
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=10, help="training steps a round (default: 10)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of each policy, alternated (default: 3)")
+    parser.add_argument("--steps", type=cli.count, default=10, help="training steps a round (default: 10)")
+    parser.add_argument("--rounds", type=cli.count, default=3,
+                        help="rounds of each policy, alternated (default: 3)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     # bfloat16 needs the fast profile: oneDNN's AVX2 kernels, the portable profile's, have none.
     params = dataclasses.replace(load_section(PARAMS, "train_nn", TrainNnParams), compute="fast")
     configure_tensorflow(params.threads, params.towers, params.compute)
-    data = load_arrays(PROCESSED_DATA)
+    data = cli.processed_data()
     timers = {precision: step_timer(params, precision, data["x_train"], data["y_train"], args.steps)
               for precision in PRECISIONS}
     steps = alternated_medians(timers, args.rounds)

@@ -27,6 +27,7 @@ import numpy as np
 import uvicorn
 from PIL import Image, ImageDraw
 
+from benchmarks import cli
 from mnist_pipeline import keras_io, model_io
 from mnist_pipeline.app import predict, serve
 from mnist_pipeline.app.imaging import read_number
@@ -107,7 +108,7 @@ def predicting_through_keras_predict() -> Iterator[None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=50, help="timed requests (and calls) per row")
+    parser.add_argument("--requests", type=cli.count, default=50, help="timed requests (and calls) per row")
     parser.add_argument("--models-dir", type=Path, help="the models' folder (default: the project's models/)")
     args = parser.parse_args()
     n = args.requests

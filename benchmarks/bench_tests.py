@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import pytest_timeline
+from benchmarks import cli, pytest_timeline
 from benchmarks.alternate import alternated_medians
 from benchmarks.bench_stages import BenchError, run_step
 from mnist_pipeline.artifacts import write_text
@@ -142,11 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", choices=sorted(TARGETS), default="test-fast")
     parser.add_argument("--base", default="main", help="the revision compared against (default: main)")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each revision (default: 3)")
+    parser.add_argument("--rounds", type=cli.count, default=3, help="runs of each revision (default: 3)")
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"where to write the table (default: {OUTPUT})")
     args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error(f"--rounds must be 1 or more, not {args.rounds}")
     venv_bin = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""), "DVC_NO_ANALYTICS": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as the Makefile: each run would compile every module again

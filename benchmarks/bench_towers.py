@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 
+from benchmarks import cli
 from benchmarks.alternate import alternated_medians, cpu_line
 from mnist_pipeline.cpu import CPUINFO, cpuinfo_fields
 from mnist_pipeline.tensorflow_env import ONEDNN_OPTS, tensorflow_defaults
@@ -49,17 +50,16 @@ def time_steps(network: str, towers: int, threads: int, steps: int, *, digest: b
     """Seconds a training step, in this process set up for ``towers`` and ``threads`` (0 and 0: left alone); with
     ``digest``, the SHA-256 of the weights after the warm-up and ``steps`` steps instead."""
     from benchmarks.bench_models import reference_cnn
-    from mnist_pipeline.artifacts import load_arrays
     from mnist_pipeline.nn import TrainNnParams, batches, build_model, configure_tensorflow
     from mnist_pipeline.params import load_section
-    from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
+    from mnist_pipeline.paths import PARAMS
     from mnist_pipeline.tensorflow_env import import_keras, import_tensorflow
 
     keras = import_keras()
     params = load_section(PARAMS, "train_nn", TrainNnParams)
     if towers:
         configure_tensorflow(threads, towers)
-    data = load_arrays(PROCESSED_DATA)
+    data = cli.processed_data()
     keras.utils.set_random_seed(params.seed)
     if network == "reference":
         model = reference_cnn()
@@ -119,8 +119,9 @@ def worker(steps: int, network: str, towers: int, threads: int, kernels: str, di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=40, help="training steps a round (default: 40)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of each variant, alternated (default: 3)")
+    parser.add_argument("--steps", type=cli.count, default=40, help="training steps a round (default: 40)")
+    parser.add_argument("--rounds", type=cli.count, default=3,
+                        help="rounds of each variant, alternated (default: 3)")
     parser.add_argument("--worker", nargs=3, metavar=("NETWORK", "TOWERS", "THREADS"), help=argparse.SUPPRESS)
     parser.add_argument("--digest", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -26,6 +26,8 @@ from scipy import ndimage
 from skimage.morphology import skeletonize
 from skimage.transform import resize
 
+from benchmarks import cli
+
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
@@ -462,8 +464,8 @@ def main() -> None:
     from mnist_pipeline.app import predict
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--per-condition", type=int, default=100)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+    parser.add_argument("--per-condition", type=cli.count, default=100)
+    parser.add_argument("--seeds", type=cli.seed, nargs="+", default=[0],
                         help="draw each condition's pictures with each of these seeds, pooled (default: 0)")
     parser.add_argument("--models-dir", type=Path, default=Path("models"))
     parser.add_argument("--mirror", type=Path, help="a folder with MNIST's four .gz files (default: the tests' cache)")

@@ -21,25 +21,31 @@ import time
 import numpy as np
 import yaml
 
-from mnist_pipeline.artifacts import load_arrays
+from benchmarks import cli
 from mnist_pipeline.model_io import predict_proba
 from mnist_pipeline.nn import TrainNnParams, compute_precision, configure_tensorflow, train_nn
-from mnist_pipeline.params import parse
-from mnist_pipeline.paths import PARAMS, PROCESSED_DATA
+from mnist_pipeline.params import ParamsError, parse
+from mnist_pipeline.paths import PARAMS
 
 
 def with_overrides(section: dict, overrides: list[str]) -> dict:
-    """``section`` with each ``key.sub=value`` of ``overrides`` set (the value parsed as YAML)."""
+    """``section`` with each ``key.sub=value`` of ``overrides`` set (the value parsed as YAML); an override that
+    is no ``key=value``, names no key of the section or holds no YAML value exits with a message naming it."""
     section = yaml.safe_load(yaml.safe_dump(section))  # a deep copy
     for override in overrides:
-        key, _, value = override.partition("=")
+        key, equals, value = override.partition("=")
+        if not equals:
+            raise SystemExit(f"--set {override}: give KEY=VALUE, such as cnn.epochs=10")
         *parents, leaf = key.split(".")
         node = section
         for parent in parents:
             node = node.get(parent) if isinstance(node, dict) else None
         if not isinstance(node, dict) or leaf not in node:
             raise SystemExit(f"--set {override}: train_nn has no key {key!r}")
-        node[leaf] = yaml.safe_load(value)
+        try:
+            node[leaf] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise SystemExit(f"--set {override}: the value is no YAML ({error.problem or error})") from None
     return section
 
 
@@ -47,14 +53,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of train_nn (repeatable), e.g. cnn.epochs=10")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
+    parser.add_argument("--seeds", type=cli.seed, nargs="+", default=[42, 43, 44])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     section = with_overrides(yaml.safe_load(PARAMS.read_text())["train_nn"], args.overrides)
-    params = parse(TrainNnParams, section, "train_nn")
+    try:
+        params = parse(TrainNnParams, section, "train_nn")
+    except ParamsError as error:  # a value of the right key, but one the stage would refuse
+        parser.error(f"--set: {error}")
     configure_tensorflow(params.threads, params.towers, params.compute)
-    data = load_arrays(PROCESSED_DATA)
+    data = cli.processed_data()
     label = ", ".join(args.overrides) or "the default recipe"
     rows, accuracies = [], []
     for seed in args.seeds:  # Keras prints each epoch's line meanwhile; the table comes whole at the end

@@ -117,7 +117,8 @@ def test_a_failing_run_is_an_error_quoting_its_output(tmp_path):
 def test_no_rounds_is_refused_before_anything_runs(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--rounds", "0"])
-    assert exit_.value.code == 2 and "--rounds must be 1 or more, not 0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --rounds: give a whole number of at least 1, not '0'" in err
 
 
 def test_a_revision_is_the_commit_this_checkout_names_and_an_unknown_one_is_an_error(tmp_path):

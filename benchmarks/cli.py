@@ -1,0 +1,52 @@
+"""What the benchmarks' command lines share: the values their options take, and the pipeline's data they train on.
+
+A count (rounds, steps, requests, seeds, pictures) is a whole number of at least 1, a seed one of at least 0; a bad
+value is refused as argparse refuses one (the usage, the option and what it takes; exit status 2) before anything is
+trained or timed. The benchmarks that train start from ``dvc repro preprocess``'s data, and say so where it is
+missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from mnist_pipeline.artifacts import load_arrays
+from mnist_pipeline.errors import ArtifactError
+from mnist_pipeline.paths import PROCESSED_DATA
+
+
+def count(text: str) -> int:
+    """``text`` as a count of at least 1 (rounds, steps, requests, seeds, pictures)."""
+    value = _whole(text)
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"give a whole number of at least 1, not {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    """``text`` as a random seed: a whole number of at least 0, as NumPy's and TensorFlow's generators take."""
+    value = _whole(text)
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number of at least 0, not {text!r}")
+    return value
+
+
+def _whole(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def processed_data() -> dict[str, np.ndarray]:
+    """The pipeline's split digits (``data/processed/mnist.npz``); exits with what to run where they are missing or
+    unreadable."""
+    try:
+        return load_arrays(PROCESSED_DATA)
+    except FileNotFoundError:
+        raise SystemExit(f"{PROCESSED_DATA} is missing: run `dvc repro preprocess` first (in the project's "
+                         f"folder)") from None
+    except ArtifactError as error:
+        raise SystemExit(str(error)) from None

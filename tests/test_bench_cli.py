@@ -1,0 +1,47 @@
+"""What the benchmarks' command lines share: counts and seeds checked as parsed, and the pipeline's data asked
+for by the command that makes it."""
+
+import argparse
+
+import numpy as np
+import pytest
+
+from benchmarks import cli
+from mnist_pipeline.artifacts import save_arrays
+from mnist_pipeline.paths import PROCESSED_DATA
+
+
+@pytest.mark.parametrize(("parse", "text", "value"), [(cli.count, "1", 1), (cli.count, "12", 12),
+                                                      (cli.seed, "0", 0), (cli.seed, "42", 42)])
+def test_counts_and_seeds_are_read_as_whole_numbers(parse, text, value):
+    assert parse(text) == value
+
+
+@pytest.mark.parametrize(("parse", "text", "message"), [
+    (cli.count, "0", "give a whole number of at least 1, not '0'"),
+    (cli.count, "-2", "at least 1, not '-2'"),
+    (cli.count, "2.5", "at least 1, not '2.5'"),
+    (cli.count, "three", "at least 1, not 'three'"),
+    (cli.seed, "-1", "a seed is a whole number of at least 0, not '-1'"),
+    (cli.seed, "x", "at least 0, not 'x'"),
+])
+def test_a_count_below_one_or_a_negative_seed_is_refused_as_argparse_refuses(parse, text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        parse(text)
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--n", type=parse)
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args(["--n", text])
+    assert exit_.value.code == 2
+
+
+def test_the_processed_data_is_read_or_asked_for_by_the_stage_that_makes_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match=r"^data/processed/mnist\.npz is missing: run `dvc repro preprocess` first"):
+        cli.processed_data()
+    PROCESSED_DATA.parent.mkdir(parents=True)
+    PROCESSED_DATA.write_bytes(b"not an npz")
+    with pytest.raises(SystemExit, match=r"is not a readable npz .*`dvc repro --force preprocess`"):
+        cli.processed_data()
+    save_arrays(PROCESSED_DATA, x_train=np.zeros((2, 28, 28), np.uint8))
+    assert cli.processed_data()["x_train"].shape == (2, 28, 28)
