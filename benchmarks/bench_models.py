@@ -341,9 +341,10 @@ def run_profile(profile: str, only: list[str], seeds: int) -> str:
         output = Path(folder) / "results.md"
         command = [sys.executable, "-m", "benchmarks.bench_models", "--compute", profile, "--seeds", str(seeds),
                    "--output", str(output), *(f"--only={name}" for name in only)]
-        subprocess.run(command, check=True)
+        if done := subprocess.run(command, check=False).returncode:
+            raise SystemExit(done)  # the profile's process has said why, on the same terminal
         return output.read_text()
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

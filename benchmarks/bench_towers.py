@@ -111,7 +111,9 @@ def worker(steps: int, network: str, towers: int, threads: int, kernels: str, di
         env[ONEDNN_OPTS] = "1" if kernels == "onednn" else "0"
 
     def run() -> float:
-        done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+        if done.returncode:  # its last line says why (TensorFlow's start-up notices come before it)
+            raise SystemExit(f"a timed process failed: {(done.stderr.strip().splitlines() or ['no message'])[-1]}")
         return json.loads(done.stdout.splitlines()[-1])
 
     return run
@@ -156,4 +158,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

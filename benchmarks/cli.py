@@ -3,17 +3,21 @@
 A count (rounds, steps, requests, seeds, pictures) is a whole number of at least 1, a seed one of at least 0; a bad
 value is refused as argparse refuses one (the usage, the option and what it takes; exit status 2) before anything is
 trained or timed. The benchmarks that train start from ``dvc repro preprocess``'s data, and say so where it is
-missing.
+missing; what the project's own code refuses (no project folder, a model not trained) is one line, not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 from mnist_pipeline.artifacts import load_arrays
-from mnist_pipeline.errors import ArtifactError
+from mnist_pipeline.errors import ArtifactError, PipelineError
 from mnist_pipeline.paths import PROCESSED_DATA
 
 
@@ -50,3 +54,15 @@ def processed_data() -> dict[str, np.ndarray]:
                          f"folder)") from None
     except ArtifactError as error:
         raise SystemExit(str(error)) from None
+
+
+def run(main: Callable[[], int | None]) -> NoReturn:
+    """Run a benchmark's ``main`` as its command: its return value is the exit status; an error the project's code
+    raises (:class:`~mnist_pipeline.errors.PipelineError`: no project folder, a model not trained) is one line
+    naming the benchmark, exit status 2."""
+    try:
+        status = main()
+    except PipelineError as error:
+        print(f"{Path(sys.argv[0]).stem}: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(status)

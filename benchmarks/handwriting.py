@@ -579,4 +579,4 @@ def scores(samples: list[Sample], models, read: list | None = None) -> dict[str,
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

@@ -2,12 +2,14 @@
 for by the command that makes it."""
 
 import argparse
+import sys
 
 import numpy as np
 import pytest
 
 from benchmarks import cli
 from mnist_pipeline.artifacts import save_arrays
+from mnist_pipeline.errors import ModelLoadError
 from mnist_pipeline.paths import PROCESSED_DATA
 
 
@@ -45,3 +47,18 @@ def test_the_processed_data_is_read_or_asked_for_by_the_stage_that_makes_it(tmp_
         cli.processed_data()
     save_arrays(PROCESSED_DATA, x_train=np.zeros((2, 28, 28), np.uint8))
     assert cli.processed_data()["x_train"].shape == (2, 28, 28)
+
+
+def test_a_benchmark_refused_by_the_projects_code_says_why_in_a_line(monkeypatch, capsys):
+    def refused():
+        raise ModelLoadError("models/logreg.skops not found: train it with `dvc repro`")
+
+    monkeypatch.setattr(sys, "argv", ["/somewhere/benchmarks/bench_serve.py"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.run(refused)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "bench_serve: error: models/logreg.skops not found: train it with `dvc repro`\n"
+    for status in (None, 0, 3):
+        with pytest.raises(SystemExit) as exit_:
+            cli.run(lambda status=status: status)
+        assert exit_.value.code == status  # the benchmark's own exit status
