@@ -25,6 +25,10 @@ from mnist_pipeline.tensorflow_env import (
 
 log = logging.getLogger(__name__)
 
+# The CNN's blocks at most: each block's 2x2 pooling halves the 28x28 image (28, 14, 7, 3, 1), and a fifth would
+# have nothing left to convolve.
+MAX_BLOCKS = 4
+
 
 @dataclasses.dataclass(frozen=True)
 class ArchTraining:
@@ -44,17 +48,23 @@ class ArchTraining:
 class CnnParams(ArchTraining):
     """The CNN's own knobs: ``train_nn.cnn``."""
 
-    filters: list[int]
+    # Each block's convolution filters: at most MAX_BLOCKS blocks.
+    filters: list[int] = bounded(1, 4096)
     batch_norm: bool
     dense_units: int = bounded(0, 4096)
     dropout: float = bounded(0, 0.95)
+
+    def __post_init__(self):
+        if len(self.filters) > MAX_BLOCKS:
+            raise ParamsError(f"train_nn.cnn.filters = {self.filters} makes {len(self.filters)} blocks; each halves "
+                              f"the 28x28 image, so at most {MAX_BLOCKS} fit")
 
 
 @dataclasses.dataclass(frozen=True)
 class MlpParams(ArchTraining):
     """The MLP's own knobs: ``train_nn.mlp``."""
 
-    hidden_units: list[int]
+    hidden_units: list[int] = bounded(1, 65_536)
     dropout: float = bounded(0, 0.95)
 
 

@@ -13,6 +13,7 @@ schema reruns only the stage that reads it; this module holds the checks alone.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -30,7 +31,8 @@ class ParamsError(PipelineError):
 
 
 def bounded(low: float | None = None, high: float | None = None, *, low_open: bool = False):
-    """A dataclass field for a number ``low <= x <= high`` (``low < x`` if ``low_open``), checked on load."""
+    """A dataclass field for a number ``low <= x <= high`` (``low < x`` if ``low_open``), or a list of such numbers,
+    checked on load."""
     return dataclasses.field(metadata={"low": low, "high": high, "low_open": low_open})
 
 
@@ -100,11 +102,18 @@ def _check_type(hint: Any, value: Any, key: str):
         value = float(value)
     if not isinstance(value, hint) or (hint in (int, float) and isinstance(value, bool)):
         raise ParamsError(f"{key} = {value!r} must be of type {hint.__name__}")
+    # YAML's .nan and .inf are floats, and every comparison with NaN is false: no range check would catch it.
+    if hint is float and not math.isfinite(value):
+        raise ParamsError(f"{key} = {value!r} must be a finite number")
     return value
 
 
 def _check_range(bounds: Any, value: Any, key: str) -> None:
     if not bounds:
+        return
+    if isinstance(value, list):  # the bounds of a list's field hold for each of its items
+        for i, item in enumerate(value):
+            _check_range(bounds, item, f"{key}[{i}]")
         return
     low, high = bounds["low"], bounds["high"]
     too_low = low is not None and (value <= low if bounds["low_open"] else value < low)

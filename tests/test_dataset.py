@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from mnist_pipeline.dataset import split_train_val
-from mnist_pipeline.digits import flatten
+from mnist_pipeline.digits import N_CLASSES, flatten
+from mnist_pipeline.params import ParamsError
 
 
 @pytest.fixture
@@ -69,10 +70,10 @@ def test_split_is_shuffled(digits):
 
 def test_train_limit_keeps_the_first_training_samples(digits):
     full = split_train_val(*digits, val_size=40, seed=5)
-    limited = split_train_val(*digits, val_size=40, seed=5, train_limit=25)
-    assert len(limited[0]) == len(limited[1]) == 25
-    np.testing.assert_array_equal(limited[0], full[0][:25])
-    np.testing.assert_array_equal(limited[1], full[1][:25])
+    limited = split_train_val(*digits, val_size=40, seed=5, train_limit=60)
+    assert len(limited[0]) == len(limited[1]) == 60
+    np.testing.assert_array_equal(limited[0], full[0][:60])
+    np.testing.assert_array_equal(limited[1], full[1][:60])
     # The validation set does not depend on the limit.
     np.testing.assert_array_equal(limited[2], full[2])
     np.testing.assert_array_equal(limited[3], full[3])
@@ -81,6 +82,16 @@ def test_train_limit_keeps_the_first_training_samples(digits):
 def test_train_limit_larger_than_the_training_set_keeps_everything(digits):
     x_train, _, _, _ = split_train_val(*digits, val_size=40, seed=5, train_limit=10_000)
     assert len(x_train) == len(digits[1]) - 40
+
+
+def test_a_train_limit_that_leaves_out_a_class_is_refused_naming_it(digits):
+    _, y_train, _, _ = split_train_val(*digits, val_size=40, seed=5)
+    short = next(n for n in range(1, len(y_train)) if len(np.unique(y_train[:n])) < N_CLASSES
+                 and len(np.unique(y_train[:n + 1])) == N_CLASSES)  # the last limit still missing a class
+    with pytest.raises(ParamsError, match=rf"^preprocess\.train_limit = {short} keeps training digits of 9 of the "
+                                          r"10 classes: .*raise it \(0 keeps all\)$"):
+        split_train_val(*digits, val_size=40, seed=5, train_limit=short)
+    assert len(split_train_val(*digits, val_size=40, seed=5, train_limit=short + 1)[1]) == short + 1
 
 
 @pytest.mark.parametrize("val_size", [0, -1, 190, 191])

@@ -130,6 +130,23 @@ def delete_key(section, *path):
                                                                             "'pixels'", "'rbf'"]),
     ("train_logreg", set_key("train_logreg", "pca", value=785), ["train_logreg.pca", "785", "<= 784"]),
     ("train_logreg", set_key("train_logreg", "gamma", value=0), ["train_logreg.gamma", "0", "out of range"]),
+    # not a number, or no finite one: YAML's .nan and .inf are floats that no comparison with a bound refuses
+    ("train_logreg", set_key("train_logreg", "C", value=float("nan")), ["train_logreg.C = nan", "finite number"]),
+    ("train_logreg", set_key("train_logreg", "gamma", value=float("inf")), ["train_logreg.gamma = inf", "finite"]),
+    ("evaluate", set_key("evaluate", "sure_probability", value=float("nan")),
+     ["evaluate.sure_probability = nan", "finite number"]),
+    ("train_nn", set_key("train_nn", "cnn", "learning_rate", value=float("-inf")),
+     ["train_nn.cnn.learning_rate = -inf", "finite number"]),
+    # each item of a list within its field's bounds, and no more blocks than the image has room for
+    ("train_nn", set_key("train_nn", "cnn", "filters", value=[16, -1]),
+     ["train_nn.cnn.filters[1] = -1", "1 <= train_nn.cnn.filters[1] <= 4096"]),
+    ("train_nn", set_key("train_nn", "mlp", "hidden_units", value=[0]), ["train_nn.mlp.hidden_units[0] = 0",
+                                                                        "out of range"]),
+    ("train_nn", set_key("train_nn", "cnn", "filters", value=[8] * 5),
+     ["train_nn.cnn.filters = [8, 8, 8, 8, 8] makes 5 blocks", "at most 4 fit"]),
+    ("fetch", set_key("fetch", "mirrors", value=["https://a/", "ossci-datasets.s3.amazonaws.com/mnist/"]),
+     ["fetch.mirrors[1] = 'ossci-datasets.s3.amazonaws.com/mnist/' is no URL",
+      "such as https://ossci-datasets.s3.amazonaws.com/mnist/"]),
 ])
 def test_bad_params_are_refused_naming_the_key_and_value(write_params, section, edit, expected):
     path = write_params(edit)
@@ -152,6 +169,15 @@ def test_range_bounds_are_inclusive_where_declared(write_params):
 
     params = load_section(write_params(edit), "preprocess", SECTIONS["preprocess"])
     assert (params.val_size, params.train_limit) == (10, 0)
+
+
+def test_the_bounds_of_a_list_and_its_length_are_inclusive(write_params):
+    def edit(doc):
+        doc["train_nn"]["cnn"]["filters"] = [1, 4096, 8, 8]  # four blocks: the image is 1x1 after the fourth
+        doc["train_nn"]["mlp"]["hidden_units"] = [1, 65_536]
+
+    params = load_section(write_params(edit), "train_nn", SECTIONS["train_nn"])
+    assert (params.cnn.filters, params.mlp.hidden_units) == ([1, 4096, 8, 8], [1, 65_536])
 
 
 def test_missing_file(tmp_path):
