@@ -42,11 +42,18 @@ class Revisions:
         """The commit ``rev`` names (an experiment's too)."""
         from dvc.scm import RevError, resolve_rev
 
+        what = "give a commit, branch, tag or experiment name (`git log`, `dvc exp list`)"
+        if not rev.strip():  # git reads an empty name as HEAD: say so rather than compare HEAD unasked
+            raise RevisionError(f"an empty revision: {what}")
         try:
-            return resolve_rev(self.scm, rev)
+            sha = resolve_rev(self.scm, rev)
         except RevError:
-            raise RevisionError(f"unknown revision {rev!r}: give a commit, branch, tag or experiment name "
-                                f"(`git log`, `dvc exp list`)") from None
+            raise RevisionError(f"unknown revision {rev!r}: {what}") from None
+        try:
+            self.scm.resolve_commit(sha)
+        except Exception:  # a tree or a file's blob (`HEAD^{tree}`, `main:params.yaml`): no commit to read
+            raise RevisionError(f"{rev!r} names no commit: {what}") from None
+        return sha
 
     def read_text(self, rev: str | None, path: Path, *, missing: str = "") -> str:
         """The git-tracked ``path`` (relative to the project root) in the workspace (``rev`` None) or at ``rev``;

@@ -1,7 +1,10 @@
 """The reproduction audit's comparison of lock files and metrics (the full rerun is in test_reproducibility.py)."""
 
 import copy
+import os
 import re
+import shutil
+import signal
 import subprocess
 
 import numpy as np
@@ -13,6 +16,7 @@ from mnist_pipeline.tools.audit import (
     DIFFERENT,
     EQUIVALENT,
     FAILED,
+    INTERRUPTED,
     SAME,
     audit,
     compare_locks,
@@ -116,7 +120,7 @@ def test_different_bytes_without_recorded_predictions_cannot_be_called_equivalen
 
 
 def test_the_exit_statuses_are_distinct():
-    assert len({SAME, EQUIVALENT, FAILED, DIFFERENT}) == 4 and SAME == 0
+    assert len({SAME, EQUIVALENT, FAILED, DIFFERENT, INTERRUPTED}) == 5 and SAME == 0
 
 
 def test_an_unknown_revision_is_refused_before_any_clone(tmp_path):
@@ -127,4 +131,35 @@ def test_an_unknown_revision_is_refused_before_any_clone(tmp_path):
     for rev in ("nosuch", "--help"):  # the second would be an option to git, were it passed on as a name
         with pytest.raises(RevisionError, match=f"unknown revision '{re.escape(rev)}': give a commit, branch, tag"):
             audit(repo, rev, workdir)
+    for rev, message in (("", "an empty revision: give a commit"), (" ", "an empty revision"),
+                         ("HEAD^{tree}", r"'HEAD\^\{tree\}' names no commit: give a commit"),
+                         ("HEAD", r"HEAD has no dvc\.lock: its pipeline had not run \(`dvc repro`\)")):
+        with pytest.raises(RevisionError, match=message):
+            audit(repo, rev, workdir)
     assert not any(workdir.iterdir())
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_sigterm_ends_the_audit_as_ctrl_c_does_and_removes_its_clone(tmp_path, monkeypatch, capsys, keep):
+    from mnist_pipeline.tools import audit as audit_tool
+
+    folders = []
+
+    def terminated(root, rev, workdir):  # a `timeout` or a cancelled CI job, while the stages run
+        folders.append(workdir)
+        (workdir / "clone").mkdir()
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not interrupt")
+
+    monkeypatch.setattr(audit_tool, "find_project_root", lambda: tmp_path)
+    monkeypatch.setattr(audit_tool, "audit", terminated)
+    handler = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit_:
+        audit_tool.main(["--keep"] if keep else [])
+    assert exit_.value.code == INTERRUPTED == 130
+    err = capsys.readouterr().err
+    assert err.endswith(f"mnist-audit: interrupted; {'the clone is kept' if keep else 'nothing kept'}\n")
+    assert "Traceback" not in err
+    assert folders[0].exists() == keep
+    shutil.rmtree(folders[0], ignore_errors=True)
+    assert signal.getsignal(signal.SIGTERM) is handler  # the caller's handler back

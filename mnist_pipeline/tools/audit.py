@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,7 @@ import yaml
 
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import find_project_root
-from mnist_pipeline.revisions import Revisions
+from mnist_pipeline.revisions import LOCK_FILE, Revisions
 from mnist_pipeline.significance import ALPHA
 from mnist_pipeline.tables import format_table
 from mnist_pipeline.tools.compare import ModelComparison, compare_revisions, format_comparison
@@ -45,6 +46,7 @@ PROG = "mnist-audit"
 # Stages whose outputs are integers copied or reordered, never float arithmetic: the same on every machine.
 PLATFORM_INDEPENDENT_STAGES = ("fetch", "preprocess")
 SAME, EQUIVALENT, FAILED, DIFFERENT = 0, 1, 2, 3
+INTERRUPTED = 130  # as a shell reports a command that Ctrl-C stopped
 
 
 class AuditError(PipelineError):
@@ -159,9 +161,16 @@ class AuditResult:
     comparisons: list[ModelComparison] | None  # recorded against reproduced predictions; None: none recorded
 
 
+def _interrupted(signum: int, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def audit(root: Path, rev: str, workdir: Path) -> AuditResult:
     """Clone ``root`` at ``rev`` into ``workdir``, run every stage there, and compare with its dvc.lock."""
-    sha = Revisions(root).resolve(rev)  # an unknown one refused before the clone
+    revisions = Revisions(root)
+    sha = revisions.resolve(rev)  # an unknown one, or one with no run recorded, refused before the clone
+    revisions.read_text(rev, LOCK_FILE, missing="its pipeline had not run (`dvc repro`), so there is nothing to "
+                                                "compare with; give a revision whose run was committed")
     clone = workdir / "clone"
     _run(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(clone)], root, quiet=True)
     # The commit, not the name: a remote-tracking branch or an experiment of ``root`` is no branch of the clone.
@@ -188,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
                                                       "changes are not part of it)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary clone and say where it is")
     args = parser.parse_args(argv)
+    # A `timeout`, a cancelled CI job or `kill` ends the audit as Ctrl-C does: the stage it runs stopped, the clone
+    # removed.
+    previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
         root = find_project_root()
         workdir = Path(tempfile.mkdtemp(prefix="mnist-audit-"))
@@ -200,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(workdir, ignore_errors=True)
     except PipelineError as error:
         parser.exit(FAILED, f"{PROG}: error: {error}\n")
+    except KeyboardInterrupt:
+        parser.exit(INTERRUPTED, f"{PROG}: interrupted; {'the clone is kept' if args.keep else 'nothing kept'}\n")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     # A name that stays true (a tag, a branch at the time) beside the commit; not HEAD, which moves on.
     named = f" ({args.rev})" if args.rev != "HEAD" and not result.commit.startswith(args.rev) else ""
     header = (f"Reproduction audit of {result.commit}{named}, every stage rerun in a fresh clone on "
