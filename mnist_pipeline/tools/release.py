@@ -36,6 +36,9 @@ def check_releasable(root: Path, model: str) -> None:
         raise ReleaseError(f"uncommitted changes ({', '.join(changed)}): a version is a commit; commit first")
     stale = json.loads(output_of(["dvc", "status", "--json"], root) or "{}")
     if stale:
+        if deleted := only_deleted_outputs(stale):
+            raise ReleaseError(f"outputs missing from the workspace ({', '.join(deleted)}): bring them back with "
+                               f"`dvc checkout`")
         raise ReleaseError(f"dvc.lock is not up to date ({', '.join(sorted(stale))} would rerun): run `make repro` "
                            f"and commit dvc.lock with the outputs")
     if not output_of(["dvc", "remote", "default"], root).strip():
@@ -44,7 +47,34 @@ def check_releasable(root: Path, model: str) -> None:
     path = paths.model_file(model).as_posix()
     missing = json.loads(output_of(["dvc", "status", "--cloud", "--json", path], root) or "{}")
     if missing:
-        raise ReleaseError(f"{path} is not on the DVC remote ({missing}): run `dvc push` first")
+        raise ReleaseError(f"{path} is not on the DVC remote: run `dvc push` first")
+
+
+def only_deleted_outputs(status: dict) -> list[str]:
+    """The outputs ``dvc status --json`` finds deleted, where that is all it finds (else []): files to check out
+    again, not stages to rerun."""
+    changes = [change for stage in status.values() for change in stage]
+    if not changes or any(set(change) != {"changed outs"} for change in changes):
+        return []
+    outs = {path: state for change in changes for path, state in change["changed outs"].items()}
+    return sorted(outs) if set(outs.values()) == {"deleted"} else []
+
+
+def _version(text: str) -> str:
+    from gto.versions import SemVer
+
+    if not SemVer.is_valid(text):
+        raise argparse.ArgumentTypeError(f"a version is semantic, with a leading v (v1.0.0, v1.1.0-rc.1), not {text!r}")
+    return text
+
+
+def _stage(text: str) -> str:
+    from gto.constants import check_string_is_valid
+
+    if not check_string_is_valid(text):
+        raise argparse.ArgumentTypeError(f"a stage is letters, digits, '_', '-' and '/', starting and ending with a "
+                                         f"letter or digit (dev, prod), not {text!r}")
+    return text
 
 
 def release(root: Path, model: str, version: str, stage: str | None = None) -> list[str]:
@@ -65,8 +95,10 @@ def release(root: Path, model: str, version: str, stage: str | None = None) -> l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("model", choices=paths.MODEL_NAMES, help="the model to release (dvc.yaml's artifacts)")
-    parser.add_argument("version", help="its version, semantic: v1.1.0")
-    parser.add_argument("--stage", help="also assign this stage to the version (dev, prod, ...)")
+    # Both checked as parsed, as GTO checks them: a stage GTO refused after the version's tag was made would leave a
+    # half-done release whose retry the tag then blocks.
+    parser.add_argument("version", type=_version, help="its version, semantic: v1.1.0")
+    parser.add_argument("--stage", type=_stage, help="also assign this stage to the version (dev, prod, ...)")
     args = parser.parse_args(argv)
     try:
         tags = release(paths.find_project_root(), args.model, args.version, args.stage)
