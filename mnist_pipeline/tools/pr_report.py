@@ -76,15 +76,38 @@ def render_report(root: Path, base: str, out: Path) -> str:
     return "\n".join(sections)
 
 
+def prepare_folder(out: Path) -> None:
+    """Make ``out`` ready for a report: created if new; an earlier report (``report.md`` and PNG files, nothing
+    else) removed, so that none of its images is left beside the new ones; refused if it holds anything else or
+    cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        present = list(out.iterdir())
+        report = [path for path in present if path.is_file() and (path.name == "report.md" or path.suffix == ".png")]
+        if present and (len(report) < len(present) or not (out / "report.md").is_file()):
+            raise PipelineError(f"--out {out} holds more than an earlier report: give a new or empty folder")
+        for path in report:
+            path.unlink()
+    except OSError as error:
+        raise PipelineError(f"--out {out}: {error.strerror or error}; give a folder that can be written") from None
+
+
+def _folder(text: str) -> Path:
+    if not text.strip():  # Path("") is the current folder: the project's own root
+        raise argparse.ArgumentTypeError("empty: give the folder for the report (default: pr-report)")
+    return Path(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("base", help="the revision to compare the workspace with (commit, branch, tag, experiment)")
-    parser.add_argument("--out", type=Path, default=Path("pr-report"),
+    parser.add_argument("--out", type=_folder, default=Path("pr-report"),
                         help="the folder for report.md and its images (default: pr-report)")
     args = parser.parse_args(argv)
     try:
         root = find_project_root()
-        args.out.mkdir(parents=True, exist_ok=True)
+        Revisions(root).resolve(args.base)  # an unknown base refused before anything is written
+        prepare_folder(args.out)
         report = render_report(root, args.base, args.out)
         write_text(args.out / "report.md", report)
     except PipelineError as error:

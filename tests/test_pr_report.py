@@ -1,0 +1,39 @@
+"""The pull-request report's folder: made for it, an earlier report replaced whole, anything else left alone.
+(The report itself, rendered from a real pipeline's two commits: tests/test_release.py.)"""
+
+import pytest
+
+from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.tools.pr_report import main, prepare_folder
+
+
+def test_a_new_folder_is_made_and_an_earlier_reports_files_are_removed(tmp_path):
+    out = tmp_path / "a" / "review"
+    prepare_folder(out)
+    assert out.is_dir() and not any(out.iterdir())
+    for name in ("report.md", "training_loss.png", "reports_figures_confusion_nn_png_main.png"):
+        (out / name).write_text("earlier")
+    prepare_folder(out)
+    assert not any(out.iterdir())  # no image of the earlier base left beside the new report's
+
+
+@pytest.mark.parametrize("files", [["notes.txt"], ["photo.png"], ["report.md", "notes.txt"]])
+def test_a_folder_holding_more_than_an_earlier_report_is_refused_and_left_as_it_was(tmp_path, files):
+    for name in files:
+        (tmp_path / name).write_text("mine")
+    with pytest.raises(PipelineError, match=r"holds more than an earlier report: give a new or empty folder"):
+        prepare_folder(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(files)
+
+
+def test_a_folder_that_cannot_be_made_is_refused_in_a_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    for out in (tmp_path / "file", tmp_path / "file" / "below"):
+        with pytest.raises(PipelineError, match=rf"^--out {out}: .*; give a folder that can be written$"):
+            prepare_folder(out)
+
+
+def test_an_empty_out_is_refused_before_anything_runs(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["main", "--out", ""])
+    assert exit_.value.code == 2 and "argument --out: empty: give the folder" in capsys.readouterr().err
