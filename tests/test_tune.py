@@ -41,6 +41,7 @@ from mnist_pipeline.tools.tune import (
     trial_seed,
 )
 from mnist_pipeline.tools.tune import runner as tune_runner
+from mnist_pipeline.tools.tune.config import check_objective_is_measured
 
 PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 LOGREG = {"objective": "logreg.val_accuracy", "trials": 3, "seed": 0,
@@ -98,6 +99,15 @@ def test_types_and_defaults_come_from_params_yaml():
 ])
 def test_an_objective_must_be_a_validation_metric_of_a_model(objective, message):
     assert message in config_error({**LOGREG, "objective": objective})
+
+
+def test_an_objective_the_pipeline_does_not_measure_is_refused_before_any_trial_runs():
+    committed = json.loads((REPO_ROOT / "reports" / "metrics.json").read_text())
+    check_objective_is_measured(study(), committed)  # what the committed studies choose by
+    with pytest.raises(TuneConfigError, match=r"^logreg\.objective = 'logreg\.val_bogus': the pipeline measures no "
+                                              r"val_bogus of logreg \(its reports/metrics\.json has "
+                                              r"logreg\.val_accuracy\)$"):
+        check_objective_is_measured(study(objective="logreg.val_bogus"), committed)
 
 
 @pytest.mark.parametrize(("settings", "message"), [

@@ -85,6 +85,16 @@ def parse_study(name: Any, settings: Any, params: dict) -> Study:
                  space={key: parse_range(f"{name}.space.{key}", key, spec, params) for key, spec in space.items()})
 
 
+def check_objective_is_measured(study: Study, metrics: Any) -> None:
+    """Refuse an objective that the pipeline's ``metrics`` (the parsed :data:`METRICS` of a run: its keys are what
+    every trial's run writes) do not hold, before a trial spends minutes running to find it missing."""
+    model, metric = study.objective.split(".")
+    measured = sorted(key for key in (metrics or {}).get(model, {}) if key.startswith("val_"))
+    if metric not in measured:
+        raise TuneConfigError(f"{study.name}.objective = {study.objective!r}: the pipeline measures no {metric} of "
+                              f"{model} (its {METRICS} has {', '.join(f'{model}.{key}' for key in measured)})")
+
+
 def check_objective(study: str, objective: Any) -> str:
     """``<model>.<metric>`` where the metric is measured on the validation digits; test metrics are refused."""
     where = f"{study}.objective"

@@ -15,12 +15,14 @@ from typing import Protocol
 
 import pandas as pd
 
+from mnist_pipeline.artifacts import load_json
 from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.paths import PARAMS, find_project_root
+from mnist_pipeline.paths import METRICS, PARAMS, find_project_root
 from mnist_pipeline.tools.tune.config import (
     CONFIG,
     Study,
     TuneConfigError,
+    check_objective_is_measured,
     load_studies,
     read_params,
 )
@@ -173,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.study not in studies:
             raise TuneConfigError(f"no study {args.study!r} in {CONFIG}; its studies are {', '.join(studies)}")
         study = studies[args.study]
+        if (root / METRICS).is_file():  # a run's metrics, committed: what each trial's run will write
+            check_objective_is_measured(study, load_json(root / METRICS))
         trials = search(study, args.trials or study.trials, DvcExperiments(root))
     except SearchInterruptedError as stop:
         print(f"{PROG}: interrupted: {stop.done} of {stop.budget} trials of study {args.study} are done and kept "  # noqa: T201
