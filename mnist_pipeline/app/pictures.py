@@ -39,8 +39,8 @@ def open_picture(source: str | Path | bytes, *, max_pixels: int | None = None) -
         raise ImageError("is a folder, not an image file") from None
     except UnidentifiedImageError:
         raise ImageError(f"not an image file ({FORMATS})") from None
-    except Image.DecompressionBombError as error:
-        raise PictureTooLargeError(f"the image is too large: {error}") from None
+    except Image.DecompressionBombError:  # over twice Pillow's limit: refused as the header is read
+        raise _too_large(max_pixels) from None
     except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError... for a damaged header
         raise _unreadable(error) from None
     with image:
@@ -49,12 +49,18 @@ def open_picture(source: str | Path | bytes, *, max_pixels: int | None = None) -
                                        f"{max_pixels // 10**6} megapixels: send a smaller one")
         try:
             image.load()
-        except Image.DecompressionBombError as error:
-            raise PictureTooLargeError(f"the image is too large: {error}") from None
+        except Image.DecompressionBombError:
+            raise _too_large(max_pixels) from None
         except Exception as error:  # truncated or corrupt data: OSError, SyntaxError, ValueError, EOFError...
             raise _unreadable(error) from None
         # A phone stores its photo sideways with an EXIF note to turn it; the digit must be upright.
         return ImageOps.exif_transpose(image)
+
+
+def _too_large(max_pixels: int | None) -> PictureTooLargeError:
+    limit = min(max_pixels or 2 * Image.MAX_IMAGE_PIXELS, 2 * Image.MAX_IMAGE_PIXELS)
+    return PictureTooLargeError(f"the image has more than {limit // 10**6} megapixels, the most that is read: send a "
+                                f"smaller one")
 
 
 def _unreadable(error: Exception) -> ImageError:

@@ -19,12 +19,14 @@ import json
 import logging
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from mnist_pipeline import paths, tables
 from mnist_pipeline.app import segmentation
@@ -227,8 +229,6 @@ def _digit_detail(digit: dict) -> str:
 def seen_by_the_models(image, digits: np.ndarray, height: int = 112):
     """``image`` next to the 28x28 digits the models received (each scaled up to ``height`` pixels, pixels kept
     square), on a grey strip: what to look at when a guess is wrong."""
-    from PIL import Image
-
     shown = image.convert("RGBA")
     shown = shown.resize((max(1, round(shown.width * height / shown.height)), height), Image.Resampling.LANCZOS)
     strip = Image.new("RGB", (shown.width + len(digits) * (height + 8), height), (128, 128, 128))
@@ -319,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give image files, or --serve for the drawing page")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format=f"{PROG}: %(levelname)s: %(message)s")
+    # Pillow warns of a picture over 89 megapixels as a possible decompression bomb; the limits that hold are
+    # open_picture's (the page's 50 megapixels, and Pillow's own error at twice its warning), so a large photo read
+    # on purpose prints its answer, not the warning.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     released = args.model is not None and args.model.released
     if released and (args.rev or args.models_dir):
         parser.error(f"--model {args.model} names its own revision: leave out --rev and --models-dir")

@@ -2,7 +2,7 @@
 
 One self-contained page at ``/`` (inline CSS and JavaScript; it fetches nothing from the network) and one
 endpoint, ``POST /predict``, whose body is an image file's raw bytes (PNG, JPEG or any format Pillow reads;
-the bytes decide, not the Content-Type)::
+the bytes decide, not the Content-Type; a multipart form is refused, saying so)::
 
     $ curl --data-binary @seven.png http://127.0.0.1:8000/predict
     200 {"images": ["data:image/png;base64,...", ...],
@@ -39,6 +39,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from mnist_pipeline.app.imaging import ImageError, read_number
 from mnist_pipeline.app.pictures import FORMATS, PictureTooLargeError, open_picture
@@ -149,11 +150,17 @@ async def read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise too_large
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HTTPException(400, "a form upload: send the image file's own bytes as the request's body, as the page "
+                                 "does (curl --data-binary @photo.jpg, not -F file=@photo.jpg)")
     body = bytearray()
-    async for chunk in request.stream():  # counted as it comes: a chunked upload declares no length
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large
+    try:
+        async for chunk in request.stream():  # counted as it comes: a chunked upload declares no length
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise too_large
+    except ClientDisconnect:  # the client went away mid-upload: nobody to answer, nothing the server did wrong
+        raise HTTPException(400, "the upload was cut off before its end") from None
     if not body:
         raise HTTPException(400, f"the request body is empty: send the bytes of an image file ({FORMATS})")
     return bytes(body)
