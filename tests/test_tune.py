@@ -412,6 +412,45 @@ def test_the_command_says_one_line_on_ctrl_c(command_line, capsys):
         "command again to resume.\n")
 
 
+def test_a_sigterm_stops_the_search_as_ctrl_c_does(command_line, capsys):
+    class TerminatedDvc(FakeDvc):  # `timeout` or a cancelled job ends the search during its second trial
+        def run(self, name, overrides):
+            if len(self.runs) == 1:
+                self.runs.append((name, overrides))
+                os.kill(os.getpid(), signal.SIGTERM)
+            return super().run(name, overrides)
+
+    command_line[0] = TerminatedDvc()
+    handler = signal.getsignal(signal.SIGTERM)
+    assert tune.main(["logreg", "--trials", "3"]) == 130
+    assert capsys.readouterr().err.startswith("mnist-tune: interrupted: 1 of 3 trials of study logreg are done")
+    assert signal.getsignal(signal.SIGTERM) is handler
+
+
+@pytest.mark.parametrize(("interrupt", "signals"), [(KeyboardInterrupt(tune_runner.TERMINATED), [signal.SIGINT]),
+                                                    (KeyboardInterrupt(), [])])
+def test_dvc_is_asked_to_stop_at_once_on_a_sigterm_and_let_be_on_ctrl_c(tmp_path, monkeypatch, interrupt, signals):
+    class Process:  # `dvc exp run`: a terminal's Ctrl-C reaches it too; a SIGTERM to the search does not
+        def __init__(self, command, cwd):
+            self.waits, self.sent = 0, []
+
+        def wait(self, timeout=None):
+            self.waits += 1
+            if self.waits == 1:
+                raise interrupt
+            return 130
+
+        def send_signal(self, signum):
+            self.sent.append(signum)
+
+    started = []
+    monkeypatch.setattr(tune_runner.subprocess, "Popen", lambda *a, **k: started.append(Process(*a, **k)) or
+                        started[-1])
+    with pytest.raises(KeyboardInterrupt):
+        tune_runner.DvcExperiments(tmp_path).run("tune-logreg-01", ["train_logreg.C=1.0"])
+    assert started[0].sent == signals and started[0].waits == 2
+
+
 def test_the_command_reports_a_failed_trial(command_line, capsys):
     command_line[0] = FakeDvc(fail_at=1)
     assert tune.main(["logreg"]) == 1

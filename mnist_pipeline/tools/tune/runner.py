@@ -82,15 +82,26 @@ class DvcExperiments:
         process = subprocess.Popen(command, cwd=self.root)
         try:
             return process.wait()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             # Ctrl-C at a terminal reaches DVC and its stage too: let DVC stop and remove its temporary copy.
-            # Interrupted any other way, pass the interrupt on.
+            # A SIGTERM (`timeout`, a cancelled job) reached this process alone: DVC is asked to stop as Ctrl-C
+            # would ask it, at once. Interrupted any other way, pass the interrupt on.
+            if interrupt.args == (TERMINATED,):
+                process.send_signal(signal.SIGINT)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.send_signal(signal.SIGINT)
                 process.wait()
             raise
+
+
+# What a SIGTERM raises in the search (:func:`main`): KeyboardInterrupt, so that it stops as Ctrl-C stops it.
+TERMINATED = "SIGTERM"
+
+
+def _terminated(signum: int, frame) -> None:
+    raise KeyboardInterrupt(TERMINATED)
 
 
 def say(text: str = "") -> None:
@@ -169,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.trials is not None and args.trials < 1:
         parser.error("--trials must be at least 1")
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         root = find_project_root()
         studies = load_studies(root / CONFIG, read_params(root / PARAMS))
@@ -190,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted before any trial ran", file=sys.stderr)  # noqa: T201
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     say()
     say(format_summary(study, trials))
     return 0
