@@ -427,28 +427,28 @@ def test_a_sigterm_stops_the_search_as_ctrl_c_does(command_line, capsys):
     assert signal.getsignal(signal.SIGTERM) is handler
 
 
-@pytest.mark.parametrize(("interrupt", "signals"), [(KeyboardInterrupt(tune_runner.TERMINATED), [signal.SIGINT]),
-                                                    (KeyboardInterrupt(), [])])
-def test_dvc_is_asked_to_stop_at_once_on_a_sigterm_and_let_be_on_ctrl_c(tmp_path, monkeypatch, interrupt, signals):
-    class Process:  # `dvc exp run`: a terminal's Ctrl-C reaches it too; a SIGTERM to the search does not
-        def __init__(self, command, cwd):
-            self.waits, self.sent = 0, []
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), KeyboardInterrupt("signal 15")])
+def test_dvc_and_its_stage_are_sent_ctrl_c_whatever_stopped_the_search(tmp_path, monkeypatch, interrupt):
+    class Process:  # `dvc exp run`, in a process group of its own
+        pid = 4321
 
-        def wait(self, timeout=None):
+        def __init__(self, command, cwd, start_new_session):
+            assert start_new_session  # a terminal's Ctrl-C reaches the search alone, which passes it on
+            self.waits = 0
+
+        def wait(self):
             self.waits += 1
             if self.waits == 1:
                 raise interrupt
             return 130
 
-        def send_signal(self, signum):
-            self.sent.append(signum)
-
-    started = []
+    started, sent = [], []
     monkeypatch.setattr(tune_runner.subprocess, "Popen", lambda *a, **k: started.append(Process(*a, **k)) or
                         started[-1])
+    monkeypatch.setattr(tune_runner.os, "killpg", lambda group, signum: sent.append((group, signum)))
     with pytest.raises(KeyboardInterrupt):
         tune_runner.DvcExperiments(tmp_path).run("tune-logreg-01", ["train_logreg.C=1.0"])
-    assert started[0].sent == signals and started[0].waits == 2
+    assert sent == [(4321, signal.SIGINT)] and started[0].waits == 2  # DVC stopped, then waited for
 
 
 def test_the_command_reports_a_failed_trial(command_line, capsys):

@@ -7,6 +7,7 @@ The loop: read the record (:mod:`.record`), ask Optuna for the next trial (:mod:
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -79,29 +80,22 @@ class DvcExperiments:
         command = [sys.executable, "-m", "dvc", "exp", "run", "--temp", "-n", name]
         for item in overrides:
             command += ["-S", item]
-        process = subprocess.Popen(command, cwd=self.root)
+        # DVC and its stage run in a process group of their own, and whatever stops the search (Ctrl-C, which
+        # reaches only this process then, or a SIGTERM from `timeout` or a cancelled job) sends them the SIGINT
+        # that Ctrl-C at a terminal sends: DVC stops its stage and removes its temporary copy. Sent to DVC alone, a
+        # SIGINT left the copy behind, with the trial "Running" in `dvc exp show`.
+        process = subprocess.Popen(command, cwd=self.root, start_new_session=True)
         try:
             return process.wait()
-        except KeyboardInterrupt as interrupt:
-            # Ctrl-C at a terminal reaches DVC and its stage too: let DVC stop and remove its temporary copy.
-            # A SIGTERM (`timeout`, a cancelled job) reached this process alone: DVC is asked to stop as Ctrl-C
-            # would ask it, at once. Interrupted any other way, pass the interrupt on.
-            if interrupt.args == (TERMINATED,):
-                process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGINT)
-                process.wait()
+        except KeyboardInterrupt:
+            os.killpg(process.pid, signal.SIGINT)
+            process.wait()
             raise
 
 
-# What a SIGTERM raises in the search (:func:`main`): KeyboardInterrupt, so that it stops as Ctrl-C stops it.
-TERMINATED = "SIGTERM"
-
-
 def _terminated(signum: int, frame) -> None:
-    raise KeyboardInterrupt(TERMINATED)
+    """A SIGTERM to the search (:func:`main`) stops it as Ctrl-C does."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def say(text: str = "") -> None:
