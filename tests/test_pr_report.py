@@ -4,7 +4,7 @@
 import pytest
 
 from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.tools.pr_report import main, prepare_folder
+from mnist_pipeline.tools.pr_report import main, prepare_folder, sides_missing
 
 
 def test_a_new_folder_is_made_and_an_earlier_reports_files_are_removed(tmp_path):
@@ -37,3 +37,18 @@ def test_an_empty_out_is_refused_before_anything_runs(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["main", "--out", ""])
     assert exit_.value.code == 2 and "argument --out: empty: give the folder" in capsys.readouterr().err
+
+
+def test_plots_that_show_one_side_only_are_named_in_a_note():
+    both = [{"type": "vega", "revisions": ["main", "workspace"]}]
+    images = [{"type": "image", "revisions": ["main"]}, {"type": "image", "revisions": ["workspace"]}]
+    assert sides_missing({"training_loss": both, "reports/figures/reliability.png": images}, "main") == ""
+    plots = {"training_loss": [{"type": "vega", "revisions": ["workspace"]}],
+             "reports/figures/reliability.png": [{"type": "image", "revisions": ["workspace"]}],
+             "confusion_nn": [{"type": "vega", "revisions": ["825a335"]}]}
+    note = sides_missing(plots, "825a335")
+    assert note.splitlines()[0] == (
+        "> 2 of 3 plots have no 825a335 side (training_loss, reports/figures/reliability.png): new on the other "
+        "side, or files in neither this project's DVC cache nor its remote (`dvc fetch --all-commits`, then run "
+        "again)")
+    assert note.splitlines()[2].startswith("> 1 of 3 plots have no workspace side (confusion_nn)")

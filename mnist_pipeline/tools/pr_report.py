@@ -58,6 +58,18 @@ def plot_images(plots: dict, out: Path) -> list[tuple[str, list[str]]]:
     return shown
 
 
+def sides_missing(plots: dict, base: str) -> str:
+    """A note naming the plots of ``dvc plots diff --json`` (its ``data``) that show one side only, or "" where each
+    shows both: DVC leaves out, with no more than a warning, a side whose files it cannot load."""
+    lacking = {side: [plot_id for plot_id, items in plots.items()
+                      if not any(side in item.get("revisions", []) for item in items)]
+               for side in (base, WORKSPACE)}
+    notes = [f"{len(ids)} of {len(plots)} plots have no {side} side ({', '.join(ids)}): new on the other side, or "
+             f"files in neither this project's DVC cache nor its remote (`dvc fetch --all-commits`, then run again)"
+             for side, ids in lacking.items() if ids]
+    return "\n\n".join(f"> {note}" for note in notes)
+
+
 def render_report(root: Path, base: str, out: Path) -> str:
     """The markdown, its images written to ``out``."""
     comparison = format_comparison(compare_revisions(Revisions(root), base, None), base, WORKSPACE, markdown=True)
@@ -71,6 +83,8 @@ def render_report(root: Path, base: str, out: Path) -> str:
     ]
     with tempfile.TemporaryDirectory(prefix="mnist-pr-report-") as folder:
         plots = json.loads(output_of(["dvc", "plots", "diff", base, "--json", "-o", folder], root))["data"]
+        if one_sided := sides_missing(plots, base):
+            sections += [one_sided, ""]
         for plot_id, files in plot_images(plots, out):
             sections += [f"### {plot_id}", "", *(f"![{plot_id}: {name}]({name})" for name in files), ""]
     return "\n".join(sections)
