@@ -1,6 +1,7 @@
 """Releasing models like a team: versions and stages as GTO's git tags, each model fetched alone by its tag from
 a real S3 remote into a fresh clone, checked against its commit's dvc.lock."""
 
+import argparse
 import json
 import re
 import sys
@@ -47,6 +48,21 @@ def test_a_model_is_named_alone_by_version_or_by_stage(text, spec):
 def test_a_model_spec_that_names_nothing_is_refused(text, message):
     with pytest.raises(ValueError, match=message):
         parse_spec(text)
+
+
+def test_the_release_checks_stage_names_and_versions_by_gtos_own_rules():
+    import gto.constants
+    from gto.versions import SemVer
+
+    from mnist_pipeline.tools import release
+
+    assert gto.constants.name == release.NAME
+    for version in ("v1.0.0", "v1.1.0-rc.1", "v2.0.0+build.5", "1.0.0", "v1.0", "", "vx", "V1.0.0"):
+        try:
+            accepted = release._version(version) == version
+        except argparse.ArgumentTypeError:
+            accepted = False
+        assert accepted == SemVer.is_valid(version), version
 
 
 def test_a_release_asked_of_a_folder_that_is_no_git_repository_is_refused_in_a_line(tmp_path):

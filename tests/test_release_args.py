@@ -1,14 +1,9 @@
 """`make release`'s arguments checked as GTO checks them, before any tag is made, and what a stale workspace is
 told to run."""
 
-import gto  # noqa: F401  (see below)
 import pytest
 
 from mnist_pipeline.tools.release import main, only_deleted_outputs
-
-# GTO configures logging as it is imported (`logging.config.dictConfig`), closing every handler there is. Imported
-# in a test of a process where TensorFlow has run, it closes absl's, and with it the stream absl was made with:
-# pytest's capture of stderr. Imported here, as the tests are collected, it comes before any of that.
 
 
 @pytest.mark.parametrize(("argv", "message"), [

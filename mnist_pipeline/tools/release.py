@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.tools.commands import output_of
 
 PROG = "mnist-release"
+# The names GTO gives stages (`gto.constants.name`, which tests/test_release.py checks this against). Read here
+# rather than from GTO, whose import reconfigures the process's logging: the arguments are checked before it loads.
+NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
 
 
 class ReleaseError(PipelineError):
@@ -61,17 +65,17 @@ def only_deleted_outputs(status: dict) -> list[str]:
 
 
 def _version(text: str) -> str:
-    from gto.versions import SemVer
+    """``text`` if GTO takes it as a version: ``v`` and a semantic version (GTO's ``SemVer``, by the same library)."""
+    import semver
 
-    if not SemVer.is_valid(text):
+    if not (text.startswith("v") and semver.Version.is_valid(text[1:])):
         raise argparse.ArgumentTypeError(f"a version is semantic, with a leading v (v1.0.0, v1.1.0-rc.1), not {text!r}")
     return text
 
 
 def _stage(text: str) -> str:
-    from gto.constants import check_string_is_valid
-
-    if not check_string_is_valid(text):
+    """``text`` if GTO takes it as a stage's name (:data:`NAME`)."""
+    if not re.fullmatch(NAME, text):
         raise argparse.ArgumentTypeError(f"a stage is letters, digits, '_', '-' and '/', starting and ending with a "
                                          f"letter or digit (dev, prod), not {text!r}")
     return text
@@ -95,7 +99,7 @@ def release(root: Path, model: str, version: str, stage: str | None = None) -> l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("model", choices=paths.MODEL_NAMES, help="the model to release (dvc.yaml's artifacts)")
-    # Both checked as parsed, as GTO checks them: a stage GTO refused after the version's tag was made would leave a
+    # Both checked as parsed, by GTO's rules: a stage GTO refused after the version's tag was made would leave a
     # half-done release whose retry the tag then blocks.
     parser.add_argument("version", type=_version, help="its version, semantic: v1.1.0")
     parser.add_argument("--stage", type=_stage, help="also assign this stage to the version (dev, prod, ...)")
