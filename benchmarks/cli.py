@@ -1,6 +1,6 @@
 """What the benchmarks' command lines share: the values their options take, and the pipeline's data they train on.
 
-A count (rounds, steps, requests, seeds, pictures) is a whole number of at least 1, a seed one of at least 0; a bad
+A count (rounds, steps, requests, seeds, pictures) is a whole number of at least 1, a seed one from 0 to 2^31 - 1; a bad
 value is refused as argparse refuses one (the usage, the option and what it takes; exit status 2) before anything is
 trained or timed. The benchmarks that train start from ``dvc repro preprocess``'s data, and say so where it is
 missing; what the project's own code refuses (no project folder, a model not trained) is one line, not a traceback.
@@ -29,11 +29,15 @@ def count(text: str) -> int:
     return value
 
 
+# The largest seed: train_nn.seed's bound in params.yaml, which every generator the benchmarks seed takes.
+MAX_SEED = 2**31 - 1
+
+
 def seed(text: str) -> int:
-    """``text`` as a random seed: a whole number of at least 0, as NumPy's and TensorFlow's generators take."""
+    """``text`` as a random seed: a whole number from 0 to :data:`MAX_SEED`, as ``train_nn.seed`` takes."""
     value = _whole(text)
-    if value is None or value < 0:
-        raise argparse.ArgumentTypeError(f"a seed is a whole number of at least 0, not {text!r}")
+    if value is None or not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to {MAX_SEED}, not {text!r}")
     return value
 
 

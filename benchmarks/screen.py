@@ -61,7 +61,7 @@ def main() -> None:
     try:
         params = parse(TrainNnParams, section, "train_nn")
     except ParamsError as error:  # a value of the right key, but one the stage would refuse
-        parser.error(f"--set: {error}")
+        parser.error(f"--set: {error}" if args.overrides else f"{PARAMS}: {error}")
     configure_tensorflow(params.threads, params.towers, params.compute)
     data = cli.processed_data()
     label = ", ".join(args.overrides) or "the default recipe"

@@ -14,7 +14,7 @@ from mnist_pipeline.paths import PROCESSED_DATA
 
 
 @pytest.mark.parametrize(("parse", "text", "value"), [(cli.count, "1", 1), (cli.count, "12", 12),
-                                                      (cli.seed, "0", 0), (cli.seed, "42", 42)])
+                                                      (cli.seed, "0", 0), (cli.seed, "2147483647", 2**31 - 1)])
 def test_counts_and_seeds_are_read_as_whole_numbers(parse, text, value):
     assert parse(text) == value
 
@@ -24,8 +24,9 @@ def test_counts_and_seeds_are_read_as_whole_numbers(parse, text, value):
     (cli.count, "-2", "at least 1, not '-2'"),
     (cli.count, "2.5", "at least 1, not '2.5'"),
     (cli.count, "three", "at least 1, not 'three'"),
-    (cli.seed, "-1", "a seed is a whole number of at least 0, not '-1'"),
-    (cli.seed, "x", "at least 0, not 'x'"),
+    (cli.seed, "-1", "a seed is a whole number from 0 to 2147483647, not '-1'"),
+    (cli.seed, "3000000000", "from 0 to 2147483647, not '3000000000'"),
+    (cli.seed, "x", "from 0 to 2147483647, not 'x'"),
 ])
 def test_a_count_below_one_or_a_negative_seed_is_refused_as_argparse_refuses(parse, text, message):
     with pytest.raises(argparse.ArgumentTypeError, match=message):

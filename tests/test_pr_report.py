@@ -4,17 +4,23 @@
 import pytest
 
 from mnist_pipeline.errors import PipelineError
-from mnist_pipeline.tools.pr_report import main, prepare_folder, sides_missing
+from mnist_pipeline.tools.pr_report import main, prepare_folder, publish, sides_missing
 
 
-def test_a_new_folder_is_made_and_an_earlier_reports_files_are_removed(tmp_path):
-    out = tmp_path / "a" / "review"
-    prepare_folder(out)
-    assert out.is_dir() and not any(out.iterdir())
+def test_a_new_folder_is_made_and_an_earlier_report_is_replaced_whole_once_the_new_one_is_ready(tmp_path):
+    out, staged = tmp_path / "a" / "review", tmp_path / "staged"
+    assert prepare_folder(out) == [] and out.is_dir() and not any(out.iterdir())
     for name in ("report.md", "training_loss.png", "reports_figures_confusion_nn_png_main.png"):
         (out / name).write_text("earlier")
-    prepare_folder(out)
-    assert not any(out.iterdir())  # no image of the earlier base left beside the new report's
+    earlier = prepare_folder(out)
+    assert sorted(path.name for path in out.iterdir()) == sorted(path.name for path in earlier)  # kept until then
+    staged.mkdir()
+    for name in ("report.md", "training_loss.png", "reports_figures_confusion_nn_png_HEAD_1.png"):
+        (staged / name).write_text("new")
+    publish(staged, out, earlier)
+    assert sorted(path.name for path in out.iterdir()) == [  # no image of the earlier base left beside the new
+        "report.md", "reports_figures_confusion_nn_png_HEAD_1.png", "training_loss.png"]
+    assert {path.read_text() for path in out.iterdir()} == {"new"} and not any(staged.iterdir())
 
 
 @pytest.mark.parametrize("files", [["notes.txt"], ["photo.png"], ["report.md", "notes.txt"]])

@@ -31,6 +31,12 @@ def test_a_version_or_stage_gto_would_refuse_is_refused_before_anything_is_tagge
     ({"train_nn": [{"changed deps": {"params.yaml": "modified"}}, {"changed outs": {"models/nn.keras": "deleted"}}]},
      []),
     ({"train_nn": ["always changed"]}, []),
+    # a deleted model is also a deleted input of evaluate, which reads it
+    ({"train_nn": [{"changed outs": {"models/nn.keras": "deleted"}}],
+      "evaluate": [{"changed deps": {"models/nn.keras": "deleted"}}]}, ["models/nn.keras"]),
+    ({"evaluate": [{"changed deps": {"models/nn.keras": "deleted"}}]}, []),  # deleted, but no stage's output
+    ({"train_nn": [{"changed outs": {"models/nn.keras": "deleted"}}],
+      "evaluate": [{"changed deps": {"models/nn.keras": "deleted", "stages/evaluate.py": "modified"}}]}, []),
 ])
 def test_outputs_only_deleted_are_told_to_be_checked_out_and_anything_else_to_be_rerun(status, deleted):
     assert only_deleted_outputs(status) == deleted

@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from mnist_pipeline.paths import find_project_root
 from mnist_pipeline.revisions import LOCK_FILE, Revisions
 from mnist_pipeline.significance import ALPHA
 from mnist_pipeline.tables import format_table
+from mnist_pipeline.tools.commands import interrupts_as_ctrl_c, run_interruptible
 from mnist_pipeline.tools.compare import ModelComparison, compare_revisions, format_comparison
 
 PROG = "mnist-audit"
@@ -161,10 +161,6 @@ class AuditResult:
     comparisons: list[ModelComparison] | None  # recorded against reproduced predictions; None: none recorded
 
 
-def _interrupted(signum: int, frame) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def audit(root: Path, rev: str, workdir: Path) -> AuditResult:
     """Clone ``root`` at ``rev`` into ``workdir``, run every stage there, and compare with its dvc.lock."""
     revisions = Revisions(root)
@@ -177,8 +173,11 @@ def audit(root: Path, rev: str, workdir: Path) -> AuditResult:
     _run(["git", "checkout", "--quiet", "--detach", sha], clone, quiet=True)
     commit = _run(["git", "rev-parse", "--short", "HEAD"], clone, quiet=True).stdout.strip()
     recorded_lock = yaml.safe_load((clone / "dvc.lock").read_text())
-    # No run-cache: every stage really runs, even where a shared cache knows the answer.
-    _run(["dvc", "repro", "--force", "--no-run-cache"], clone)
+    # No run-cache: every stage really runs, even where a shared cache knows the answer. Interrupted, DVC and the
+    # stage it runs are stopped as Ctrl-C at a terminal stops them, before the clone is removed under them.
+    repro = ["dvc", "repro", "--force", "--no-run-cache"]
+    if status := run_interruptible(repro, clone, stdout=sys.stderr):
+        raise AuditError(f"`{' '.join(repro)}` failed (exit {status}) in {clone}")
     reproduced_lock = yaml.safe_load((clone / "dvc.lock").read_text())
     # The metrics are committed to git: DVC compares the rerun's with the recorded ones.
     metrics_diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], clone, quiet=True).stdout or "{}")
@@ -197,14 +196,14 @@ def main(argv: list[str] | None = None) -> int:
                                                       "changes are not part of it)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary clone and say where it is")
     args = parser.parse_args(argv)
-    # A `timeout`, a cancelled CI job or `kill` ends the audit as Ctrl-C does: the stage it runs stopped, the clone
+    # Ctrl-C, a `timeout`, a cancelled CI job, `kill` or a closed terminal: the stage it runs stopped, the clone
     # removed.
-    previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
         root = find_project_root()
         workdir = Path(tempfile.mkdtemp(prefix="mnist-audit-"))
         try:
-            result = audit(root, args.rev, workdir)
+            with interrupts_as_ctrl_c():
+                result = audit(root, args.rev, workdir)
         finally:
             if args.keep:
                 print(f"{PROG}: the clone is in {workdir / 'clone'}", file=sys.stderr)  # noqa: T201
@@ -214,8 +213,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(FAILED, f"{PROG}: error: {error}\n")
     except KeyboardInterrupt:
         parser.exit(INTERRUPTED, f"{PROG}: interrupted; {'the clone is kept' if args.keep else 'nothing kept'}\n")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     # A name that stays true (a tag, a branch at the time) beside the commit; not HEAD, which moves on.
     named = f" ({args.rev})" if args.rev != "HEAD" and not result.commit.startswith(args.rev) else ""
     header = (f"Reproduction audit of {result.commit}{named}, every stage rerun in a fresh clone on "

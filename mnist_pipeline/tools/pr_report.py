@@ -90,18 +90,29 @@ def render_report(root: Path, base: str, out: Path) -> str:
     return "\n".join(sections)
 
 
-def prepare_folder(out: Path) -> None:
-    """Make ``out`` ready for a report: created if new; an earlier report (``report.md`` and PNG files, nothing
-    else) removed, so that none of its images is left beside the new ones; refused if it holds anything else or
-    cannot be written."""
+def prepare_folder(out: Path) -> list[Path]:
+    """Make ``out`` ready for a report: created if new; refused if it holds anything but an earlier report
+    (``report.md`` and PNG files) or cannot be written. Returns the earlier report's files, which
+    :func:`publish` replaces."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         present = list(out.iterdir())
         report = [path for path in present if path.is_file() and (path.name == "report.md" or path.suffix == ".png")]
         if present and (len(report) < len(present) or not (out / "report.md").is_file()):
             raise PipelineError(f"--out {out} holds more than an earlier report: give a new or empty folder")
-        for path in report:
-            path.unlink()
+    except OSError as error:
+        raise PipelineError(f"--out {out}: {error.strerror or error}; give a folder that can be written") from None
+    return report
+
+
+def publish(staged: Path, out: Path, earlier: list[Path]) -> None:
+    """Put the report rendered into ``staged`` in ``out``, in place of the ``earlier`` one: none of its images is
+    left beside the new ones, and a run that fails or is interrupted before this leaves the earlier one whole."""
+    try:
+        for path in earlier:
+            path.unlink(missing_ok=True)
+        for path in sorted(staged.iterdir(), key=lambda path: path.name == "report.md"):  # report.md last
+            shutil.move(path, out / path.name)
     except OSError as error:
         raise PipelineError(f"--out {out}: {error.strerror or error}; give a folder that can be written") from None
 
@@ -121,9 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         root = find_project_root()
         Revisions(root).resolve(args.base)  # an unknown base refused before anything is written
-        prepare_folder(args.out)
-        report = render_report(root, args.base, args.out)
-        write_text(args.out / "report.md", report)
+        earlier = prepare_folder(args.out)
+        with tempfile.TemporaryDirectory(prefix="mnist-pr-report-") as staging:
+            report = render_report(root, args.base, Path(staging))
+            write_text(Path(staging) / "report.md", report)
+            publish(Path(staging), args.out, earlier)
     except PipelineError as error:
         parser.exit(2, f"{PROG}: error: {error}\n")
     print(report)  # noqa: T201

@@ -56,12 +56,17 @@ def check_releasable(root: Path, model: str) -> None:
 
 def only_deleted_outputs(status: dict) -> list[str]:
     """The outputs ``dvc status --json`` finds deleted, where that is all it finds (else []): files to check out
-    again, not stages to rerun."""
+    again, not stages to rerun. A deleted output that a later stage reads is also that stage's deleted dep."""
     changes = [change for stage in status.values() for change in stage]
-    if not changes or any(set(change) != {"changed outs"} for change in changes):
+    if not changes or any(not isinstance(change, dict) or set(change) - {"changed outs", "changed deps"}
+                          for change in changes):
         return []
-    outs = {path: state for change in changes for path, state in change["changed outs"].items()}
-    return sorted(outs) if set(outs.values()) == {"deleted"} else []
+    outs = {path: state for change in changes for path, state in change.get("changed outs", {}).items()}
+    deps = {path: state for change in changes for path, state in change.get("changed deps", {}).items()}
+    if not outs or set(outs.values()) != {"deleted"} or any(
+            state != "deleted" or path not in outs for path, state in deps.items()):
+        return []
+    return sorted(outs)
 
 
 def _version(text: str) -> str:

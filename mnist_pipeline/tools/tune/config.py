@@ -86,13 +86,15 @@ def parse_study(name: Any, settings: Any, params: dict) -> Study:
 
 
 def check_objective_is_measured(study: Study, metrics: Any) -> None:
-    """Refuse an objective that the pipeline's ``metrics`` (the parsed :data:`METRICS` of a run: its keys are what
-    every trial's run writes) do not hold, before a trial spends minutes running to find it missing."""
+    """Refuse an objective that ``metrics`` (the workspace's :data:`METRICS`, from the last run: its keys are what
+    each trial's run writes) do not hold, before a trial spends minutes running to find it missing."""
     model, metric = study.objective.split(".")
-    measured = sorted(key for key in (metrics or {}).get(model, {}) if key.startswith("val_"))
+    measured = sorted(key for key in ((metrics or {}).get(model) or {}) if key.startswith("val_"))
     if metric not in measured:
-        raise TuneConfigError(f"{study.name}.objective = {study.objective!r}: the pipeline measures no {metric} of "
-                              f"{model} (its {METRICS} has {', '.join(f'{model}.{key}' for key in measured)})")
+        held = ", ".join(f"{model}.{key}" for key in measured) or f"no validation metric of {model}"
+        raise TuneConfigError(f"{study.name}.objective = {study.objective!r}: the last run wrote no {metric} of "
+                              f"{model} ({METRICS} has {held}); if `evaluate` writes it now, run `dvc repro "
+                              f"evaluate` first")
 
 
 def check_objective(study: str, objective: Any) -> str:

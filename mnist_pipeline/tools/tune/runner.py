@@ -7,9 +7,6 @@ The loop: read the record (:mod:`.record`), ask Optuna for the next trial (:mod:
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +16,7 @@ import pandas as pd
 from mnist_pipeline.artifacts import load_json
 from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import METRICS, PARAMS, find_project_root
+from mnist_pipeline.tools.commands import interrupts_as_ctrl_c, run_interruptible
 from mnist_pipeline.tools.tune.config import (
     CONFIG,
     Study,
@@ -80,22 +78,10 @@ class DvcExperiments:
         command = [sys.executable, "-m", "dvc", "exp", "run", "--temp", "-n", name]
         for item in overrides:
             command += ["-S", item]
-        # DVC and its stage run in a process group of their own, and whatever stops the search (Ctrl-C, which
-        # reaches only this process then, or a SIGTERM from `timeout` or a cancelled job) sends them the SIGINT
-        # that Ctrl-C at a terminal sends: DVC stops its stage and removes its temporary copy. Sent to DVC alone, a
-        # SIGINT left the copy behind, with the trial "Running" in `dvc exp show`.
-        process = subprocess.Popen(command, cwd=self.root, start_new_session=True)
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            os.killpg(process.pid, signal.SIGINT)
-            process.wait()
-            raise
-
-
-def _terminated(signum: int, frame) -> None:
-    """A SIGTERM to the search (:func:`main`) stops it as Ctrl-C does."""
-    raise KeyboardInterrupt(f"signal {signum}")
+        # Whatever stops the search (Ctrl-C, a SIGTERM, a closed terminal) sends DVC and its stage Ctrl-C's SIGINT:
+        # DVC stops its stage and removes its temporary copy. Sent to DVC alone, a SIGINT left the copy behind, with
+        # the trial "Running" in `dvc exp show`.
+        return run_interruptible(command, self.root)
 
 
 def say(text: str = "") -> None:
@@ -174,30 +160,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.trials is not None and args.trials < 1:
         parser.error("--trials must be at least 1")
-    previous = signal.signal(signal.SIGTERM, _terminated)
-    try:
-        root = find_project_root()
-        studies = load_studies(root / CONFIG, read_params(root / PARAMS))
-        if args.study not in studies:
-            raise TuneConfigError(f"no study {args.study!r} in {CONFIG}; its studies are {', '.join(studies)}")
-        study = studies[args.study]
-        if (root / METRICS).is_file():  # a run's metrics, committed: what each trial's run will write
-            check_objective_is_measured(study, load_json(root / METRICS))
-        trials = search(study, args.trials or study.trials, DvcExperiments(root))
-    except SearchInterruptedError as stop:
-        print(f"{PROG}: interrupted: {stop.done} of {stop.budget} trials of study {args.study} are done and kept "  # noqa: T201
-              f"as DVC experiments; run the same command again to resume.", file=sys.stderr)
-        return 130
-    except TrialError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)  # noqa: T201
-        return 1
-    except PipelineError as error:
-        parser.exit(2, f"{PROG}: error: {error}\n")
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted before any trial ran", file=sys.stderr)  # noqa: T201
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with interrupts_as_ctrl_c():  # a SIGTERM or a closed terminal stops the search as Ctrl-C does
+        try:
+            root = find_project_root()
+            studies = load_studies(root / CONFIG, read_params(root / PARAMS))
+            if args.study not in studies:
+                raise TuneConfigError(f"no study {args.study!r} in {CONFIG}; its studies are {', '.join(studies)}")
+            study = studies[args.study]
+            if (root / METRICS).is_file():  # the last run's metrics: what each trial's run will write
+                check_objective_is_measured(study, load_json(root / METRICS))
+            trials = search(study, args.trials or study.trials, DvcExperiments(root))
+        except SearchInterruptedError as stop:
+            print(f"{PROG}: interrupted: {stop.done} of {stop.budget} trials of study {args.study} are done and "  # noqa: T201
+                  f"kept as DVC experiments; run the same command again to resume.", file=sys.stderr)
+            return 130
+        except TrialError as error:
+            print(f"{PROG}: {error}", file=sys.stderr)  # noqa: T201
+            return 1
+        except PipelineError as error:
+            parser.exit(2, f"{PROG}: error: {error}\n")
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted before any trial ran", file=sys.stderr)  # noqa: T201
+            return 130
     say()
     say(format_summary(study, trials))
     return 0
