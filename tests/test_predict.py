@@ -20,6 +20,7 @@ from mnist_for_tests import read_mnist
 from PIL import Image, ImageDraw
 from skimage.data import lfw_subset
 from skimage.transform import resize
+from test_pictures import png_declaring
 
 from mnist_pipeline import paths
 from mnist_pipeline.app import predict
@@ -365,6 +366,16 @@ def test_cli_not_an_image(tmp_path, models_dir, capsys):
     fake.write_text("not a picture\n")
     err = run_failing(["--models-dir", str(models_dir), str(fake)], capsys)
     assert err.startswith(f"mnist-predict: error: {fake}: not an image file")
+
+
+def test_cli_leaves_pillows_large_picture_warning_out(tmp_path, models_dir, capsys, recwarn):
+    # 100 megapixels declared: over Pillow's warning (89), under its error (179); the data then fails to decode.
+    big = tmp_path / "big.png"
+    big.write_bytes(png_declaring(10_000, 10_000))
+    err = run_failing(["--models-dir", str(models_dir), str(big)], capsys)
+    assert err.startswith(f"mnist-predict: error: {big}: cannot read the image, truncated or corrupt")
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+    assert "DecompressionBomb" not in err
 
 
 def test_cli_truncated_image(tmp_path, models_dir, capsys):
