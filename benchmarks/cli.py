@@ -49,15 +49,16 @@ def _whole(text: str) -> int | None:
 
 
 def processed_data() -> dict[str, np.ndarray]:
-    """The pipeline's split digits (``data/processed/mnist.npz``); exits with what to run where they are missing or
-    unreadable."""
+    """The pipeline's split digits (``data/processed/mnist.npz``).
+
+    Raises:
+        ArtifactError: missing (saying what to run) or unreadable; :func:`run` prints it in a line.
+    """
     try:
         return load_arrays(PROCESSED_DATA)
     except FileNotFoundError:
-        raise SystemExit(f"{PROCESSED_DATA} is missing: run `dvc repro preprocess` first (in the project's "
-                         f"folder)") from None
-    except ArtifactError as error:
-        raise SystemExit(str(error)) from None
+        raise ArtifactError(f"{PROCESSED_DATA} is missing: run `dvc repro preprocess` first (in the project's "
+                            f"folder)") from None
 
 
 def run(main: Callable[[], int | None]) -> NoReturn:

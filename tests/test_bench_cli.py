@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import cli
 from mnist_pipeline.artifacts import save_arrays
-from mnist_pipeline.errors import ModelLoadError
+from mnist_pipeline.errors import ArtifactError, ModelLoadError
 from mnist_pipeline.paths import PROCESSED_DATA
 
 
@@ -40,11 +40,12 @@ def test_a_count_below_one_or_a_negative_seed_is_refused_as_argparse_refuses(par
 
 def test_the_processed_data_is_read_or_asked_for_by_the_stage_that_makes_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit, match=r"^data/processed/mnist\.npz is missing: run `dvc repro preprocess` first"):
+    with pytest.raises(ArtifactError, match=r"^data/processed/mnist\.npz is missing: run `dvc repro preprocess` "
+                                            r"first"):
         cli.processed_data()
     PROCESSED_DATA.parent.mkdir(parents=True)
     PROCESSED_DATA.write_bytes(b"not an npz")
-    with pytest.raises(SystemExit, match=r"is not a readable npz .*`dvc repro --force preprocess`"):
+    with pytest.raises(ArtifactError, match=r"is not a readable npz .*`dvc repro --force preprocess`"):
         cli.processed_data()
     save_arrays(PROCESSED_DATA, x_train=np.zeros((2, 28, 28), np.uint8))
     assert cli.processed_data()["x_train"].shape == (2, 28, 28)

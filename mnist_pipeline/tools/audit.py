@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from mnist_pipeline.paths import find_project_root
 from mnist_pipeline.revisions import LOCK_FILE, Revisions
 from mnist_pipeline.significance import ALPHA
 from mnist_pipeline.tables import format_table
-from mnist_pipeline.tools.commands import interrupts_as_ctrl_c, run_interruptible
+from mnist_pipeline.tools.commands import interrupts_as_ctrl_c, output_of, run_interruptible
 from mnist_pipeline.tools.compare import ModelComparison, compare_revisions, format_comparison
 
 PROG = "mnist-audit"
@@ -144,15 +143,6 @@ def describe_machine() -> str:
     return f"{model} ({platform.machine()}, {os.cpu_count()} cores)"
 
 
-def _run(command: list[str], cwd: Path, *, quiet: bool = False) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, cwd=cwd, text=True, check=False,
-                            capture_output=quiet, stdout=None if quiet else sys.stderr)
-    if result.returncode != 0:
-        detail = f":\n{result.stderr.strip()}" if quiet and result.stderr else ""
-        raise AuditError(f"`{' '.join(command)}` failed (exit {result.returncode}) in {cwd}{detail}")
-    return result
-
-
 @dataclass(frozen=True)
 class AuditResult:
     commit: str
@@ -165,14 +155,14 @@ def audit(root: Path, rev: str, workdir: Path) -> AuditResult:
     """Clone ``root`` at ``rev`` into ``workdir``, run every stage there, and compare with its dvc.lock."""
     revisions = Revisions(root)
     sha = revisions.resolve(rev)  # an unknown one, or one with no run recorded, refused before the clone
-    revisions.read_text(rev, LOCK_FILE, missing="its pipeline had not run (`dvc repro`), so there is nothing to "
-                                                "compare with; give a revision whose run was committed")
+    recorded_lock = yaml.safe_load(revisions.read_text(
+        rev, LOCK_FILE, missing="its pipeline had not run (`dvc repro`), so there is nothing to compare with; give "
+                                "a revision whose run was committed"))
     clone = workdir / "clone"
-    _run(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(clone)], root, quiet=True)
+    output_of(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(clone)], root)
     # The commit, not the name: a remote-tracking branch or an experiment of ``root`` is no branch of the clone.
-    _run(["git", "checkout", "--quiet", "--detach", sha], clone, quiet=True)
-    commit = _run(["git", "rev-parse", "--short", "HEAD"], clone, quiet=True).stdout.strip()
-    recorded_lock = yaml.safe_load((clone / "dvc.lock").read_text())
+    output_of(["git", "checkout", "--quiet", "--detach", sha], clone)
+    commit = output_of(["git", "rev-parse", "--short", "HEAD"], clone).strip()
     # No run-cache: every stage really runs, even where a shared cache knows the answer. Interrupted, DVC and the
     # stage it runs are stopped as Ctrl-C at a terminal stops them, before the clone is removed under them.
     repro = ["dvc", "repro", "--force", "--no-run-cache"]
@@ -180,7 +170,7 @@ def audit(root: Path, rev: str, workdir: Path) -> AuditResult:
         raise AuditError(f"`{' '.join(repro)}` failed (exit {status}) in {clone}")
     reproduced_lock = yaml.safe_load((clone / "dvc.lock").read_text())
     # The metrics are committed to git: DVC compares the rerun's with the recorded ones.
-    metrics_diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], clone, quiet=True).stdout or "{}")
+    metrics_diff = json.loads(output_of(["dvc", "metrics", "diff", "--json"], clone) or "{}")
     # So are the predictions: the revision's against the rerun's in the clone's workspace.
     try:
         comparisons = compare_revisions(Revisions(clone), "HEAD", None)
