@@ -14,7 +14,8 @@ export DVC_NO_ANALYTICS := 1
 # caches go to __pycache__ folders, which git ignores.
 unexport PYTHONDONTWRITEBYTECODE
 
-# The revision `make compare` and `make pr-report` compare against, and the one compared (empty: the workspace).
+# The revision `make compare` and `make pr-report` compare against, and the one `make compare` compares (empty: the
+# workspace; `make pr-report` reports the workspace).
 BASE ?= main
 NEW ?=
 # The model, version and (optional) stage `make release` registers.

@@ -1,4 +1,4 @@
-"""Atomic writes and the on-disk form of the pipeline's arrays and models.
+"""Atomic writes and the on-disk form of the pipeline's arrays.
 
 A stage that fails or is killed midway must leave no half-written output, so
 everything is written to a temporary sibling and moved into place with
@@ -72,12 +72,13 @@ def save_arrays(path: Path, **arrays: np.ndarray) -> None:
     write_bytes(path, stable_npz(arrays))
 
 
-def load_arrays(path: Path) -> dict[str, np.ndarray]:
+def load_arrays(path: Path, rebuild: str = "dvc repro --force preprocess") -> dict[str, np.ndarray]:
     """The named arrays of an ``.npz`` written by :func:`save_arrays`.
 
     Raises:
         FileNotFoundError: no such file.
-        ArtifactError: the file is truncated or not an npz.
+        ArtifactError: the file is truncated or not an npz; the message names ``rebuild``, the command that writes
+            it again (by default that of the processed data).
     """
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -85,8 +86,8 @@ def load_arrays(path: Path) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ArtifactError(f"{path} is not a readable npz ({error}); rebuild it with `dvc repro --force "
-                            f"preprocess` or fetch it again with `dvc pull --force`") from None
+        raise ArtifactError(f"{path} is not a readable npz ({error}); rebuild it with `{rebuild}` or fetch it "
+                            f"again with `dvc pull --force`") from None
 
 
 def load_json(path: Path):

@@ -1,4 +1,8 @@
-"""Ctrl-C and SIGTERM during a network's training, honoured between two batches rather than inside TensorFlow.
+"""Interrupts: the signals that stop a program as Ctrl-C does, and during a network's training, those honoured
+between two batches rather than inside TensorFlow.
+
+A stage (:mod:`mnist_pipeline.stage_runner`) and the tools that run DVC take SIGTERM (a ``kill``, a CI timeout) and
+SIGHUP (a closed terminal) as Ctrl-C (:func:`interrupts_as_ctrl_c`), so that all three clean up the same way.
 
 Python raises ``KeyboardInterrupt`` wherever the main thread is when the signal is handled. Inside Keras's ``fit``
 that can be the middle of TensorFlow's own work (a dataset iterator, a compiled function's call), and unwinding
@@ -16,7 +20,26 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The signals that stop a program as Ctrl-C does: a `kill`, a `timeout` or a cancelled job (SIGTERM), a closed
+# terminal (SIGHUP).
+STOPPING = (signal.SIGTERM, signal.SIGHUP)
+# What the training honours between two batches: Ctrl-C and those.
+SIGNALS = (signal.SIGINT, *STOPPING)
+
+
+@contextmanager
+def interrupts_as_ctrl_c() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise ``KeyboardInterrupt`` as Ctrl-C does, so that a program cleans up
+    the same way for all three; the previous handlers come back after."""
+    def interrupt(signum: int, frame) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in STOPPING}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: a handler set in C
 
 
 class StopRequest:
@@ -33,11 +56,9 @@ class StopRequest:
             raise KeyboardInterrupt(f"signal {signum}, a second time")
         self.signum = signum
 
-    def keras_callback(self):
-        """A Keras callback that ends ``fit`` after the batch in progress once a stop is requested."""
-        from mnist_pipeline.tensorflow_env import import_keras
-
-        keras = import_keras()
+    def keras_callback(self, keras):
+        """A callback of the ``keras`` module given that ends ``fit`` after the batch in progress once a stop is
+        requested. Keras is passed in, not imported: a stage that only takes SIGTERM as Ctrl-C needs no TensorFlow."""
         request = self
 
         class StopBetweenBatches(keras.callbacks.Callback):
@@ -50,7 +71,7 @@ class StopRequest:
 
 @contextmanager
 def between_batches() -> Iterator[StopRequest]:
-    """Within the block, SIGINT and SIGTERM are recorded, not raised; on leaving it, ``KeyboardInterrupt`` if one came.
+    """Within the block, :data:`SIGNALS` are recorded, not raised; on leaving it, ``KeyboardInterrupt`` if one came.
 
     A signal the process ignores (a job started in the background ignores SIGINT) stays ignored. Outside the main
     thread, where Python cannot install handlers, the signals keep their usual effect.

@@ -82,7 +82,8 @@ class TrainNnParams:
     seed: int = bounded(0, 2**31 - 1)
     # Parts of each training batch that the network runs on side by side, one core's threads each (towers.py).
     towers: int = bounded(1, 256)
-    # TensorFlow's intra-op threads, for each tower; 0 shares the CPU's cores among the towers.
+    # TensorFlow's intra-op threads, for each tower; 0: one under compute: portable, and under fast the CPU's cores
+    # shared among the towers (tensorflow_env.intra_op_threads).
     threads: int = bounded(0, 256)
     # Average the saved model's predictions over one-pixel shifts of each image.
     tta: bool

@@ -1,8 +1,8 @@
 """Every path the pipeline reads or writes, defined once, relative to the project root (the folder of dvc.yaml).
 
 DVC runs every stage in the project root, so the stages use these paths as they are. Anything run from
-elsewhere (``mnist-predict``, the notebook) finds the root with :func:`find_project_root`, as git and DVC
-find their repository. ``dvc.yaml`` names the same paths; ``tests/test_dvc_yaml.py`` checks that they agree.
+elsewhere (``mnist-predict``) finds the root with :func:`find_project_root`, as git and DVC find their
+repository. ``dvc.yaml`` names the same paths; ``tests/test_dvc_yaml.py`` checks that they agree.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ FIGURES_DIR = REPORTS_DIR / "figures"
 REPORT = REPORTS_DIR / "report.md"
 
 # The model registry: each model family's name and the file its training stage writes, whose suffix picks
-# the safe loader (mnist_pipeline.model_io.LOADERS). evaluate, visualize and mnist-predict read only this.
+# the safe loader (mnist_pipeline.model_io.LOADERS). evaluate, visualize and mnist-predict read only this and
+# TRAINING_STAGES.
 MODEL_FILES = {"logreg": LOGREG_MODEL, "nn": NN_MODEL}
 MODEL_NAMES = tuple(MODEL_FILES)
 # The stage that trains each model family; its section of params.yaml has the same name.

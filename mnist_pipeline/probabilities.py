@@ -34,7 +34,7 @@ def load_probabilities(path: Path, labels: dict[str, np.ndarray], rebuild: str) 
         ArtifactError: the file is not such probabilities, or answers other digits than ``labels`` (written for
             another preprocessing); the message ends with ``rebuild``, the command that writes it again.
     """
-    arrays = load_arrays(path)
+    arrays = load_arrays(path, rebuild)
     problems = []
     for split in SPLITS:
         rows, expected = arrays.get(split), (len(labels[split]), 10)

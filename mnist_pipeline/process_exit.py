@@ -5,7 +5,7 @@ collects the garbage left, walking every object still alive, more than once. Wit
 that walk is most of a second spent on nothing. :func:`skip_final_collection` freezes the objects alive at exit
 first (:func:`gc.freeze`), which the collections then pass over. ``python -m benchmarks.bench_exit`` measures it:
 on an AMD EPYC (Zen 5), a process with scikit-learn, SciPy, pandas and Matplotlib loaded ended 0.44 s after its
-first ``atexit`` handler, 0.04 s with the objects frozen; with TensorFlow too, 1.46 s and 0.13 s.
+first ``atexit`` handler, 0.04 s with the objects frozen; with TensorFlow too, 1.23 s and 0.12 s.
 
 Nothing a program relies on is lost: the ``atexit`` handlers all run, objects whose last reference goes as the
 modules are cleared are freed as before (an open file is closed and flushed), and what the collections would have

@@ -46,14 +46,6 @@ class PairedComparison:
     new_only: int   # digits the new one got right and the base wrong
 
     @property
-    def base_accuracy(self) -> float:
-        return self.base_correct / self.total
-
-    @property
-    def new_accuracy(self) -> float:
-        return self.new_correct / self.total
-
-    @property
     def p_value(self) -> float:
         return mcnemar_exact_p(self.base_only, self.new_only)
 

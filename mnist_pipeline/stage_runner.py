@@ -2,8 +2,8 @@
 
 A stage's ``main(root)`` raises :class:`PipelineError` for what it can name itself (bad params, a corrupt
 input); a missing input surfaces as ``FileNotFoundError`` from wherever it was opened. Both end the stage
-with one log line and exit status 1, never a traceback. Ctrl-C and SIGTERM end it with status 130 after its
-temporary outputs are removed (:func:`mnist_pipeline.artifacts.atomic_path`).
+with one log line and exit status 1, never a traceback. Ctrl-C, SIGTERM and SIGHUP end it with status 130 after
+its temporary outputs are removed (:func:`mnist_pipeline.artifacts.atomic_path`).
 
 A stage that finished logs the kernels and threads its NumPy and BLAS libraries ran
 (:mod:`mnist_pipeline.cpu_dispatch`), and warns where they are not the pinned ones: its outputs may then differ
@@ -13,12 +13,12 @@ from another machine's.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from collections.abc import Callable
 
 from mnist_pipeline.cpu_dispatch import check_this_process
 from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.interrupts import interrupts_as_ctrl_c
 
 log = logging.getLogger("mnist_pipeline")
 
@@ -26,10 +26,9 @@ log = logging.getLogger("mnist_pipeline")
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's ``main``; a user's error ends it with its message and exit status 1 (130 if interrupted)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # SIGTERM (what `kill` and CI timeouts send) unwinds like Ctrl-C, so temporary outputs are removed.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
-        main()
+        with interrupts_as_ctrl_c():  # a `kill`, a CI timeout or a closed terminal unwinds as Ctrl-C does
+            main()
     except PipelineError as error:
         log.error("%s", error)
         sys.exit(1)
@@ -40,8 +39,6 @@ def run_stage(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         log.error("interrupted; no output was left half-written")
         sys.exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     report_kernels(_stage_name(main))
 
 
@@ -58,7 +55,3 @@ def _stage_name(main: Callable) -> str:
     """``train_nn`` for the ``main`` of ``python -m stages.train_nn``, whose module is ``__main__``."""
     spec = getattr(main, "__globals__", {}).get("__spec__")
     return spec.name.rsplit(".", 1)[-1] if spec else "stage"
-
-
-def _raise_interrupted(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")

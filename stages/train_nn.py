@@ -16,6 +16,7 @@ from mnist_pipeline.params import load_section
 from mnist_pipeline.paths import NN_MODEL, NN_TRAINING_LOG, PARAMS, PROCESSED_DATA, probabilities_file
 from mnist_pipeline.probabilities import save_probabilities
 from mnist_pipeline.stage_runner import run_stage
+from mnist_pipeline.tensorflow_env import import_keras
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def main(root: Path = Path()) -> None:
         start = time.perf_counter()
         with between_batches() as stop:  # Ctrl-C ends the training after its batch, not inside TensorFlow
             model = train_nn(data["x_train"], data["y_train"], data["x_val"], data["y_val"], params,
-                             callbacks=[DVCLiveCallback(live=live), stop.keras_callback()])
+                             callbacks=[DVCLiveCallback(live=live), stop.keras_callback(import_keras())])
         log.info("trained %s in %.1f s", params.arch, time.perf_counter() - start)
         save_keras(model, root / NN_MODEL)
     saved = load_keras(root / NN_MODEL)  # evaluate scores the file as shipped

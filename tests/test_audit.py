@@ -163,3 +163,15 @@ def test_a_sigterm_ends_the_audit_as_ctrl_c_does_and_removes_its_clone(tmp_path,
     assert folders[0].exists() == keep
     shutil.rmtree(folders[0], ignore_errors=True)
     assert signal.getsignal(signal.SIGTERM) is handler  # the caller's handler back
+
+
+def test_the_machine_is_named_by_its_first_processors_model_and_the_cores_the_process_may_use(tmp_path, monkeypatch):
+    from mnist_pipeline.tools import audit
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\n\nprocessor\t: 1\nmodel name\t: Other\n")
+    monkeypatch.setattr(audit, "CPUINFO", cpuinfo)
+    monkeypatch.setattr(audit.os, "sched_getaffinity", lambda pid: {0, 5, 7})
+    assert audit.describe_machine() == f"Test CPU 9000 ({audit.platform.machine()}, 3 cores)"
+    monkeypatch.setattr(audit, "CPUINFO", tmp_path / "missing")  # no /proc: the platform's own name
+    assert audit.describe_machine().endswith(f"({audit.platform.machine()}, 3 cores)")

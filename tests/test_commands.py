@@ -9,8 +9,9 @@ import time
 
 import pytest
 
+from mnist_pipeline.interrupts import STOPPING, interrupts_as_ctrl_c
 from mnist_pipeline.tools import commands
-from mnist_pipeline.tools.commands import interrupts_as_ctrl_c, run_interruptible
+from mnist_pipeline.tools.commands import run_interruptible
 
 # A command that starts a process of its own, as `dvc repro` starts a stage; each notes the SIGINT it gets.
 PARENT = """
@@ -44,12 +45,12 @@ def test_a_stopping_signal_reaches_the_command_and_what_it_started_as_ctrl_c(tmp
             time.sleep(0.01)
         os.kill(os.getpid(), signum)  # to this process alone: the command is in a group of its own
 
-    handlers = {s: signal.getsignal(s) for s in commands.STOPPING}
+    handlers = {s: signal.getsignal(s) for s in STOPPING}
     threading.Thread(target=send_when_ready, daemon=True).start()
     with pytest.raises(KeyboardInterrupt), interrupts_as_ctrl_c():
         run_interruptible([sys.executable, "-c", PARENT, str(tmp_path), CHILD], tmp_path)
     assert (tmp_path / "parent").read_text() == (tmp_path / "child").read_text() == "SIGINT"
-    assert {s: signal.getsignal(s) for s in commands.STOPPING} == handlers  # the caller's handlers back
+    assert {s: signal.getsignal(s) for s in STOPPING} == handlers  # the caller's handlers back
 
 
 def test_the_exit_status_is_the_commands(tmp_path):

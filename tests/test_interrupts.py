@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from mnist_pipeline.interrupts import between_batches
+from mnist_pipeline.interrupts import STOPPING, between_batches
 
 
 @pytest.fixture
@@ -102,7 +102,28 @@ def test_keras_training_stops_after_the_batch_in_progress_then_interrupts(defaul
     x, y = rng.normal(size=(80, 4)).astype(np.float32), rng.integers(0, 2, 80)
     watch = CtrlCInTheThirdBatch()
     with pytest.raises(KeyboardInterrupt, match=r"^signal 2$"), between_batches() as stop:
-        model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[watch, stop.keras_callback()])
+        model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[watch, stop.keras_callback(keras)])
         fit_returned = True
     assert fit_returned  # fit ended by itself: nothing was raised inside TensorFlow
     assert (watch.batches_ended, watch.epochs_ended) == (3, 1)  # of 10 batches and 3 epochs
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stage_stopped_by_kill_or_a_closed_terminal_ends_as_ctrl_c_leaving_no_output(tmp_path, caplog, signum):
+    from mnist_pipeline.artifacts import atomic_path
+    from mnist_pipeline.stage_runner import run_stage
+
+    handlers = {s: signal.getsignal(s) for s in STOPPING}
+
+    def main():
+        with atomic_path(tmp_path / "out.npz") as partial:
+            partial.write_bytes(b"half")
+            os.kill(os.getpid(), signum)
+            raise AssertionError(f"signal {signum} did not interrupt the stage")
+
+    with pytest.raises(SystemExit) as ended:
+        run_stage(main)
+    assert ended.value.code == 130
+    assert "interrupted; no output was left half-written" in caplog.text
+    assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary file
+    assert {s: signal.getsignal(s) for s in STOPPING} == handlers  # the caller's handlers back

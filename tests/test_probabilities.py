@@ -82,7 +82,8 @@ def test_every_problem_is_named_in_one_message(tmp_path):
 def test_a_file_that_is_no_npz_is_refused_as_unreadable(tmp_path):
     path = tmp_path / "nn.npz"
     path.write_bytes(b"not a zip")
-    with pytest.raises(ArtifactError, match="is not a readable npz"):
+    with pytest.raises(ArtifactError, match="is not a readable npz") as error:
         load_probabilities(path, LABELS, REBUILD)
+    assert f"rebuild it with `{REBUILD}`" in str(error.value)  # the training stage that writes it, not preprocess
     with pytest.raises(FileNotFoundError):
         load_probabilities(tmp_path / "missing.npz", LABELS, REBUILD)

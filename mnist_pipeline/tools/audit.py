@@ -14,6 +14,7 @@ McNemar's exact test (:mod:`mnist_pipeline.tools.compare`), and one verdict. The
     1  different bytes, no evidence of a different model
     2  the audit could not run
     3  a different model, or different data
+    130  interrupted (Ctrl-C, SIGTERM or SIGHUP): the stage stopped, the clone removed unless --keep
 
     $ make audit                 # HEAD of the project around the working directory
     $ python -m mnist_pipeline.tools.audit --rev v1.0
@@ -33,12 +34,14 @@ from pathlib import Path
 
 import yaml
 
+from mnist_pipeline.cpu import CPUINFO, cpuinfo_fields
 from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.interrupts import interrupts_as_ctrl_c
 from mnist_pipeline.paths import find_project_root
 from mnist_pipeline.revisions import LOCK_FILE, Revisions
 from mnist_pipeline.significance import ALPHA
 from mnist_pipeline.tables import format_table
-from mnist_pipeline.tools.commands import interrupts_as_ctrl_c, output_of, run_interruptible
+from mnist_pipeline.tools.commands import output_of, run_interruptible
 from mnist_pipeline.tools.compare import ModelComparison, compare_revisions, format_comparison
 
 PROG = "mnist-audit"
@@ -131,16 +134,14 @@ def format_audit(checks: list[OutputCheck], changes: list[tuple[str, object, obj
 
 
 def describe_machine() -> str:
-    """The processor model, architecture and core count: what float results depend on."""
-    model = platform.processor() or platform.machine()
+    """The processor model, architecture and the cores this process may use: what float results and times depend
+    on."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model} ({platform.machine()}, {os.cpu_count()} cores)"
+        model = cpuinfo_fields(CPUINFO.read_text()).get("model name")
+    except OSError:  # no /proc: not Linux
+        model = None
+    return (f"{model or platform.processor() or platform.machine()} ({platform.machine()}, "
+            f"{len(os.sched_getaffinity(0))} cores)")
 
 
 @dataclass(frozen=True)

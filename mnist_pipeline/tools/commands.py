@@ -1,4 +1,4 @@
-"""The one way the tools run a git, DVC or GTO command: for its output, or for as long as it works, interruptible."""
+"""How the tools run a git or DVC command: for its output, or for as long as it works, interruptible."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 from mnist_pipeline.errors import PipelineError
@@ -18,25 +17,6 @@ def output_of(command: list[str], cwd: Path) -> str:
     if done.returncode != 0:
         raise PipelineError(f"`{' '.join(command)}` failed: {(done.stderr or done.stdout).strip()}")
     return done.stdout
-
-
-# The signals that stop a tool as Ctrl-C does: a `timeout` or a cancelled job (SIGTERM), a closed terminal (SIGHUP).
-STOPPING = (signal.SIGTERM, signal.SIGHUP)
-
-
-@contextlib.contextmanager
-def interrupts_as_ctrl_c() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise ``KeyboardInterrupt`` as Ctrl-C does, so that a tool stops the
-    commands it runs and cleans up the same way for all three; the previous handlers come back after."""
-    def interrupt(signum: int, frame) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = {signum: signal.signal(signum, interrupt) for signum in STOPPING}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: a handler set in C
 
 
 def run_interruptible(command: list[str], cwd: Path, **popen: object) -> int:

@@ -27,6 +27,7 @@ from mnist_pipeline.significance import PairedComparison, accuracy_interval, com
 from mnist_pipeline.tables import format_table
 
 PROG = "mnist-compare"
+# What DVC calls the workspace among revisions (`dvc plots diff`, `dvc metrics diff`), and so do the tools.
 WORKSPACE = "workspace"
 MISSING = "evaluate had not run there, or predates committed predictions"
 

@@ -1,9 +1,10 @@
 """``make pr-report``: the markdown a reviewer reads, and the plots of both sides as images beside it.
 
-Prints, and writes to ``<out>/report.md``: the comparison of the workspace with ``BASE`` (``make compare --md``),
-``dvc metrics diff --md`` and ``dvc params diff --md``; then every plot of ``dvc plots diff BASE`` (confusion
-matrices, reliability diagrams, training curves, the figures) as PNG files in ``<out>/``, the Vega-Lite ones
-rendered offline by vl-convert, linked from the markdown. The folder can be attached to a pull request as it is.
+Prints, and writes to ``<out>/report.md``: the comparison of the workspace with ``BASE`` (``python -m
+mnist_pipeline.tools.compare BASE --md``), ``dvc metrics diff --md`` and ``dvc params diff --md``; then every plot
+of ``dvc plots diff BASE`` (confusion matrices, reliability diagrams, training curves, the figures) as PNG files in
+``<out>/``, the Vega-Lite ones rendered offline by vl-convert, linked from the markdown. The folder can be attached
+to a pull request as it is.
 
     $ make pr-report BASE=main                   # writes pr-report/report.md and its images
     $ python -m mnist_pipeline.tools.pr_report main --out /tmp/review
@@ -24,10 +25,9 @@ from mnist_pipeline.errors import PipelineError
 from mnist_pipeline.paths import find_project_root
 from mnist_pipeline.revisions import Revisions
 from mnist_pipeline.tools.commands import output_of
-from mnist_pipeline.tools.compare import compare_revisions, format_comparison
+from mnist_pipeline.tools.compare import WORKSPACE, compare_revisions, format_comparison
 
 PROG = "mnist-pr-report"
-WORKSPACE = "workspace"
 
 
 def slug(text: str) -> str:

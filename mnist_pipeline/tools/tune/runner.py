@@ -15,8 +15,9 @@ import pandas as pd
 
 from mnist_pipeline.artifacts import load_json
 from mnist_pipeline.errors import PipelineError
+from mnist_pipeline.interrupts import interrupts_as_ctrl_c
 from mnist_pipeline.paths import METRICS, PARAMS, find_project_root
-from mnist_pipeline.tools.commands import interrupts_as_ctrl_c, run_interruptible
+from mnist_pipeline.tools.commands import run_interruptible
 from mnist_pipeline.tools.tune.config import (
     CONFIG,
     Study,
