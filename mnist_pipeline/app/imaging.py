@@ -28,8 +28,9 @@ first recover the black-and-white digit NIST would have scanned, then make it as
    (:mod:`mnist_pipeline.app.segmentation`). How much ink the paper around the digits holds (:func:`paper_shade`)
    goes with them to the verdict: handwriting's paper is bare, a photo's shaded.
 5. **Stroke width** (:func:`normalise_stroke`): at a fixed working size, a stroke thinner or thicker than
-   MNIST's range (measured on its training digits) is brought to it: a thin pen thickened, a marker thinned.
-   Inside the strokes the ink keeps its own levels, so a blurred picture keeps its soft profile.
+   MNIST's range (measured on its training digits) is brought to it: a thin pen thickened into full ink, a marker
+   thinned. Inside strokes of MNIST's width or broader the ink keeps its own levels, so a blurred picture keeps its
+   soft profile.
 6. **MNIST's steps** (:func:`mnist_frame`): the digit's longer side scaled to 20 pixels, each pixel's grey level
    the ink it covers; then centred by centre of mass in 28x28.
 
@@ -727,9 +728,10 @@ def normalise_stroke(digit: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """The digit cropped to its box at :data:`STROKE_SIDE` pixels on its longer side, with MNIST's range of stroke
     widths: ink coverage in 0-1.
 
-    ``digit`` is the digit's boolean mask and ``ink`` the picture's ink map. Inside the strokes the ink keeps its
-    own levels (a blurred or anti-aliased picture keeps its soft profile, as MNIST's strokes have one), never
-    below :data:`MIN_STROKE_LEVEL`; where a thin stroke is thickened the new ink is full.
+    ``digit`` is the digit's boolean mask and ``ink`` the picture's ink map. A stroke thinner than MNIST's is
+    thickened into full ink, all of it. In strokes of MNIST's width or broader the ink keeps its own levels (a
+    blurred or anti-aliased picture keeps its soft profile, as MNIST's strokes have one), never below
+    :data:`MIN_STROKE_LEVEL`.
     """
     box = _box_of(digit)
     size = _fit(digit[box].shape, STROKE_SIDE)
