@@ -21,9 +21,12 @@ from benchmarks.handwriting import (
     OTHER_CONDITIONS,
     cropped_scan,
     make_samples,
+    pen_path,
+    place,
     readings,
     scan_read_directly,
     scores,
+    stroke,
 )
 from mnist_pipeline.app import imaging, predict, verdicts
 from mnist_pipeline.app.verdicts import MOST_PAPER_SHADE, as_number
@@ -94,6 +97,17 @@ def test_each_condition_gives_the_digit_it_was_drawn_from(condition, test_digits
     samples = make_samples(condition, x, y, 40)
     scores = [correlation(imaging.to_mnist(sample.image), x[sample.source]) for sample in samples]
     assert np.median(scores) >= CORRELATION_FLOORS[condition], (condition, np.median(scores))
+
+
+@pytest.mark.parametrize(("width", "height"), [(1, 300), (1, 600), (2, 600)])
+def test_a_drawing_apps_pencil_one_or_two_pixels_wide_keeps_its_strokes(width, height, test_digits):
+    # A digit hundreds of pixels tall in a 1-2 px stroke: shrunk to be measured, such a stroke would vanish (the
+    # digit came out a dot, a disc, or no digit at all) unless it is widened first.
+    x, _ = test_digits
+    rng = np.random.default_rng([width, height])
+    scores = [correlation(imaging.to_mnist(255 - 255 * place(stroke(pen_path(x[i], height), width), rng,
+                                                                 margin=(0.02, 0.05))), x[i]) for i in range(10)]
+    assert np.median(scores) >= CORRELATION_FLOORS["ballpoint"], np.median(scores)
 
 
 def test_numbers_are_cut_into_their_digits(test_digits):

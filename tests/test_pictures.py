@@ -86,3 +86,13 @@ def test_a_decompression_bomb_is_refused_whatever_the_limit():
         open_picture(png_declaring(100_000, 100_000))  # Pillow's own limit, twice its warning's
     with pytest.raises(PictureTooLargeError, match=r"^the image has more than 50 megapixels, the most that is read"):
         open_picture(png_declaring(100_000, 100_000), max_pixels=50_000_000)
+
+
+def test_a_picture_the_user_may_not_read_is_named_so_not_called_corrupt(tmp_path, monkeypatch):
+    # Root reads any file, so the refusal is simulated where Pillow opens it.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Image, "open", refuse)
+    with pytest.raises(ImageError, match=r"^cannot be read: permission denied$"):
+        open_picture(tmp_path / "locked.png")

@@ -321,6 +321,45 @@ def test_cli_says_not_sure_of_a_digit_on_paper_shaded_as_a_photo_is(rendered, mo
         assert all("paper" not in answer.get("why", "") for answer in answers[2:])
 
 
+def test_cli_answers_a_file_given_twice_twice_in_the_order_given(rendered, models_dir, capsys):
+    first, second = (str(file) for file in rendered[0][:2])
+    for number in ([], ["--number"]):
+        assert predict.main(["--json", *number, "--models-dir", str(models_dir), first, second, first]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert [(row["file"], row["model"]) for row in rows] == [
+            (file, model) for file in (first, second, first) for model in ("logreg", "nn")], number
+
+
+def test_cli_shows_every_picture_under_a_name_of_its_own_and_replaces_no_folder(rendered, models_dir, tmp_path,
+                                                                                capsys):
+    # Two folders' seven.png, a 16-bit picture (which Pillow's own conversion would show white) and one file twice.
+    pictures = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(rendered[0][0], tmp_path / folder / "seven.png")
+        pictures.append(str(tmp_path / folder / "seven.png"))
+    deep = np.asarray(Image.open(rendered[0][1]).convert("L"), dtype=np.uint16) * 257
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I;16")
+    shown = tmp_path / "seen"
+    assert predict.main(["--show", str(shown), "--models-dir", str(models_dir), *pictures,
+                         str(tmp_path / "deep.png"), pictures[0]]) == 0
+    capsys.readouterr()
+    assert sorted(path.name for path in shown.iterdir()) == [
+        "deep.png.seen.png", "seven.png.2.seen.png", "seven.png.3.seen.png", "seven.png.seen.png"]
+    assert (shown / "seven.png.seen.png").read_bytes() == (shown / "seven.png.3.seen.png").read_bytes()
+    strip = np.asarray(Image.open(shown / "deep.png.seen.png").convert("L"))
+    picture = strip[:, :strip.shape[1] - 120]  # the user's picture, left of the one digit the models saw
+    assert picture.min() < 100 < 200 < picture.max()  # the dark digit on its light paper, not a white panel
+    # A folder where a picture would go is the user's: refused, kept.
+    (shown / "deep.png.seen.png").unlink()
+    (shown / "deep.png.seen.png").mkdir()
+    (shown / "deep.png.seen.png" / "notes.txt").write_text("mine")
+    err = run_failing(["--show", str(shown), "--models-dir", str(models_dir), str(tmp_path / "deep.png")], capsys)
+    assert "a folder of that name is in the way" in err
+    assert (shown / "deep.png.seen.png" / "notes.txt").read_text() == "mine"
+
+
 def test_cli_table_and_model_filter(rendered, models_dir, capsys):
     files = [str(file) for file in rendered[0][:2]]
     assert predict.main(["--model", "logreg", "--models-dir", str(models_dir), *files]) == 0
@@ -359,6 +398,15 @@ def test_cli_refuses_a_file_for_the_show_folder_before_loading_anything(tmp_path
 def test_cli_missing_file(tmp_path, models_dir, capsys):
     err = run_failing(["--models-dir", str(models_dir), str(tmp_path / "nope.png")], capsys)
     assert err == f"mnist-predict: error: {tmp_path / 'nope.png'}: no such file\n"
+
+
+def test_cli_names_a_models_folder_that_is_none(rendered, tmp_path, capsys):
+    picture = str(rendered[0][0])
+    (tmp_path / "notes.txt").write_text("")
+    for given, state in ((tmp_path / "nowhere", "no such folder"), (tmp_path / "notes.txt", "a file, not a folder")):
+        err = run_failing(["--models-dir", str(given), picture], capsys)
+        assert err == (f"mnist-predict: error: --models-dir {given}: {state}; give the folder holding the models "
+                       f"(logreg.skops, nn.keras)\n")
 
 
 def test_cli_not_an_image(tmp_path, models_dir, capsys):

@@ -39,6 +39,7 @@ Everything here is pure (Pillow images or arrays in, arrays out); image processi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -129,6 +130,10 @@ STROKE_SIDE = 4 * DIGIT_BOX
 # condition reads best so: logreg 97%, nn 99%, against 95.5% and 98.5% when thickened to the 10th percentile,
 # 0.087); thicker ones are thinned towards the 90th percentile.
 STROKE_WIDTH_RANGE = (0.116, 0.159)
+# A stroke narrower than this many pixels once the digit is shrunk to STROKE_SIDE would vanish in the shrinking (a
+# drawing app's 1-2 px pencil on a digit hundreds of pixels tall): it is first widened to it, at the picture's own
+# size, and then thickened as any thin stroke is. Two pixels stay ink through the smoothing that shrinking does.
+MIN_SHRUNK_STROKE = 2.0
 # Ink broader than this is a filled shape, no stroke: the broadest of 6,000 of MNIST's training digits is 0.27 and
 # of the benchmark's digit pictures (seeds 1 and 2) 0.55, a marker's, where a filled disc is 31 and a filled
 # ellipse twice as high as wide 3.6. Thinned towards a stroke, such a shape would become its skeleton, a 1 or a dot.
@@ -222,7 +227,7 @@ def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
     Raises:
         ImageError: the picture holds no ink at all (blank, uniform, or only faint paper grain).
     """
-    pixels = _pixels(image) if isinstance(image, Image.Image) else _scaled(np.asarray(image))
+    pixels = picture_pixels(image) if isinstance(image, Image.Image) else _scaled(np.asarray(image))
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
     if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (2, 3, 4)):
@@ -444,8 +449,9 @@ def _working_size(pixels: np.ndarray) -> np.ndarray:
                   preserve_range=True)
 
 
-def _pixels(image: Image.Image) -> np.ndarray:
-    """A Pillow image of any mode as a float array in 0-255: grey, grey + alpha, RGB or RGBA."""
+def picture_pixels(image: Image.Image) -> np.ndarray:
+    """A Pillow image of any mode as a float array in 0-255: grey, grey + alpha, RGB or RGBA (a photo over twice
+    the working size shrunk first); what the reading starts from."""
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         return _scaled(np.asarray(image))  # 16-bit and 32-bit grey: Pillow's "L" would clip, not scale
     has_alpha = bool({"A", "a"} & set(image.getbands())) or "transparency" in image.info
@@ -734,12 +740,16 @@ def normalise_stroke(digit: np.ndarray, ink: np.ndarray) -> np.ndarray:
     :data:`MIN_STROKE_LEVEL`.
     """
     box = _box_of(digit)
-    size = _fit(digit[box].shape, STROKE_SIDE)
-    shape = resize(digit[box].astype(float), size, order=1) > 0.5
+    crop = digit[box]
+    size = _fit(crop.shape, STROKE_SIDE)
+    scale = size[0] / crop.shape[0]
+    if scale < 1 and (source_width := crop.sum() / max(1, skeletonize(crop).sum())) * scale < MIN_SHRUNK_STROKE:
+        radius = math.ceil((MIN_SHRUNK_STROKE / scale - source_width) / 2)
+        crop = _within(np.pad(crop, radius), radius)
+        size = _fit(crop.shape, STROKE_SIDE)
+    shape = resize(crop.astype(float), size, order=1) > 0.5
     if not shape.any():
         raise ImageError("the image holds no digit: nothing is left after scaling it")
-    level = resize(np.where(digit[box], ink[box], 0), size, order=1)
-    level = np.clip(level / max(np.quantile(level[shape], 0.9), MIN_INK), MIN_STROKE_LEVEL, 1)
     skeleton = skeletonize(shape)
     width = shape.sum() / max(1, skeleton.sum()) / STROKE_SIDE
     if width > MAX_STROKE_WIDTH:
@@ -748,6 +758,8 @@ def normalise_stroke(digit: np.ndarray, ink: np.ndarray) -> np.ndarray:
     if width < low:
         radius = round((low - width) * STROKE_SIDE / 2)
         return _within(np.pad(shape, radius), radius).astype(float) if radius else shape.astype(float)
+    level = resize(np.where(digit[box], ink[box], 0), size, order=1)
+    level = np.clip(level / max(np.quantile(level[shape], 0.9), MIN_INK), MIN_STROKE_LEVEL, 1)
     if width > high:
         # A third of the excess: eroding all of it turns a marker's filled loops into bars (nn 97.5% on the marker
         # condition, 98% with a third, 99% with none) while blurred strokes need it (other writers: 96.5, 97, 93).

@@ -37,6 +37,8 @@ def open_picture(source: str | Path | bytes, *, max_pixels: int | None = None) -
         raise ImageError("no such file") from None
     except IsADirectoryError:
         raise ImageError("is a folder, not an image file") from None
+    except PermissionError:
+        raise ImageError("cannot be read: permission denied") from None
     except UnidentifiedImageError:
         raise ImageError(f"not an image file ({FORMATS})") from None
     except Image.DecompressionBombError:  # over twice Pillow's limit: refused as the header is read

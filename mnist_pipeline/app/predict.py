@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_pipeline import paths, tables
-from mnist_pipeline.app import segmentation
+from mnist_pipeline.app import imaging, segmentation
 from mnist_pipeline.app.imaging import ImageError, read_digit, read_number
 from mnist_pipeline.app.pictures import open_picture
 from mnist_pipeline.app.releases import ModelSpec, fetch_release, parse_spec
@@ -83,6 +83,10 @@ def load_models(rev: str | None = None, *, models_dir: Path | None = None,
     if rev is None:
         # The project around the working directory, found upwards as git and DVC find their repository.
         root = paths.find_project_root() if models_dir is None else None
+        if models_dir is not None and not Path(models_dir).is_dir():
+            state = "a file, not a folder" if Path(models_dir).exists() else "no such folder"
+            raise ModelLoadError(f"--models-dir {models_dir}: {state}; give the folder holding the models "
+                                 f"({', '.join(file.name for file in files.values())})")
         models = {}
         for name, file in files.items():
             path = (root / file) if models_dir is None else Path(models_dir) / file.name
@@ -198,10 +202,10 @@ def predict_numbers(files: list[str | Path], numbers: list[np.ndarray], models: 
                     None if outlines is None else [o for number in outlines for o in number], digits,
                     None if papers is None else [paper for paper, number in zip(papers, numbers, strict=True)
                                                  for _ in number])
-    rows = [{"file": str(file), "model": name, **as_number(answers[name][start:end])}
-            for name in models for file, start, end in zip(files, [0, *ends[:-1]], ends, strict=True)]
-    order = {str(file): i for i, file in enumerate(files)}
-    return sorted(rows, key=lambda row: order[row["file"]])  # file order, then model order (the sort is stable)
+    rows = [(i, {"file": str(file), "model": name, **as_number(answers[name][start:end])})
+            for name in models for i, (file, start, end) in enumerate(zip(files, [0, *ends[:-1]], ends, strict=True))]
+    # File order (a file given twice, twice), then model order: the sort is stable.
+    return [row for _, row in sorted(rows, key=lambda pair: pair[0])]
 
 
 def format_table(results: list[dict[str, Any]]) -> str:
@@ -229,7 +233,9 @@ def _digit_detail(digit: dict) -> str:
 def seen_by_the_models(image, digits: np.ndarray, height: int = 112):
     """``image`` next to the 28x28 digits the models received (each scaled up to ``height`` pixels, pixels kept
     square), on a grey strip: what to look at when a guess is wrong."""
-    shown = image.convert("RGBA")
+    # Through the reading's own conversion: Pillow's would clip a 16-bit or float picture to white or black.
+    pixels = np.clip(imaging.picture_pixels(image), 0, 255).astype(np.uint8)
+    shown = Image.fromarray(pixels).convert("RGBA")
     shown = shown.resize((max(1, round(shown.width * height / shown.height)), height), Image.Resampling.LANCZOS)
     strip = Image.new("RGB", (shown.width + len(digits) * (height + 8), height), (128, 128, 128))
     strip.paste(shown, (0, 0), shown)
@@ -239,16 +245,31 @@ def seen_by_the_models(image, digits: np.ndarray, height: int = 112):
     return strip
 
 
+def seen_names(files: list[Path]) -> list[str]:
+    """The name of each file's picture in the ``--show`` folder: ``<name>.seen.png``, and for a name given again
+    (the same file twice, or two folders' ``digit.png``) ``<name>.2.seen.png``, ``<name>.3.seen.png``..."""
+    given: dict[str, int] = {}
+    names = []
+    for file in files:
+        name = Path(file).name
+        given[name] = given.get(name, 0) + 1
+        names.append(f"{name}.seen.png" if given[name] == 1 else f"{name}.{given[name]}.seen.png")
+    return names
+
+
 def save_seen(folder: Path, files: list[Path], images: list, digits: list[np.ndarray]) -> None:
-    """Write, for each file, ``<folder>/<name>.seen.png`` (:func:`seen_by_the_models`); atomic, one by one."""
+    """Write, for each file, ``<folder>/<name>.seen.png`` (:func:`seen_by_the_models`, :func:`seen_names`); atomic,
+    one by one. A folder in the way is an error, not replaced."""
     import io
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for file, image, seen in zip(files, images, digits, strict=True):
+        for name, image, seen in zip(seen_names(files), images, digits, strict=True):
+            if (folder / name).is_dir():
+                raise PipelineError(f"cannot write {folder / name}: a folder of that name is in the way")
             buffer = io.BytesIO()
             seen_by_the_models(image, seen).save(buffer, format="PNG")
-            write_bytes(folder / f"{Path(file).name}.seen.png", buffer.getvalue())
+            write_bytes(folder / name, buffer.getvalue())
     except OSError as error:
         raise PipelineError(f"cannot write the pictures the models saw into {folder}: "
                             f"{error.strerror or error}") from None
