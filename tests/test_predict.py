@@ -455,6 +455,7 @@ def test_cli_outside_any_project_says_so_before_tensorflow_loads(tmp_path, monke
 def test_cli_missing_models(tmp_path, capsys):
     digit = tmp_path / "seven.png"
     seven().save(digit)
+    (tmp_path / "empty").mkdir()  # a folder of no models (one that is no folder: test_cli_names_a_models_folder...)
     err = run_failing(["--models-dir", str(tmp_path / "empty"), str(digit)], capsys)
     assert err.startswith("mnist-predict: error: ") and "logreg.skops not found" in err
     assert "dvc repro" in err and "dvc pull" in err
