@@ -546,13 +546,14 @@ def readings(sample: Sample, models) -> dict[str, list[dict]] | None:
     try:
         if len(sample.label) > 1:
             digits, outlines, paper = read_number(sample.image, number_plausibility(models))
+            apart = None
         else:
-            digit, paper = read_digit(sample.image)
-            digits, outlines = digit[None], None
+            digit, paper, marks = read_digit(sample.image)
+            digits, outlines, apart = digit[None], None, [marks]
     except ImageError:
         return None
     return judge({name: predict_proba(model, digits) for name, model in models.items()}, thresholds_of(models),
-                 outlines, digits, [paper] * len(digits))
+                 outlines, digits, [paper] * len(digits), apart)
 
 
 def scores(samples: list[Sample], models, read: list | None = None) -> dict[str, Score]:

@@ -166,7 +166,7 @@ def test_a_photographed_face_kept_as_a_digit_is_doubted_by_its_grey_ink_where_it
     # 8 from being sure. (A face takes no MNIST digit: none are given.)
     no_digits = np.zeros((0, IMAGE_SIDE, IMAGE_SIDE), np.uint8), np.zeros(0, np.uint8)
     face = make_samples("photo-of-a-face", *no_digits, 15, seed=1)[14]
-    digit, paper = imaging.read_digit(face.image)
+    digit, paper, _ = imaging.read_digit(face.image)
     assert paper <= MOST_PAPER_SHADE
     assert verdicts.shape_doubts(digit) == ["its ink fills 57% of its box in shades of grey (57% of it light), where "
                                             "a pen's broad stroke is dark (a photo of a face?)"]

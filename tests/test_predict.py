@@ -247,7 +247,7 @@ def test_rendered_digits_reach_the_accuracy_floors(rendered, accurate_models, mn
 def test_rendering_round_trip_stays_close_to_the_original(rendered, mnist):
     # The rendered file, brought back to MNIST's form, is nearly the digit it was made from.
     files, _ = rendered
-    images, _ = predict.read_images(files)
+    images, _, _ = predict.read_images(files)
     difference = np.abs(images.astype(int) - mnist["x_test"]).mean(axis=(1, 2))
     assert np.median(difference) < 15, np.median(difference)
 
@@ -358,6 +358,30 @@ def test_cli_shows_every_picture_under_a_name_of_its_own_and_replaces_no_folder(
     err = run_failing(["--show", str(shown), "--models-dir", str(models_dir), str(tmp_path / "deep.png")], capsys)
     assert "a folder of that name is in the way" in err
     assert (shown / "deep.png.seen.png" / "notes.txt").read_text() == "mine"
+
+
+def test_cli_says_not_sure_of_one_digit_read_from_a_picture_of_two(models_dir, tmp_path, capsys):
+    # Two 7s side by side, read without --number: the reading keeps one and must not answer it surely.
+    pair = Image.new("L", (330, 200), 0)
+    for left in (0, 170):
+        pair.paste(seven(size=(160, 200)), (left, 0))
+    pair.save(tmp_path / "77.png")
+    seven().save(tmp_path / "7.png")
+    assert predict.main(["--json", "--models-dir", str(models_dir), str(tmp_path / "77.png"),
+                         str(tmp_path / "7.png")]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    why = "1 more mark as tall as a digit stands apart from it, left out (a number? read it as one with --number)"
+    assert [(row["sure"], why in row.get("why", "")) for row in rows[:2]] == [(False, True)] * 2
+    assert not any(why in row.get("why", "") for row in rows[2:])
+
+
+def test_cli_serve_with_no_pictures_hands_the_models_to_the_page(models_dir, monkeypatch):
+    from mnist_pipeline.app import serve
+
+    served = []
+    monkeypatch.setattr(serve, "run", lambda models, host, port: served.append((sorted(models), host, port)))
+    assert predict.main(["--serve", "--models-dir", str(models_dir), "--port", "0"]) == 0
+    assert served == [(["logreg", "nn"], "127.0.0.1", 0)]
 
 
 def test_cli_table_and_model_filter(rendered, models_dir, capsys):

@@ -167,9 +167,9 @@ def test_two_versions_released_and_each_fetched_alone_by_tag_into_a_fresh_clone(
     served = []
     monkeypatch.setattr(serve, "run", lambda models, host, port: served.append(models))
     assert predict.main(["--model", "nn#prod", "--serve"]) == 0
-    digits, papers = predict.read_images(files)
+    digits, papers, apart = predict.read_images(files)
     judged = [(row["probability"], row["sure"], row.get("why"))
-              for row in predict.predict_images(files, digits, *served, papers)]
+              for row in predict.predict_images(files, digits, *served, papers, apart)]
     assert judged == expected["v1.0.0"]  # with the release's sure threshold too
     assert not list((teammate.root / "models").glob("*.keras"))  # nothing checked out
     cached = sorted(path.name for path in releases.cache_dir().iterdir())

@@ -245,6 +245,35 @@ def test_a_digit_on_shaded_paper_is_unsure_however_confident():
     assert both[0]["why"].startswith("nn gives it 0.500, under its sure threshold 0.600; the paper around its ink")
 
 
+def test_a_digit_read_alone_beside_marks_as_tall_as_a_digit_is_unsure_however_confident():
+    answers = judge({"nn": rows(*[(3, 0.99, 8, 0.005)] * 3)}, {"nn": 0.6}, apart=[0, 1, 2])["nn"]
+    assert [a["sure"] for a in answers] == [True, False, False]
+    assert answers[1]["why"] == ("1 more mark as tall as a digit stands apart from it, left out (a number? read it as "
+                                 "one with --number)")
+    assert answers[2]["why"].startswith("2 more marks as tall as a digit stand apart from it")
+
+
+def test_a_mark_apart_counts_when_half_as_tall_as_the_digit_and_not_part_of_it():
+    canvas = np.zeros((100, 200), bool)
+    canvas[10:90, 10:50] = True  # the digit, 80 tall
+    canvas[20:60, 120:124] = True  # a mark 40 tall, apart: half the digit's height
+    canvas[70:89, 150:154] = True  # 19 tall: a stray mark
+    digit = np.zeros_like(canvas)
+    digit[10:90, 10:50] = True
+    assert imaging.marks_set_apart(canvas, digit) == 1
+    canvas[20, 120:124] = False  # 39 tall: under half
+    assert imaging.marks_set_apart(canvas, digit) == 0
+    assert imaging.marks_set_apart(digit, digit) == 0  # the digit's own pieces are no marks apart
+    canvas[20, 120:124] = True
+    for frame in ((slice(0, 21), slice(120, 124)), (slice(59, 100), slice(120, 124))):
+        reaching = canvas.copy()
+        reaching[frame] = True  # the same mark run up to the frame, or down to it: a margin's rule
+        assert imaging.marks_set_apart(reaching, digit) == 0
+    at_the_edge = np.zeros_like(canvas)
+    at_the_edge[20:60, 196:200] = True
+    assert imaging.marks_set_apart(canvas | at_the_edge, digit) == 1  # the mark at 120 counts, the one at the edge not
+
+
 def test_holes_are_the_background_the_ink_encloses_of_a_least_size():
     mask = np.zeros((12, 12), bool)
     mask[1:11, 1:11] = True

@@ -120,6 +120,9 @@ MAX_STRAY_INK_NUMBER = 0.5
 # A digit's ink encloses two holes (an 8), and a few pinholes where a fat marker's strokes cross: up to 7 in the
 # benchmark's pictures of digits. Ink enclosing more is a mesh: noise, a texture, a scene.
 MAX_HOLES = 15
+# A piece of ink that the digit leaves out, at least this share of its height, is a mark as tall as a digit: a number
+# given as one digit (`mnist-predict` without --number) keeps its largest digit and its answer is not sure.
+APART_HEIGHT = 0.5
 # The paper around a digit is measured this far from any ink, as a fraction of the digit's longer side: beyond the
 # soft edge of a blurred or anti-aliased stroke (:func:`paper_shade`).
 PAPER_MARGIN = 0.06
@@ -160,17 +163,20 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
     return read_digit(image)[0]
 
 
-def read_digit(image: Image.Image | np.ndarray) -> tuple[np.ndarray, float]:
-    """:func:`to_mnist`, and how shaded the paper around the digit is (:func:`paper_shade`)."""
+def read_digit(image: Image.Image | np.ndarray) -> tuple[np.ndarray, float, int]:
+    """:func:`to_mnist`, how shaded the paper around the digit is (:func:`paper_shade`), and how many marks as tall as
+    a digit stand apart from it, left out (:func:`marks_set_apart`)."""
     ink = ink_map(image)
     threshold = ink_threshold(ink)
     mask = ink > threshold
-    digit = digit_mask(remove_rules(mask))
+    kept = remove_rules(mask)
+    digit = digit_mask(kept)
     paper = paper_shade(ink, mask, digit)
+    apart = marks_set_apart(kept, digit)
     closed = close_loops(ink, threshold)
     if closed is not None:
         digit = digit_mask(remove_rules(closed))
-    return mnist_frame(normalise_stroke(digit, ink)), paper
+    return mnist_frame(normalise_stroke(digit, ink)), paper, apart
 
 
 def to_mnist_digits(image: Image.Image | np.ndarray) -> np.ndarray:
@@ -608,6 +614,22 @@ def digit_mask(mask: np.ndarray) -> np.ndarray:
     _refuse_stray_ink(mask, digit, MAX_STRAY_INK)
     _refuse_mesh(digit)
     return digit
+
+
+def marks_set_apart(mask: np.ndarray, digit: np.ndarray) -> int:
+    """How many pieces of ink in ``mask`` that the digit ``digit`` (:func:`digit_mask`) left out are at least
+    :data:`APART_HEIGHT` of its height and clear of the picture's frame: another digit beside it (a number read as one
+    digit), not a speck, a stray mark, or what is left of a margin's rule where the digit crosses it (such a rule
+    runs to the frame)."""
+    rows = np.flatnonzero(digit.any(axis=1))
+    tall = APART_HEIGHT * (rows[-1] - rows[0] + 1)
+    height, width = mask.shape
+    apart = 0
+    for piece in _pieces(mask):
+        top, left, bottom, right = piece.bbox
+        clear = top > 0 and left > 0 and bottom < height and right < width
+        apart += bottom - top >= tall and clear and not digit[tuple(piece.coords.T)].any()
+    return apart
 
 
 def _grow(box, other) -> tuple[int, int, int, int]:

@@ -121,13 +121,14 @@ def open_image(path: Path):
         raise ImageError(f"{path}: {error}") from None
 
 
-def digits_of(path: Path, image) -> tuple[np.ndarray, float]:
-    """The (1, 28, 28) MNIST digit the models see in ``image`` (read from ``path``), and how shaded the paper around
-    it is (:func:`~mnist_pipeline.app.imaging.paper_shade`). A picture with no digit raises :class:`ImageError`
-    naming ``path``."""
+def digits_of(path: Path, image) -> tuple[np.ndarray, float, int]:
+    """The (1, 28, 28) MNIST digit the models see in ``image`` (read from ``path``), how shaded the paper around it
+    is (:func:`~mnist_pipeline.app.imaging.paper_shade`) and how many marks as tall as a digit stand apart from it
+    (:func:`~mnist_pipeline.app.imaging.marks_set_apart`). A picture with no digit raises :class:`ImageError` naming
+    ``path``."""
     try:
-        digit, paper = read_digit(image)
-        return digit[None], paper
+        digit, paper, apart = read_digit(image)
+        return digit[None], paper, apart
     except ImageError as error:
         raise ImageError(f"{path}: {error}") from None
 
@@ -154,11 +155,11 @@ def number_plausibility(models: Mapping[str, Any], lock: AbstractContextManager 
     return plausibility
 
 
-def read_images(files: Iterable[str | Path]) -> tuple[np.ndarray, list[float]]:
-    """The image files as one (n, 28, 28) uint8 batch of MNIST digits, and how shaded the paper around each is;
-    the first bad file raises :class:`ImageError`."""
+def read_images(files: Iterable[str | Path]) -> tuple[np.ndarray, list[float], list[int]]:
+    """The image files as one (n, 28, 28) uint8 batch of MNIST digits, how shaded the paper around each is, and how
+    many marks as tall as a digit stand apart from each; the first bad file raises :class:`ImageError`."""
     read = [digits_of(Path(file), open_image(Path(file))) for file in files]
-    return np.concatenate([digits for digits, _ in read]), [paper for _, paper in read]
+    return np.concatenate([digits for digits, _, _ in read]), [paper for _, paper, _ in read], [a for *_, a in read]
 
 
 def predict_files(files: Iterable[str | Path], models: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -172,16 +173,18 @@ def predict_files(files: Iterable[str | Path], models: Mapping[str, Any]) -> lis
     files = list(files)
     if not files:
         return []
-    digits, papers = read_images(files)
-    return predict_images(files, digits, models, papers)
+    digits, papers, apart = read_images(files)
+    return predict_images(files, digits, models, papers, apart)
 
 
 def predict_images(files: list[str | Path], images: np.ndarray, models: Mapping[str, Any],
-                   papers: Sequence[float] | None = None) -> list[dict[str, Any]]:
-    """:func:`predict_files` for images already read: ``images[i]`` is the digit of ``files[i]``, and ``papers[i]``
-    how shaded the paper around it is (None: not known)."""
+                   papers: Sequence[float] | None = None, apart: Sequence[int] | None = None
+                   ) -> list[dict[str, Any]]:
+    """:func:`predict_files` for images already read: ``images[i]`` is the digit of ``files[i]``, ``papers[i]`` how
+    shaded the paper around it is and ``apart[i]`` how many marks as tall as a digit stand apart from it (None: not
+    known)."""
     answers = judge({name: predict_proba(model, images) for name, model in models.items()}, thresholds_of(models),
-                    digits=images, papers=papers)
+                    digits=images, papers=papers, apart=apart)
     return [{"file": str(file), "model": name, **answers[name][i]} for i, file in enumerate(files) for name in models]
 
 
@@ -357,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         images = [open_image(file) for file in args.files]
         if not args.number:  # a number's digits are parted with the models' help, so read once they are loaded
             read = [digits_of(file, image) for file, image in zip(args.files, images, strict=True)]
-            digits, papers = [digit for digit, _ in read], [paper for _, paper in read]
+            digits, papers, apart = ([item[part] for item in read] for part in range(3))  # none with --serve
         outlines = None
         if not (args.rev or args.models_dir or released):
             paths.find_project_root()  # run outside any project: said before TensorFlow loads, too
@@ -377,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.show:
             save_seen(args.show, args.files, images, digits)
         results = (predict_numbers(args.files, digits, models, outlines, papers) if args.number
-                   else predict_images(args.files, np.concatenate(digits), models, papers))
+                   else predict_images(args.files, np.concatenate(digits), models, papers, apart))
     except (PipelineError, OSError) as error:
         parser.exit(2, f"{PROG}: error: {error}\n")
     print(json.dumps(results, indent=2) if args.json else format_table(results))  # noqa: T201

@@ -91,7 +91,7 @@ def read_thresholds(text: str, source: str, names) -> dict[str, float | None]:
 
 def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, float | None],
           outlines: Sequence[Outline] | None = None, digits: np.ndarray | None = None,
-          papers: Sequence[float] | None = None) -> dict[str, list[dict]]:
+          papers: Sequence[float] | None = None, apart: Sequence[int] | None = None) -> dict[str, list[dict]]:
     """Each model's answers for the same n digits: ``{"digit", "probability", "sure", "candidates"}`` per digit,
     ``candidates`` the two likeliest digits with their probabilities, and ``why`` where ``sure`` is False.
 
@@ -107,6 +107,8 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
         digits: the (n, 28, 28) digits read: one of a shape no MNIST digit has (:func:`shape_doubts`) is not sure.
         papers: for each digit, how shaded the paper around it is in its picture
             (:func:`mnist_pipeline.app.imaging.paper_shade`): over :data:`MOST_PAPER_SHADE`, not sure.
+        apart: for each digit read alone, how many marks as tall as a digit its picture holds apart from it
+            (:func:`mnist_pipeline.app.imaging.marks_set_apart`): any, not sure (a number read as one digit?).
     """
     names = list(probabilities)
     n = len(next(iter(probabilities.values())))
@@ -114,6 +116,8 @@ def judge(probabilities: Mapping[str, np.ndarray], thresholds: Mapping[str, floa
     seen = [shape_doubts(digit) for digit in digits] if digits is not None else [[]] * n
     if papers is not None:
         seen = [doubts + paper_doubts(paper) for doubts, paper in zip(seen, papers, strict=True)]
+    if apart is not None:
+        seen = [doubts + apart_doubts(marks) for doubts, marks in zip(seen, apart, strict=True)]
     # What the models put in doubt, for every model's answer: the reading is judged as one.
     shared: list[list[str]] = [[] for _ in range(n)]
     for name in names:
@@ -171,6 +175,14 @@ def paper_doubts(paper: float) -> list[str]:
     if paper > MOST_PAPER_SHADE:
         return [f"the paper around its ink is shaded ({paper:.0%} of the ink's darkness), where a digit's paper is "
                 f"bare (a photo of a face or a scene?)"]
+    return []
+
+
+def apart_doubts(marks: int) -> list[str]:
+    """Why a digit read alone is in doubt from the marks beside it (see :func:`judge`)."""
+    if marks:
+        return [f"{marks} more mark{'s' if marks > 1 else ''} as tall as a digit stand{'' if marks > 1 else 's'} "
+                f"apart from it, left out (a number? read it as one with --number)"]
     return []
 
 
