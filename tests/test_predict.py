@@ -145,6 +145,17 @@ def test_blank_image_raises(blank):
         to_mnist(blank)
 
 
+def test_a_digit_too_small_in_a_large_photo_is_named_so_not_blank():
+    photo = Image.new("L", (3000, 2000), 240)
+    draw = ImageDraw.Draw(photo)
+    draw.line([(1460, 1060), (1460, 900), (1400, 1004), (1480, 1004)], fill=30, width=10)  # a 4, 160 px tall
+    with pytest.raises(ImageError, match=r"its ink covers under a thousandth of the picture \(a small digit in a large "
+                                         r"photo\? crop the picture to it\)"):
+        to_mnist(photo)
+    crop = photo.crop((1300, 850, 1600, 1110))
+    assert to_mnist(crop).max() > 0  # cropped to it, the same digit is read
+
+
 def test_faint_noise_is_not_a_digit():
     noise = np.random.default_rng(0).integers(240, 256, (60, 60)).astype(np.uint8)  # paper grain, no ink
     with pytest.raises(ImageError, match="holds no digit"):

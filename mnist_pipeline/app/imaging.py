@@ -269,8 +269,11 @@ def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
                 ink = uncropped
         ink = _filled_loops(ink, working, dark, levels)
     strongest = np.percentile(ink, 99.9) if ink.size > 1000 else ink.max()
-    if ink.max() < MIN_INK or strongest < MIN_INK / 2:
+    if ink.max() < MIN_INK:
         raise ImageError("the image holds no digit: it is blank or of one uniform colour")
+    if strongest < MIN_INK / 2:  # some ink, but on under a thousandth of the picture: stray pixels, or a tiny digit
+        raise ImageError("the image holds no digit that can be read: its ink covers under a thousandth of the "
+                         "picture (a small digit in a large photo? crop the picture to it)")
     return np.clip(ink / max(strongest, MIN_INK), 0, 1)
 
 
