@@ -88,9 +88,11 @@ def test_a_digit_is_doubted_only_wider_than_a_thousandth_of_its_kind_and_with_ev
                                                            "its outline was guessed where digits touch")
 
 
-def test_papers_are_one_for_each_digit():
+def test_papers_and_marks_apart_are_one_for_each_digit():
     with pytest.raises(ValueError, match="zip"):
         judge({"nn": rows(*[(8, 0.99, 3, 0.005)] * 2)}, {"nn": 0.6}, papers=[0.0])
+    with pytest.raises(ValueError, match="zip"):
+        judge({"nn": rows(*[(8, 0.99, 3, 0.005)] * 2)}, {"nn": 0.6}, apart=[0])
 
 
 def test_the_note_beside_an_answer():
