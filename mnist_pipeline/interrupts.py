@@ -30,11 +30,13 @@ SIGNALS = (signal.SIGINT, *STOPPING)
 @contextmanager
 def interrupts_as_ctrl_c() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise ``KeyboardInterrupt`` as Ctrl-C does, so that a program cleans up
-    the same way for all three; the previous handlers come back after."""
+    the same way for all three; the previous handlers come back after. A signal the process ignores stays ignored:
+    ``nohup make repro &`` ignores SIGHUP so that the run outlives its terminal, and its stages inherit that."""
     def interrupt(signum: int, frame) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
-    previous = {signum: signal.signal(signum, interrupt) for signum in STOPPING}
+    previous = {signum: signal.signal(signum, interrupt) for signum in STOPPING
+                if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         yield
     finally:

@@ -127,3 +127,22 @@ def test_a_stage_stopped_by_kill_or_a_closed_terminal_ends_as_ctrl_c_leaving_no_
     assert "interrupted; no output was left half-written" in caplog.text
     assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary file
     assert {s: signal.getsignal(s) for s in STOPPING} == handlers  # the caller's handlers back
+
+
+def test_a_stage_under_nohup_runs_on_when_its_terminal_closes(tmp_path):
+    # nohup ignores SIGHUP and the stages it starts inherit that; the stage's handler must leave it so.
+    from mnist_pipeline.artifacts import atomic_path
+    from mnist_pipeline.stage_runner import run_stage
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        def main():
+            with atomic_path(tmp_path / "out.txt") as partial:
+                os.kill(os.getpid(), signal.SIGHUP)
+                partial.write_text("whole")
+
+        run_stage(main)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert (tmp_path / "out.txt").read_text() == "whole"

@@ -377,13 +377,14 @@ def test_cli_says_not_sure_of_one_digit_read_from_a_picture_of_two(models_dir, t
     for left in (0, 170):
         pair.paste(seven(size=(160, 200)), (left, 0))
     pair.save(tmp_path / "77.png")
+    pair.crop(pair.getbbox()).save(tmp_path / "77-cropped.png")  # both 7s touching the frame
     seven().save(tmp_path / "7.png")
     assert predict.main(["--json", "--models-dir", str(models_dir), str(tmp_path / "77.png"),
-                         str(tmp_path / "7.png")]) == 0
+                         str(tmp_path / "77-cropped.png"), str(tmp_path / "7.png")]) == 0
     rows = json.loads(capsys.readouterr().out)
     why = "1 more mark as tall as a digit stands apart from it, left out (a number? read it as one with --number)"
-    assert [(row["sure"], why in row.get("why", "")) for row in rows[:2]] == [(False, True)] * 2
-    assert not any(why in row.get("why", "") for row in rows[2:])
+    assert [(row["sure"], why in row.get("why", "")) for row in rows[:4]] == [(False, True)] * 4
+    assert not any(why in row.get("why", "") for row in rows[4:])
 
 
 def test_cli_serve_with_no_pictures_hands_the_models_to_the_page(models_dir, monkeypatch):
@@ -433,6 +434,11 @@ def test_cli_refuses_a_file_for_the_show_folder_before_loading_anything(tmp_path
 def test_cli_missing_file(tmp_path, models_dir, capsys):
     err = run_failing(["--models-dir", str(models_dir), str(tmp_path / "nope.png")], capsys)
     assert err == f"mnist-predict: error: {tmp_path / 'nope.png'}: no such file\n"
+
+
+def test_every_shown_picture_has_a_name_of_its_own_even_named_like_anothers_second():
+    assert predict.seen_names(["a/7.png", "b/7.png", "7.png.2", "c/7.png", "x.png"]) == [
+        "7.png.seen.png", "7.png.2.seen.png", "7.png.2.2.seen.png", "7.png.3.seen.png", "x.png.seen.png"]
 
 
 def test_cli_names_a_models_folder_that_is_none(rendered, tmp_path, capsys):

@@ -255,25 +255,26 @@ def test_a_digit_read_alone_beside_marks_as_tall_as_a_digit_is_unsure_however_co
     assert answers[2]["why"].startswith("2 more marks as tall as a digit stand apart from it")
 
 
-def test_a_mark_apart_counts_when_half_as_tall_as_the_digit_and_not_part_of_it():
-    canvas = np.zeros((100, 200), bool)
-    canvas[10:90, 10:50] = True  # the digit, 80 tall
-    canvas[20:60, 120:124] = True  # a mark 40 tall, apart: half the digit's height
-    canvas[70:89, 150:154] = True  # 19 tall: a stray mark
-    digit = np.zeros_like(canvas)
-    digit[10:90, 10:50] = True
+def test_a_mark_apart_counts_when_half_as_tall_as_the_digit_and_not_part_of_it(monkeypatch):
+    digit = np.zeros((100, 200), bool)
+    digit[10:90, 10:50] = True  # the digit, 80 tall
+    canvas = digit.copy()
+    canvas[20:60, 120:128] = True  # a mark 40 tall, apart: half the digit's height
+    canvas[70:89, 150:158] = True  # 19 tall: a stray mark, no speck
     assert imaging.marks_set_apart(canvas, digit) == 1
-    canvas[20, 120:124] = False  # 39 tall: under half
+    monkeypatch.setattr(imaging, "APART_HEIGHT", 0.2)
+    assert imaging.marks_set_apart(canvas, digit) == 2  # the stray mark is left out by its height alone
+    monkeypatch.undo()
+    canvas[20, 120:128] = False  # 39 tall: under half
     assert imaging.marks_set_apart(canvas, digit) == 0
     assert imaging.marks_set_apart(digit, digit) == 0  # the digit's own pieces are no marks apart
-    canvas[20, 120:124] = True
-    for frame in ((slice(0, 21), slice(120, 124)), (slice(59, 100), slice(120, 124))):
-        reaching = canvas.copy()
-        reaching[frame] = True  # the same mark run up to the frame, or down to it: a margin's rule
-        assert imaging.marks_set_apart(reaching, digit) == 0
-    at_the_edge = np.zeros_like(canvas)
-    at_the_edge[20:60, 196:200] = True
-    assert imaging.marks_set_apart(canvas | at_the_edge, digit) == 1  # the mark at 120 counts, the one at the edge not
+    # Cropped tightly, the other digit touches the frame, and counts; a margin's rule that the digit broke, a hairline
+    # run down from the top or up from the bottom, does not.
+    for rows, columns, counted in ((slice(20, 60), slice(188, 200), 1), (slice(0, 60), slice(120, 126), 0),
+                                   (slice(50, 100), slice(120, 126), 0), (slice(0, 60), slice(120, 127), 1)):
+        other = digit.copy()
+        other[rows, columns] = True
+        assert imaging.marks_set_apart(other, digit) == counted, (rows, columns)
 
 
 def test_holes_are_the_background_the_ink_encloses_of_a_least_size():

@@ -121,7 +121,8 @@ MAX_STRAY_INK_NUMBER = 0.5
 # benchmark's pictures of digits. Ink enclosing more is a mesh: noise, a texture, a scene.
 MAX_HOLES = 15
 # A piece of ink that the digit leaves out, at least this share of its height, is a mark as tall as a digit: a number
-# given as one digit (`mnist-predict` without --number) keeps its largest digit and its answer is not sure.
+# given as one digit (`mnist-predict` without --number) keeps its largest digit and its answer is not sure. Cropped
+# tightly, the other digit touches the frame and still counts.
 APART_HEIGHT = 0.5
 # The paper around a digit is measured this far from any ink, as a fraction of the digit's longer side: beyond the
 # soft edge of a blurred or anti-aliased stroke (:func:`paper_shade`).
@@ -621,18 +622,22 @@ def digit_mask(mask: np.ndarray) -> np.ndarray:
 
 def marks_set_apart(mask: np.ndarray, digit: np.ndarray) -> int:
     """How many pieces of ink in ``mask`` that the digit ``digit`` (:func:`digit_mask`) left out are at least
-    :data:`APART_HEIGHT` of its height and clear of the picture's frame: another digit beside it (a number read as one
-    digit), not a speck, a stray mark, or what is left of a margin's rule where the digit crosses it (such a rule
-    runs to the frame)."""
+    :data:`APART_HEIGHT` of its height: another digit beside it (a number read as one digit), not a speck, a stray
+    mark, or what is left of a rule where the digit crosses it (:func:`_rule_remnant`)."""
     rows = np.flatnonzero(digit.any(axis=1))
     tall = APART_HEIGHT * (rows[-1] - rows[0] + 1)
-    height, width = mask.shape
-    apart = 0
-    for piece in _pieces(mask):
-        top, left, bottom, right = piece.bbox
-        clear = top > 0 and left > 0 and bottom < height and right < width
-        apart += bottom - top >= tall and clear and not digit[tuple(piece.coords.T)].any()
-    return apart
+    return sum(1 for piece in _pieces(mask) if piece.bbox[2] - piece.bbox[0] >= tall
+               and not _rule_remnant(piece, mask.shape) and not digit[tuple(piece.coords.T)].any())
+
+
+def _rule_remnant(piece, shape: tuple[int, int]) -> bool:
+    """Whether ``piece`` is what is left of a margin's rule that a digit crossed (so :func:`remove_rules`, which takes
+    straight runs from edge to edge, kept it): a run down from the picture's top or up from its bottom, as thin as a
+    rule is (:data:`RULE_THICKNESS`, measured as :func:`_rules` does). What is left of a horizontal rule is never as
+    tall as a digit."""
+    top, _, bottom, _ = piece.bbox
+    height, width = shape
+    return (top == 0 or bottom == height) and piece.area / (bottom - top) <= max(3, RULE_THICKNESS * width)
 
 
 def _grow(box, other) -> tuple[int, int, int, int]:

@@ -251,12 +251,12 @@ def seen_by_the_models(image, digits: np.ndarray, height: int = 112):
 def seen_names(files: list[Path]) -> list[str]:
     """The name of each file's picture in the ``--show`` folder: ``<name>.seen.png``, and for a name given again
     (the same file twice, or two folders' ``digit.png``) ``<name>.2.seen.png``, ``<name>.3.seen.png``..."""
-    given: dict[str, int] = {}
-    names = []
+    names: list[str] = []
     for file in files:
-        name = Path(file).name
-        given[name] = given.get(name, 0) + 1
-        names.append(f"{name}.seen.png" if given[name] == 1 else f"{name}.{given[name]}.seen.png")
+        name, count = Path(file).name, 1
+        while (seen := f"{name}.seen.png" if count == 1 else f"{name}.{count}.seen.png") in names:
+            count += 1  # a file named like another's second name (7.png.2 beside two 7.png) takes the next free one
+        names.append(seen)
     return names
 
 
